@@ -1,0 +1,150 @@
+/*
+ * cmd_validate.c - `rmqtopo validate FILE...`: topology files checked offline.
+ *
+ * Each file is loaded and validated on its own; every problem of every file is reported in
+ * one run. Text goes to people (diagnostics on stderr, one verdict line per file on stdout);
+ * -o json prints one document on stdout holding every diagnostic.
+ */
+#include "cli.h"
+
+#include "load.h"
+#include "model.h"
+#include "validate.h"
+
+#include <jansson.h>
+#include <string.h>
+
+static const struct optspec validate_options[] = {
+    {"strict", 0, NULL, "treat warnings as errors"},
+    {NULL, 0, NULL, NULL},
+};
+
+struct counts {
+    size_t vhosts, exchanges, queues, bindings, policies;
+};
+
+static void count_objects(const struct topology *t, struct counts *c)
+{
+    size_t k;
+
+    memset(c, 0, sizeof(*c));
+    c->vhosts = t->n_vhosts;
+    for (k = 0; k < t->n_vhosts; k++) {
+        c->exchanges += t->vhosts[k].n_exchanges;
+        c->queues += t->vhosts[k].n_queues;
+        c->bindings += t->vhosts[k].n_bindings;
+        c->policies += t->vhosts[k].n_policies;
+    }
+}
+
+static const char *plural(size_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
+static json_t *diag_json(const struct diag *d)
+{
+    return json_pack("{s:s, s:i, s:i, s:s, s:s, s:s}", "file", d->file, "line", d->pos.line,
+                     "column", d->pos.col, "severity",
+                     d->severity == DIAG_ERROR ? "error" : "warning", "path", d->path, "message",
+                     d->message);
+}
+
+static int run_validate(struct cli *cli, const struct parsed_opts *opts, int argc, char **argv)
+{
+    bool strict = opt_flag(opts, "strict");
+    bool all_valid = true;
+    json_t *doc = NULL, *jfiles = NULL, *jdiags = NULL;
+    int i;
+
+    if (argc < 1) {
+        fprintf(stderr, "rmqtopo: validate needs at least one topology file\n"
+                        "Try 'rmqtopo validate --help'.\n");
+        return EXIT_USAGE;
+    }
+    if (cli->output == OUTPUT_JSON) {
+        doc = json_object();
+        jfiles = json_array();
+        jdiags = json_array();
+    }
+    for (i = 0; i < argc; i++) {
+        struct topology t;
+        struct diag_list dl;
+        struct counts c;
+        size_t k;
+        bool valid;
+
+        topology_init(&t);
+        diag_list_init(&dl);
+        if (topology_load_file(&t, argv[i], NULL, &dl) == 0)
+            topology_validate(&t, NULL, &dl);
+        if (strict)
+            diag_list_promote_warnings(&dl);
+        diag_list_sort(&dl);
+        valid = dl.errors == 0;
+        all_valid = all_valid && valid;
+        count_objects(&t, &c);
+
+        if (cli->output == OUTPUT_JSON) {
+            for (k = 0; k < dl.n; k++)
+                json_array_append_new(jdiags, diag_json(&dl.v[k]));
+            json_array_append_new(
+                jfiles,
+                json_pack("{s:s, s:b, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}}", "file", t.file,
+                          "valid", valid, "errors", (json_int_t)dl.errors, "warnings",
+                          (json_int_t)dl.warnings, "objects", "vhosts", (json_int_t)c.vhosts,
+                          "exchanges", (json_int_t)c.exchanges, "queues", (json_int_t)c.queues,
+                          "bindings", (json_int_t)c.bindings, "policies",
+                          (json_int_t)c.policies));
+        } else {
+            for (k = 0; k < dl.n; k++)
+                print_diag_text(stderr, &dl.v[k], cli->color_err);
+            if (dl.dropped)
+                fprintf(stderr, "%s: ... and %zu more problems not shown\n", t.file, dl.dropped);
+            if (valid) {
+                printf("%s: valid (%zu %s, %zu %s, %zu %s, %zu %s, %zu %s", t.file, c.vhosts,
+                       plural(c.vhosts, "vhost", "vhosts"), c.exchanges,
+                       plural(c.exchanges, "exchange", "exchanges"), c.queues,
+                       plural(c.queues, "queue", "queues"), c.bindings,
+                       plural(c.bindings, "binding", "bindings"), c.policies,
+                       plural(c.policies, "policy", "policies"));
+                if (dl.warnings)
+                    printf("; %zu %s", dl.warnings, plural(dl.warnings, "warning", "warnings"));
+                printf(")\n");
+            } else {
+                printf("%s: invalid (%zu %s", t.file, dl.errors,
+                       plural(dl.errors, "error", "errors"));
+                if (dl.warnings)
+                    printf(", %zu %s", dl.warnings, plural(dl.warnings, "warning", "warnings"));
+                printf(")\n");
+            }
+            fflush(stdout); /* after this file's diagnostics, before the next file's */
+        }
+        diag_list_release(&dl);
+        topology_release(&t);
+    }
+    if (doc) {
+        json_object_set_new(doc, "valid", json_boolean(all_valid));
+        json_object_set_new(doc, "files", jfiles);
+        json_object_set_new(doc, "diagnostics", jdiags);
+        json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        json_decref(doc);
+    }
+    return all_valid ? EXIT_OK : EXIT_FAIL;
+}
+
+const struct command cmd_validate = {
+    "validate",
+    "FILE...",
+    "check topology files; no broker needed",
+    "Checks topology files (format: topology.md) without a broker: YAML syntax, keys, types\n"
+    "and units, references between objects, the broker's rules for each queue type, and\n"
+    "warnings for setups that lose or pile up messages. Every problem of every file is\n"
+    "reported with file:line:column and the key path. FILE may be - for standard input.\n"
+    "\n"
+    "Exit status: 0 all files valid (warnings allowed unless --strict), 1 a file is invalid\n"
+    "or unreadable, 64 usage error.",
+    validate_options,
+    run_validate,
+};

@@ -1,0 +1,60 @@
+/*
+ * output.c - printing for people: failures and diagnostics, with colour only where the user
+ * can see it (a terminal, NO_COLOR unset, no --no-color).
+ */
+#include "cli.h"
+
+#include "strbuf.h"
+#include "textutil.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#define C_BOLD "\033[1m"
+#define C_RED "\033[1;31m"
+#define C_YELLOW "\033[1;33m"
+#define C_RESET "\033[0m"
+
+int cli_fail(struct cli *cli, int status, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "%srmqtopo:%s ", cli->color_err ? C_RED : "", cli->color_err ? C_RESET : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return status;
+}
+
+void print_diag_text(FILE *f, const struct diag *d, bool color)
+{
+    struct strbuf sb = {0};
+    bool warn = d->severity == DIAG_WARNING;
+
+    if (color)
+        strbuf_adds(&sb, C_BOLD);
+    rmqt_sanitize_add(&sb, d->file, strlen(d->file));
+    if (d->pos.line > 0)
+        strbuf_addf(&sb, ":%d:%d", d->pos.line, d->pos.col);
+    strbuf_adds(&sb, ":");
+    if (color)
+        strbuf_adds(&sb, C_RESET);
+    strbuf_adds(&sb, " ");
+    if (warn) {
+        strbuf_adds(&sb, color ? C_YELLOW "warning:" C_RESET " " : "warning: ");
+    }
+    if (d->path[0]) {
+        if (color)
+            strbuf_adds(&sb, warn ? C_BOLD : C_RED);
+        rmqt_sanitize_add(&sb, d->path, strlen(d->path));
+        strbuf_adds(&sb, ":");
+        if (color)
+            strbuf_adds(&sb, C_RESET);
+        strbuf_adds(&sb, " ");
+    }
+    rmqt_sanitize_add(&sb, d->message, strlen(d->message));
+    strbuf_addc(&sb, '\n');
+    fwrite(sb.buf, 1, sb.len, f);
+    strbuf_release(&sb);
+}

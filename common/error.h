@@ -1,0 +1,48 @@
+/*
+ * error.h - the error every library layer reports through.
+ *
+ * Library code never prints and never exits: a failing function fills a caller-provided
+ * struct rmqt_error and returns -1 (or NULL). The message lives in a fixed buffer so that
+ * reporting an error never allocates (it may be out of memory that we are reporting).
+ */
+#ifndef RMQT_ERROR_H
+#define RMQT_ERROR_H
+
+#include <stddef.h>
+
+enum rmqt_error_code {
+    RMQT_OK = 0,
+    RMQT_ERR_USAGE,    /* the caller asked for something malformed */
+    RMQT_ERR_IO,       /* a file or socket operation failed; detail = errno */
+    RMQT_ERR_PARSE,    /* malformed input; source, line and column say where */
+    RMQT_ERR_INVALID,  /* well-formed input that breaks a rule */
+    RMQT_ERR_LIMIT,    /* input beyond a size, depth or count limit */
+    RMQT_ERR_HTTP,     /* the management API answered an error; detail = HTTP status */
+    RMQT_ERR_AMQP,     /* the broker refused over AMQP; detail = reply code */
+    RMQT_ERR_CONNECT,  /* could not reach the broker */
+    RMQT_ERR_INTERNAL, /* a bug of ours */
+};
+
+struct rmqt_error {
+    enum rmqt_error_code code;
+    long detail;      /* errno, HTTP status or AMQP reply code; 0 when none */
+    char source[256]; /* file or URL the error is about; "" when none */
+    int line;         /* 1-based; 0 when unknown */
+    int column;       /* 1-based; 0 when unknown */
+    char message[768];
+};
+
+/* Clears err (a zeroed struct is a valid "no error"). Accepts NULL. */
+void rmqt_error_init(struct rmqt_error *err);
+
+/* Fills err with code and a printf-style message; returns -1 so that
+ * `return rmqt_error_set(err, ...)` reports and fails. err may be NULL. */
+int rmqt_error_set(struct rmqt_error *err, enum rmqt_error_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Like rmqt_error_set, also recording where (source may be NULL). Returns -1. */
+int rmqt_error_set_at(struct rmqt_error *err, enum rmqt_error_code code, const char *source,
+                      int line, int column, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+#endif

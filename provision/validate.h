@@ -1,0 +1,30 @@
+/*
+ * validate.h - the semantic rules of a topology (topology.md, "Semantic rules").
+ *
+ * Runs over a loaded model and adds every error and warning to a diag_list. Without a broker
+ * the newest broker's feature set is assumed; with one (plan, apply) features that broker
+ * lacks are errors too.
+ */
+#ifndef RMQT_VALIDATE_H
+#define RMQT_VALIDATE_H
+
+#include <stdbool.h>
+
+#include "brokerver.h"
+#include "diag.h"
+#include "model.h"
+
+struct validate_options {
+    bool broker_known;
+    struct rmqt_version broker; /* when broker_known */
+};
+
+/* Adds the problems of t to dl. Pure: no I/O. opts may be NULL (no broker). */
+void topology_validate(const struct topology *t, const struct validate_options *opts,
+                       struct diag_list *dl);
+
+/* What validate knows of one AMQP argument; NULL when the broker does not know it. */
+struct argspec;
+const struct argspec *argspec_find(const char *key);
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * yamltree.h - YAML text to a tree of positioned nodes.
+ *
+ * The loader needs the line and column of every node, all problems in one run, and safety on
+ * any input, so this module turns libyaml's event stream into a small tree without recursion
+ * (an explicit stack, a depth limit), rejects duplicate keys, expands aliases within a node
+ * budget (no "billion laughs"), substitutes ${NAME} / ${NAME:-default} from the environment in
+ * every scalar (keys included) and resolves plain scalars with the YAML 1.2 core schema.
+ */
+#ifndef RMQT_YAMLTREE_H
+#define RMQT_YAMLTREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+
+enum ynode_kind { YN_SCALAR, YN_MAP, YN_SEQ };
+
+/* What a scalar resolved to. */
+enum yscalar { YS_NULL, YS_BOOL, YS_INT, YS_FLOAT, YS_STRING, YS_INT_RANGE };
+
+struct ynode {
+    enum ynode_kind kind;
+    struct rmqt_pos pos;
+    /* YN_SCALAR */
+    char *text; /* after substitution; NUL-terminated */
+    size_t len;
+    enum yscalar type;
+    bool b;
+    int64_t i;
+    double d;
+    /* YN_MAP (items alternate key, value) and YN_SEQ */
+    struct ynode **items;
+    size_t n, cap;
+    size_t weight; /* nodes this one stands for, aliases expanded (for the budget) */
+};
+
+/* Where ${NAME} takes its values; returns NULL for an unset variable. */
+typedef const char *(*yenv_fn)(const char *name, void *ctx);
+
+struct ydoc_options {
+    yenv_fn env; /* NULL: getenv */
+    void *env_ctx;
+    int max_depth;      /* 0: 64 */
+    size_t max_nodes;   /* 0: 4,000,000 (aliases expanded) */
+};
+
+struct ydoc {
+    struct ynode *root; /* NULL for an empty document */
+    struct ynode **all; /* every node allocated, for freeing */
+    size_t n_all, cap_all;
+};
+
+/* Parses len bytes of YAML. Problems go to dl as errors at file:line:col. Returns 0 when the
+ * document could be built (it may still have had substitution errors: check dl->errors), -1
+ * when it could not (syntax error, limits); doc then holds nothing to use. */
+int ydoc_parse(struct ydoc *doc, const char *file, const char *buf, size_t len,
+               const struct ydoc_options *opts, struct diag_list *dl);
+/* Frees every node. Accepts NULL. */
+void ydoc_release(struct ydoc *doc);
+
+/* The value of key in map node m, or NULL. Borrowed. */
+const struct ynode *ynode_get(const struct ynode *m, const char *key);
+/* "map", "list", "string", "integer" ... for messages about what was found. */
+const char *ynode_describe_kind(const struct ynode *n);
+
+#endif
