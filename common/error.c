@@ -17,6 +17,9 @@ void rmqt_error_init(struct rmqt_error *err)
 }
 
 static void error_vset(struct rmqt_error *err, enum rmqt_error_code code, const char *fmt,
+                       va_list ap) __attribute__((format(printf, 3, 0)));
+
+static void error_vset(struct rmqt_error *err, enum rmqt_error_code code, const char *fmt,
                        va_list ap)
 {
     err->code = code;

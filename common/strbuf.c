@@ -83,8 +83,10 @@ char *strbuf_detach(struct strbuf *sb, size_t *len)
 {
     char *p;
 
-    if (!sb->buf)
+    if (!sb->buf) {
         strbuf_reserve(sb, 0);
+        sb->buf[0] = '\0';
+    }
     p = sb->buf;
     if (len)
         *len = sb->len;

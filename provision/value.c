@@ -143,6 +143,20 @@ static int entry_key_cmp(const void *a, const void *b)
     return strcmp((*x)->key, (*y)->key);
 }
 
+/* Appends "N:" without printf: identities are built for every binding. */
+static void add_count(struct strbuf *sb, size_t v)
+{
+    char digits[24];
+    size_t n = sizeof(digits) - 1;
+
+    digits[n] = ':';
+    do {
+        digits[--n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    strbuf_add(sb, digits + n, sizeof(digits) - n);
+}
+
 void tval_canonical(struct strbuf *sb, const struct tval *v)
 {
     size_t k;
@@ -161,11 +175,13 @@ void tval_canonical(struct strbuf *sb, const struct tval *v)
         strbuf_addf(sb, "d%.17g;", v->d);
         break;
     case TV_STRING:
-        strbuf_addf(sb, "s%zu:", v->len);
+        strbuf_addc(sb, 's');
+        add_count(sb, v->len);
         strbuf_add(sb, v->s, v->len);
         break;
     case TV_LIST:
-        strbuf_addf(sb, "l%zu[", v->n);
+        strbuf_addc(sb, 'l');
+        add_count(sb, v->n);
         for (k = 0; k < v->n; k++)
             tval_canonical(sb, &v->entries[k].val);
         strbuf_addc(sb, ']');
@@ -175,9 +191,10 @@ void tval_canonical(struct strbuf *sb, const struct tval *v)
         for (k = 0; k < v->n; k++)
             sorted[k] = &v->entries[k];
         qsort(sorted, v->n, sizeof(*sorted), entry_key_cmp);
-        strbuf_addf(sb, "m%zu{", v->n);
+        strbuf_addc(sb, 'm');
+        add_count(sb, v->n);
         for (k = 0; k < v->n; k++) {
-            strbuf_addf(sb, "%zu:", strlen(sorted[k]->key));
+            add_count(sb, strlen(sorted[k]->key));
             strbuf_adds(sb, sorted[k]->key);
             tval_canonical(sb, &sorted[k]->val);
         }
