@@ -94,8 +94,7 @@ static int run_validate(struct cli *cli, const struct parsed_opts *opts, int arg
                           "valid", valid, "errors", (json_int_t)dl.errors, "warnings",
                           (json_int_t)dl.warnings, "objects", "vhosts", (json_int_t)c.vhosts,
                           "exchanges", (json_int_t)c.exchanges, "queues", (json_int_t)c.queues,
-                          "bindings", (json_int_t)c.bindings, "policies",
-                          (json_int_t)c.policies));
+                          "bindings", (json_int_t)c.bindings, "policies", (json_int_t)c.policies));
         } else {
             for (k = 0; k < dl.n; k++)
                 print_diag_text(stderr, &dl.v[k], cli->color_err);

@@ -28,6 +28,6 @@ static int run_version(struct cli *cli, const struct parsed_opts *opts, int argc
 }
 
 const struct command cmd_version = {
-    "version", "", "print the version (also --version)", "Prints rmqtopo's version.",
+    "version", "",          "print the version (also --version)", "Prints rmqtopo's version.",
     NULL,      run_version,
 };

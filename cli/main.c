@@ -78,9 +78,10 @@ static void print_main_help(FILE *f)
 {
     size_t k;
 
-    fprintf(f, "usage: rmqtopo [OPTIONS] COMMAND [ARGS]\n\n"
-               "Keeps RabbitMQ topologies (vhosts, exchanges, queues, bindings, policies) in YAML.\n\n"
-               "Commands:\n");
+    fprintf(f,
+            "usage: rmqtopo [OPTIONS] COMMAND [ARGS]\n\n"
+            "Keeps RabbitMQ topologies (vhosts, exchanges, queues, bindings, policies) in YAML.\n\n"
+            "Commands:\n");
     for (k = 0; commands[k]; k++) {
         char left[64];
         snprintf(left, sizeof(left), "%s %s", commands[k]->name, commands[k]->args);
@@ -195,8 +196,8 @@ int main(int argc, char **argv)
                     names[k] = NULL;
                     guess = rmqt_did_you_mean(arg, names);
                     if (guess)
-                        status = usage_error(NULL, "unknown command '%s' (did you mean '%s'?)",
-                                             arg, guess);
+                        status = usage_error(NULL, "unknown command '%s' (did you mean '%s'?)", arg,
+                                             guess);
                     else
                         status = usage_error(NULL, "unknown command '%s'", arg);
                     goto out;
@@ -287,8 +288,8 @@ int main(int argc, char **argv)
     cli.verbose = GOPT("verbose")->n > 0;
     for (k = 0; k < GOPT("amqp-url")->n; k++) {
         if (url_has_password(GOPT("amqp-url")->v[k])) {
-            status = usage_error(cmd,
-                                 "a password in --amqp-url would be visible to every user in the "
+            status =
+                usage_error(cmd, "a password in --amqp-url would be visible to every user in the "
                                  "process list: put the URL in RMQTOPO_AMQP_URL, or the password "
                                  "in --password-file or RMQTOPO_PASSWORD");
             goto out;
@@ -297,8 +298,8 @@ int main(int argc, char **argv)
     }
     for (k = 0; k < GOPT("api-url")->n; k++) {
         if (url_has_password(GOPT("api-url")->v[k])) {
-            status = usage_error(cmd,
-                                 "a password in --api-url would be visible to every user in the "
+            status =
+                usage_error(cmd, "a password in --api-url would be visible to every user in the "
                                  "process list: put the URL in RMQTOPO_API_URL, or the password "
                                  "in --password-file or RMQTOPO_PASSWORD");
             goto out;

@@ -315,8 +315,9 @@ static bool want_size(struct loader *L, const struct ynode *n, int64_t *bytes)
         err_at(L, n->pos, "invalid size %s: %s (e.g. 512MB, 1GiB)", q(n), why);
         return false;
     }
-    err_at(L, n->pos, "expected a size (bytes, or a number with a unit: kB, MB, GB, KiB, MiB, "
-                      "GiB ...), found %s",
+    err_at(L, n->pos,
+           "expected a size (bytes, or a number with a unit: kB, MB, GB, KiB, MiB, "
+           "GiB ...), found %s",
            q(n));
     return false;
 }
@@ -580,9 +581,8 @@ static void load_queue(struct loader *L, struct vhost *vh, const struct ynode *n
 static void load_exchange(struct loader *L, struct vhost *vh, const struct ynode *name,
                           const struct ynode *n)
 {
-    static const char *const keys[] = {"type",     "durable",            "auto_delete",
-                                       "internal", "alternate_exchange", "arguments",
-                                       NULL};
+    static const char *const keys[] = {
+        "type", "durable", "auto_delete", "internal", "alternate_exchange", "arguments", NULL};
     struct exchange *x = vhost_add_exchange(vh, name->text);
     size_t k;
     bool has_type = false;
@@ -608,8 +608,7 @@ static void load_exchange(struct loader *L, struct vhost *vh, const struct ynode
         if (strcmp(f, "type") == 0) {
             has_type = true;
             if ((s = want_text(L, val, "an exchange type")) != NULL) {
-                static const char *const types[] = {"direct", "fanout", "topic", "headers",
-                                                    NULL};
+                static const char *const types[] = {"direct", "fanout", "topic", "headers", NULL};
                 size_t t;
                 bool ok = rmqt_has_prefix(s, "x-") && s[2];
                 for (t = 0; types[t] && !ok; t++)
@@ -651,8 +650,8 @@ static void load_exchange(struct loader *L, struct vhost *vh, const struct ynode
 
 static void load_bindings(struct loader *L, struct vhost *vh, const struct ynode *n)
 {
-    static const char *const keys[] = {"source", "destination", "destination_type",
-                                       "routing_key", "arguments", NULL};
+    static const char *const keys[] = {"source",      "destination", "destination_type",
+                                       "routing_key", "arguments",   NULL};
     static const char *const dtypes[] = {"queue", "exchange", NULL};
     size_t i, k;
 
@@ -734,9 +733,8 @@ static void load_policy(struct loader *L, struct vhost *vh, const struct ynode *
                         const struct ynode *n)
 {
     static const char *const keys[] = {"pattern", "apply_to", "priority", "definition", NULL};
-    static const char *const apply[] = {"queues",         "exchanges",     "all",
-                                        "classic_queues", "quorum_queues", "streams",
-                                        NULL};
+    static const char *const apply[] = {"queues",        "exchanges", "all", "classic_queues",
+                                        "quorum_queues", "streams",   NULL};
     struct policy *p = vhost_add_policy(vh, name->text);
     bool has_pattern = false, has_definition = false;
     size_t k;

@@ -115,9 +115,9 @@ int units_parse_max_age(const char *s, int64_t *seconds, const char **why)
 {
     /* "M" is the broker's month and "m" a minute, so units are case-sensitive here. */
     static const struct unit units[] = {
-        {"s", 1, true},           {"m", 60, true},           {"h", 3600, true},
-        {"d", DAY_S, true},       {"w", 7 * DAY_S, true},    {"D", DAY_S, true},
-        {"M", 30 * DAY_S, true},  {"Y", 365 * DAY_S, true},  {NULL, 0, false},
+        {"s", 1, true},          {"m", 60, true},          {"h", 3600, true},
+        {"d", DAY_S, true},      {"w", 7 * DAY_S, true},   {"D", DAY_S, true},
+        {"M", 30 * DAY_S, true}, {"Y", 365 * DAY_S, true}, {NULL, 0, false},
     };
     int64_t v;
 

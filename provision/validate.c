@@ -42,11 +42,11 @@ enum argtype { AT_INT, AT_STR, AT_BOOL };
 struct argspec {
     const char *key;
     enum argtype type;
-    unsigned types;      /* queue types that take it on the newest broker */
-    const char *noun;    /* "a delivery limit", for "only quorum queues have ..." */
-    int64_t min, max;    /* AT_INT */
+    unsigned types;            /* queue types that take it on the newest broker */
+    const char *noun;          /* "a delivery limit", for "only quorum queues have ..." */
+    int64_t min, max;          /* AT_INT */
     const char *const *values; /* AT_STR with a fixed set of values; NULL = any string */
-    const char *unit;    /* "milliseconds", "bytes": what the number means */
+    const char *unit;          /* "milliseconds", "bytes": what the number means */
     /* version gates (0 = none): the argument exists only from `since`; a type it gained
      * later (classic queues' leader locator in 4.0) is in late_types from late_since */
     int since_major, since_minor;
@@ -54,13 +54,11 @@ struct argspec {
     int late_major, late_minor;
 };
 
-static const char *const v_overflow[] = {"drop-head", "reject-publish", "reject-publish-dlx",
-                                         NULL};
+static const char *const v_overflow[] = {"drop-head", "reject-publish", "reject-publish-dlx", NULL};
 static const char *const v_strategy[] = {"at-most-once", "at-least-once", NULL};
 static const char *const v_mode[] = {"default", "lazy", NULL};
 static const char *const v_master[] = {"min-masters", "client-local", "random", NULL};
-static const char *const v_leader[] = {"client-local", "balanced", "random", "least-leaders",
-                                       NULL};
+static const char *const v_leader[] = {"client-local", "balanced", "random", "least-leaders", NULL};
 
 static const struct argspec argspecs[] = {
     {"x-message-ttl", AT_INT, T_CLASSIC | T_QUORUM, "a message TTL", 0, MAX_EXPIRY, NULL,
@@ -69,33 +67,32 @@ static const struct argspec argspecs[] = {
      "milliseconds", 0, 0, 0, 0, 0},
     {"x-max-length", AT_INT, T_CLASSIC | T_QUORUM, "a maximum length", 0, INT64_MAX, NULL,
      "messages", 0, 0, 0, 0, 0},
-    {"x-max-length-bytes", AT_INT, T_ALL, "a maximum length in bytes", 0, INT64_MAX, NULL,
-     "bytes", 0, 0, 0, 0, 0},
-    {"x-overflow", AT_STR, T_CLASSIC | T_QUORUM, "an overflow behaviour", 0, 0, v_overflow, NULL,
+    {"x-max-length-bytes", AT_INT, T_ALL, "a maximum length in bytes", 0, INT64_MAX, NULL, "bytes",
      0, 0, 0, 0, 0},
-    {"x-dead-letter-exchange", AT_STR, T_CLASSIC | T_QUORUM, "a dead-letter exchange", 0, 0,
-     NULL, NULL, 0, 0, 0, 0, 0},
-    {"x-dead-letter-routing-key", AT_STR, T_CLASSIC | T_QUORUM, "a dead-letter routing key", 0,
-     0, NULL, NULL, 0, 0, 0, 0, 0},
-    {"x-dead-letter-strategy", AT_STR, T_QUORUM, "a dead-letter strategy", 0, 0, v_strategy,
+    {"x-overflow", AT_STR, T_CLASSIC | T_QUORUM, "an overflow behaviour", 0, 0, v_overflow, NULL, 0,
+     0, 0, 0, 0},
+    {"x-dead-letter-exchange", AT_STR, T_CLASSIC | T_QUORUM, "a dead-letter exchange", 0, 0, NULL,
      NULL, 0, 0, 0, 0, 0},
-    {"x-delivery-limit", AT_INT, T_QUORUM, "a delivery limit", 0, INT64_MAX, NULL, "deliveries",
+    {"x-dead-letter-routing-key", AT_STR, T_CLASSIC | T_QUORUM, "a dead-letter routing key", 0, 0,
+     NULL, NULL, 0, 0, 0, 0, 0},
+    {"x-dead-letter-strategy", AT_STR, T_QUORUM, "a dead-letter strategy", 0, 0, v_strategy, NULL,
      0, 0, 0, 0, 0},
+    {"x-delivery-limit", AT_INT, T_QUORUM, "a delivery limit", 0, INT64_MAX, NULL, "deliveries", 0,
+     0, 0, 0, 0},
     {"x-single-active-consumer", AT_BOOL, T_CLASSIC | T_QUORUM, "single active consumer", 0, 0,
      NULL, NULL, 0, 0, 0, 0, 0},
-    {"x-quorum-initial-group-size", AT_INT, T_QUORUM, "an initial group size", 1, INT64_MAX,
-     NULL, "replicas", 0, 0, 0, 0, 0},
-    {"x-max-priority", AT_INT, T_CLASSIC, "a maximum priority", 1, 255, NULL, NULL, 0, 0, 0, 0,
-     0},
+    {"x-quorum-initial-group-size", AT_INT, T_QUORUM, "an initial group size", 1, INT64_MAX, NULL,
+     "replicas", 0, 0, 0, 0, 0},
+    {"x-max-priority", AT_INT, T_CLASSIC, "a maximum priority", 1, 255, NULL, NULL, 0, 0, 0, 0, 0},
     {"x-queue-mode", AT_STR, T_CLASSIC, "a queue mode", 0, 0, v_mode, NULL, 0, 0, 0, 0, 0},
     {"x-queue-version", AT_INT, T_CLASSIC, "a queue version", 1, 2, NULL, NULL, 3, 10, 0, 0, 0},
     /* the broker does not check the master locator's value at declare */
-    {"x-queue-master-locator", AT_STR, T_CLASSIC, "a master locator", 0, 0, NULL, NULL, 0, 0, 0,
-     0, 0},
+    {"x-queue-master-locator", AT_STR, T_CLASSIC, "a master locator", 0, 0, NULL, NULL, 0, 0, 0, 0,
+     0},
     {"x-queue-leader-locator", AT_STR, T_ALL, "a leader locator", 0, 0, v_leader, NULL, 0, 0,
      T_CLASSIC, 4, 0},
-    {"x-max-in-memory-length", AT_INT, T_QUORUM, "an in-memory length limit", 0, INT64_MAX,
-     NULL, "messages", 0, 0, 0, 0, 0},
+    {"x-max-in-memory-length", AT_INT, T_QUORUM, "an in-memory length limit", 0, INT64_MAX, NULL,
+     "messages", 0, 0, 0, 0, 0},
     {"x-max-in-memory-bytes", AT_INT, T_QUORUM, "an in-memory size limit", 0, INT64_MAX, NULL,
      "bytes", 0, 0, 0, 0, 0},
     {"x-max-age", AT_STR, T_STREAM, "a max age", 0, 0, NULL, NULL, 0, 0, 0, 0, 0},
@@ -104,8 +101,8 @@ static const struct argspec argspecs[] = {
     {"x-initial-cluster-size", AT_INT, T_STREAM, "an initial cluster size", 1, INT64_MAX, NULL,
      "replicas", 0, 0, 0, 0, 0},
     /* in no queue type's list, so never refused by type; streams check its range (3.13+) */
-    {"x-stream-filter-size-bytes", AT_INT, T_ALL, "a filter size", 16, 255, NULL, "bytes", 3, 13,
-     0, 0, 0},
+    {"x-stream-filter-size-bytes", AT_INT, T_ALL, "a filter size", 16, 255, NULL, "bytes", 3, 13, 0,
+     0, 0},
 };
 
 const struct argspec *argspec_find(const char *key)
@@ -119,18 +116,30 @@ const struct argspec *argspec_find(const char *key)
 }
 
 static const char *const argspec_keys[] = {
-    "x-message-ttl",          "x-expires",
-    "x-max-length",           "x-max-length-bytes",
-    "x-overflow",             "x-dead-letter-exchange",
-    "x-dead-letter-routing-key", "x-dead-letter-strategy",
-    "x-delivery-limit",       "x-single-active-consumer",
-    "x-quorum-initial-group-size", "x-max-priority",
-    "x-queue-mode",           "x-queue-version",
-    "x-queue-master-locator", "x-queue-leader-locator",
-    "x-max-in-memory-length", "x-max-in-memory-bytes",
-    "x-max-age",              "x-stream-max-segment-size-bytes",
-    "x-initial-cluster-size", "x-stream-filter-size-bytes",
-    "x-queue-type",           NULL,
+    "x-message-ttl",
+    "x-expires",
+    "x-max-length",
+    "x-max-length-bytes",
+    "x-overflow",
+    "x-dead-letter-exchange",
+    "x-dead-letter-routing-key",
+    "x-dead-letter-strategy",
+    "x-delivery-limit",
+    "x-single-active-consumer",
+    "x-quorum-initial-group-size",
+    "x-max-priority",
+    "x-queue-mode",
+    "x-queue-version",
+    "x-queue-master-locator",
+    "x-queue-leader-locator",
+    "x-max-in-memory-length",
+    "x-max-in-memory-bytes",
+    "x-max-age",
+    "x-stream-max-segment-size-bytes",
+    "x-initial-cluster-size",
+    "x-stream-filter-size-bytes",
+    "x-queue-type",
+    NULL,
 };
 
 /* Policy definition keys the broker (and its common plugins) validate, with their types. */
@@ -180,14 +189,36 @@ static const struct pdspec pdspecs[] = {
 };
 
 static const char *const pdspec_keys[] = {
-    "message-ttl", "expires", "max-length", "max-length-bytes", "overflow",
-    "dead-letter-exchange", "dead-letter-routing-key", "dead-letter-strategy",
-    "delivery-limit", "max-age", "stream-max-segment-size-bytes", "queue-mode",
-    "queue-version", "queue-master-locator", "queue-leader-locator", "max-in-memory-length",
-    "max-in-memory-bytes", "alternate-exchange", "initial-cluster-size", "target-group-size",
-    "consumer-timeout", "ha-mode", "ha-params", "ha-sync-mode", "ha-sync-batch-size",
-    "ha-promote-on-shutdown", "ha-promote-on-failure", "federation-upstream",
-    "federation-upstream-set", NULL,
+    "message-ttl",
+    "expires",
+    "max-length",
+    "max-length-bytes",
+    "overflow",
+    "dead-letter-exchange",
+    "dead-letter-routing-key",
+    "dead-letter-strategy",
+    "delivery-limit",
+    "max-age",
+    "stream-max-segment-size-bytes",
+    "queue-mode",
+    "queue-version",
+    "queue-master-locator",
+    "queue-leader-locator",
+    "max-in-memory-length",
+    "max-in-memory-bytes",
+    "alternate-exchange",
+    "initial-cluster-size",
+    "target-group-size",
+    "consumer-timeout",
+    "ha-mode",
+    "ha-params",
+    "ha-sync-mode",
+    "ha-sync-batch-size",
+    "ha-promote-on-shutdown",
+    "ha-promote-on-failure",
+    "federation-upstream",
+    "federation-upstream-set",
+    NULL,
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -412,7 +443,7 @@ static void check_arg_value(struct vctx *c, const struct argspec *s, const struc
     case AT_INT:
         if (a->val.kind != TV_INT) {
             vdiag(c, DIAG_ERROR, a->pos, path,
-                  "expected an integer%s%s, found %s: the broker refuses any other type", 
+                  "expected an integer%s%s, found %s: the broker refuses any other type",
                   s->unit ? " in " : "", s->unit ? s->unit : "", FOUND());
             break;
         }
@@ -431,14 +462,12 @@ static void check_arg_value(struct vctx *c, const struct argspec *s, const struc
     case AT_BOOL:
         if (a->val.kind != TV_BOOL)
             vdiag(c, DIAG_ERROR, a->pos, path,
-                  "expected true or false, found %s: the broker refuses any other type",
-                  FOUND());
+                  "expected true or false, found %s: the broker refuses any other type", FOUND());
         break;
     case AT_STR:
         if (a->val.kind != TV_STRING) {
             vdiag(c, DIAG_ERROR, a->pos, path,
-                  "expected a string, found %s: the broker refuses any other type",
-                  FOUND());
+                  "expected a string, found %s: the broker refuses any other type", FOUND());
             break;
         }
         if (s->values) {
@@ -495,7 +524,10 @@ static void check_queue_args(struct vctx *c, const struct queue *q)
             vdiag(c, DIAG_ERROR, a->field ? f->pos : a->pos,
                   a->field ? arg_path(c, "queues", q->name, f) : path,
                   "'%s' is set twice: by '%s' and by 'arguments.%s' (keep one)", a->key,
-                  a->field ? a->field : f->field ? f->field : a->key, a->key);
+                  a->field   ? a->field
+                  : f->field ? f->field
+                             : a->key,
+                  a->key);
             continue;
         }
         if (!s) {
@@ -523,14 +555,15 @@ static void check_queue_args(struct vctx *c, const struct queue *q)
             continue;
         }
         if (broker_lacks(c, s->since_major, s->since_minor))
-            vdiag(c, DIAG_ERROR, a->pos, path, "'%s' needs RabbitMQ %d.%d or later (the broker "
-                  "is %s)", a->key, s->since_major, s->since_minor, broker_version_str(c));
+            vdiag(c, DIAG_ERROR, a->pos, path,
+                  "'%s' needs RabbitMQ %d.%d or later (the broker "
+                  "is %s)",
+                  a->key, s->since_major, s->since_minor, broker_version_str(c));
         else if ((s->late_types & bit) && broker_lacks(c, s->late_major, s->late_minor))
             vdiag(c, DIAG_ERROR, a->pos, path,
                   "%s take %s only from RabbitMQ %d.%d (the broker is %s)", types_plural(bit),
                   s->noun, s->late_major, s->late_minor, broker_version_str(c));
-        else if (strcmp(a->key, "x-message-ttl") == 0 && bit == T_QUORUM &&
-                 broker_lacks(c, 3, 10))
+        else if (strcmp(a->key, "x-message-ttl") == 0 && bit == T_QUORUM && broker_lacks(c, 3, 10))
             vdiag(c, DIAG_ERROR, a->pos, path,
                   "quorum queues take a message TTL only from RabbitMQ 3.10 (the broker is %s)",
                   broker_version_str(c));
@@ -800,9 +833,9 @@ static void check_policy_definition(struct vctx *c, const struct policy *p)
                 vdiag(c, DIAG_ERROR, pos, strbuf_str(&path),
                       "unknown policy key '%s'%s%s%s: the broker refuses keys it does not know",
                       qs(0, key), guess ? " (did you mean '" : "", guess ? guess : "",
-                      guess ? "'?)" : (rmqt_has_prefix(key, "x-")
-                                           ? " (policy keys have no 'x-' prefix)"
-                                           : ""));
+                      guess ? "'?)"
+                            : (rmqt_has_prefix(key, "x-") ? " (policy keys have no 'x-' prefix)"
+                                                          : ""));
             else
                 vdiag(c, DIAG_WARNING, pos, strbuf_str(&path),
                       "unknown policy key '%s': the broker refuses it unless a plugin defines it",
@@ -859,12 +892,12 @@ static void check_policy_definition(struct vctx *c, const struct policy *p)
                 struct strbuf list = {0};
                 for (j = 0; s->values[j]; j++)
                     strbuf_addf(&list, "%s%s", j ? ", " : "", s->values[j]);
-                vdiag(c, DIAG_ERROR, pos, strbuf_str(&path),
-                      "invalid value %s: expected %s", strbuf_str(&found), strbuf_str(&list));
+                vdiag(c, DIAG_ERROR, pos, strbuf_str(&path), "invalid value %s: expected %s",
+                      strbuf_str(&found), strbuf_str(&list));
                 strbuf_release(&list);
             } else {
-                vdiag(c, DIAG_ERROR, pos, strbuf_str(&path), "%s, found %s",
-                      problem, strbuf_str(&found));
+                vdiag(c, DIAG_ERROR, pos, strbuf_str(&path), "%s, found %s", problem,
+                      strbuf_str(&found));
             }
         } else if (s->until_major && c->opts && c->opts->broker_known &&
                    c->opts->broker.major >= s->until_major) {
@@ -873,11 +906,9 @@ static void check_policy_definition(struct vctx *c, const struct policy *p)
                   broker_version_str(c));
         }
         if (strcmp(key, "dead-letter-exchange") == 0 && v->kind == TV_STRING)
-            check_exchange_ref(c, v->s, pos, strbuf_str(&path),
-                               "dead-letter exchange");
+            check_exchange_ref(c, v->s, pos, strbuf_str(&path), "dead-letter exchange");
         if (strcmp(key, "alternate-exchange") == 0 && v->kind == TV_STRING)
-            check_exchange_ref(c, v->s, pos, strbuf_str(&path),
-                               "alternate exchange");
+            check_exchange_ref(c, v->s, pos, strbuf_str(&path), "alternate exchange");
     next:
         strbuf_release(&path);
         strbuf_release(&found);
@@ -1014,8 +1045,7 @@ static const char *str_def(const struct policy *p, const char *key)
     return v && v->kind == TV_STRING ? v->s : NULL;
 }
 
-static bool has_int(const struct queue *q, const struct policy *p, const char *arg,
-                    const char *def)
+static bool has_int(const struct queue *q, const struct policy *p, const char *arg, const char *def)
 {
     const struct targ *a = targs_get(&q->args, arg);
     const struct tval *v = p ? tval_get(&p->definition, def) : NULL;
@@ -1191,7 +1221,8 @@ static void report_cycles(struct vctx *c, const struct dlgraph *g, const struct 
     size_t *low = xmalloc((n + 1) * sizeof(size_t));
     bool *on_stack = xcalloc(n + 1, sizeof(bool));
     size_t *stack = xmalloc((n + 1) * sizeof(size_t)), sp = 0;
-    size_t *cs_node = xmalloc((n + 1) * sizeof(size_t)), *cs_edge = xmalloc((n + 1) * sizeof(size_t));
+    size_t *cs_node = xmalloc((n + 1) * sizeof(size_t)),
+           *cs_edge = xmalloc((n + 1) * sizeof(size_t));
     size_t csp;
     const size_t UNSET = (size_t)-1;
 
@@ -1297,8 +1328,7 @@ static void check_dead_lettering(struct vctx *c)
         g.out[k] = r;
         for (m = 0; m < r->n; m++)
             is_dlq[r->queues[m]] = true;
-        dpath = e->dlx_arg ? arg_path(c, "queues", q->name, e->dlx_arg)
-                           : queue_path(c, q, NULL);
+        dpath = e->dlx_arg ? arg_path(c, "queues", q->name, e->dlx_arg) : queue_path(c, q, NULL);
         if (r->n == 0 && !r->unknown) {
             if (e->dlrk)
                 vdiag(c, DIAG_WARNING, e->dlx_pos, dpath,
@@ -1316,8 +1346,7 @@ static void check_dead_lettering(struct vctx *c)
                 if (!e->overflow || strcmp(e->overflow, "reject-publish") != 0) {
                     const struct targ *sa = e->strategy_arg;
                     vdiag(c, DIAG_ERROR, sa ? sa->pos : q->pos,
-                          sa ? arg_path(c, "queues", q->name, sa)
-                             : queue_path(c, q, NULL),
+                          sa ? arg_path(c, "queues", q->name, sa) : queue_path(c, q, NULL),
                           "dead_letter_strategy at-least-once needs overflow: reject-publish "
                           "(on the queue or from a policy); with %s%s%s the broker silently "
                           "falls back to at-most-once",

@@ -176,9 +176,9 @@ static bool parse_int(const char *s, int64_t *out, bool *range)
         return false;
     for (end = (char *)p; *end; end++) {
         char c = *end;
-        bool ok = base == 16 ? ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-                                (c >= 'A' && c <= 'F'))
-                             : (c >= '0' && c <= (base == 8 ? '7' : '9'));
+        bool ok = base == 16
+                      ? ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))
+                      : (c >= '0' && c <= (base == 8 ? '7' : '9'));
         if (!ok)
             return false;
     }
@@ -358,8 +358,7 @@ static int attach(struct builder *b, struct ynode *n)
     parent->weight = add_weight(parent->weight, n->weight, b->max_nodes);
     if (parent->weight > b->max_nodes) {
         diag_add(b->dl, DIAG_ERROR, b->file, n->pos, "",
-                 "document too large: more than %zu nodes once aliases are expanded",
-                 b->max_nodes);
+                 "document too large: more than %zu nodes once aliases are expanded", b->max_nodes);
         return -1;
     }
     return 0;
@@ -527,9 +526,9 @@ int ydoc_parse(struct ydoc *doc, const char *file, const char *buf, size_t len,
             break;
         case YAML_SEQUENCE_START_EVENT:
         case YAML_MAPPING_START_EVENT: {
-            const char *anchor = (const char *)(ev.type == YAML_SEQUENCE_START_EVENT
-                                                    ? ev.data.sequence_start.anchor
-                                                    : ev.data.mapping_start.anchor);
+            const char *anchor =
+                (const char *)(ev.type == YAML_SEQUENCE_START_EVENT ? ev.data.sequence_start.anchor
+                                                                    : ev.data.mapping_start.anchor);
             step = on_start(&b, &ev, ev.type == YAML_SEQUENCE_START_EVENT ? YN_SEQ : YN_MAP);
             if (step == 0) {
                 XGROW(pending, cap_pending, b.depth);

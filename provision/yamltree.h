@@ -43,8 +43,8 @@ typedef const char *(*yenv_fn)(const char *name, void *ctx);
 struct ydoc_options {
     yenv_fn env; /* NULL: getenv */
     void *env_ctx;
-    int max_depth;      /* 0: 64 */
-    size_t max_nodes;   /* 0: 4,000,000 (aliases expanded) */
+    int max_depth;    /* 0: 64 */
+    size_t max_nodes; /* 0: 4,000,000 (aliases expanded) */
 };
 
 struct ydoc {
