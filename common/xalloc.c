@@ -45,7 +45,7 @@ void xgrow(void **array, size_t *cap, size_t need, size_t elem_size)
 
     if (need <= *cap)
         return;
-    ncap = *cap ? *cap : 8;
+    ncap = *cap ? *cap : 4;
     while (ncap < need) {
         if (ncap > SIZE_MAX / 2)
             out_of_memory(SIZE_MAX);

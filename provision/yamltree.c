@@ -7,6 +7,9 @@
  * - Aliases share the anchored node (the tree becomes a DAG); each node carries the weight of
  *   the nodes it stands for, and the document is refused once that exceeds max_nodes.
  * - libyaml marks are 0-based: positions add 1 to line and column.
+ * - Nodes, their texts and their item arrays live in one arena freed at once: a 200,000-queue
+ *   file is millions of nodes, and a malloc each cost more than the parsing. A collection's
+ *   children wait on one shared stack and are copied to the arena once, when it ends.
  * - Plain scalars resolve with the YAML 1.2 core schema: "yes"/"on" are strings, not booleans,
  *   and an integer beyond 64 bits is reported rather than wrapped.
  */
@@ -25,14 +28,60 @@
 
 #define DEFAULT_MAX_DEPTH 64
 #define DEFAULT_MAX_NODES 4000000u
+#define MAX_SCALAR (256u * 1024 * 1024) /* the file itself is at most this large */
+
+struct yarena_block {
+    struct yarena_block *next;
+    size_t used, size;
+    max_align_t data[];
+};
+
+#define ARENA_BLOCK (256u * 1024)
+
+static void *arena_alloc(struct ydoc *doc, size_t size)
+{
+    struct yarena_block *blk = doc->arena;
+    size_t align = sizeof(max_align_t);
+    void *p;
+
+    size = (size + align - 1) / align * align;
+    if (!blk || blk->size - blk->used < size) {
+        size_t bsize = size > ARENA_BLOCK / 4 ? size : ARENA_BLOCK;
+        blk = xmalloc(sizeof(*blk) + bsize);
+        blk->used = 0;
+        blk->size = bsize;
+        if (bsize == size && doc->arena) {
+            /* an outsized piece gets a block of its own, behind the current one */
+            blk->next = doc->arena->next;
+            doc->arena->next = blk;
+        } else {
+            blk->next = doc->arena;
+            doc->arena = blk;
+        }
+    }
+    p = (char *)blk->data + blk->used;
+    blk->used += size;
+    return p;
+}
+
+static char *arena_strndup(struct ydoc *doc, const char *s, size_t len)
+{
+    char *p = arena_alloc(doc, len + 1);
+    memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
 
 struct builder {
     struct ydoc *doc;
     const char *file;
     const struct ydoc_options *opts;
     struct diag_list *dl;
-    struct ynode **stack;
-    size_t depth, cap;
+    struct ynode **stack; /* open collections */
+    size_t *child_start;  /* where each open collection's children begin in pending */
+    size_t depth, cap, cap_child_start;
+    struct ynode **pending; /* children of open collections, innermost last */
+    size_t n_pending, cap_pending;
     struct strmap anchors; /* anchor name -> index into anchor_nodes */
     char **anchor_names;
     struct ynode **anchor_nodes;
@@ -51,12 +100,11 @@ static struct rmqt_pos mark_pos(yaml_mark_t m)
 
 static struct ynode *node_new(struct builder *b, enum ynode_kind kind, yaml_mark_t mark)
 {
-    struct ynode *n = xcalloc(1, sizeof(*n));
+    struct ynode *n = arena_alloc(b->doc, sizeof(*n));
+    memset(n, 0, sizeof(*n));
     n->kind = kind;
     n->pos = mark_pos(mark);
     n->weight = 1;
-    XGROW(b->doc->all, b->doc->cap_all, b->doc->n_all + 1);
-    b->doc->all[b->doc->n_all++] = n;
     return n;
 }
 
@@ -149,6 +197,11 @@ static int substitute(struct builder *b, const char *text, size_t len, struct rm
             free(name);
         }
         i = close + 1;
+        if (out->len > MAX_SCALAR) {
+            diag_add(b->dl, DIAG_ERROR, b->file, pos, "",
+                     "value longer than %u MiB after substituting variables", MAX_SCALAR >> 20);
+            return -1;
+        }
     }
     return 0;
 }
@@ -338,9 +391,9 @@ static void register_anchor(struct builder *b, const char *anchor, struct ynode 
     b->n_anchors++;
 }
 
-static size_t add_weight(size_t a, size_t w, size_t cap)
+static uint32_t add_weight(uint32_t a, uint32_t w, size_t cap)
 {
-    return a > cap || w > cap - a ? cap + 1 : a + w;
+    return (size_t)a > cap || (size_t)w > cap - a ? (uint32_t)(cap + 1) : a + w;
 }
 
 /* Attaches a finished node to the open collection (or makes it the root). */
@@ -353,8 +406,8 @@ static int attach(struct builder *b, struct ynode *n)
         return 0;
     }
     parent = b->stack[b->depth - 1];
-    XGROW(parent->items, parent->cap, parent->n + 1);
-    parent->items[parent->n++] = n;
+    XGROW(b->pending, b->cap_pending, b->n_pending + 1);
+    b->pending[b->n_pending++] = n;
     parent->weight = add_weight(parent->weight, n->weight, b->max_nodes);
     if (parent->weight > b->max_nodes) {
         diag_add(b->dl, DIAG_ERROR, b->file, n->pos, "",
@@ -402,11 +455,17 @@ static int on_scalar(struct builder *b, yaml_event_t *ev)
     if (memchr(text, '$', len)) {
         if (substitute(b, text, len, n->pos, &sb) < 0)
             strbuf_reset(&sb); /* reported; carry on with an empty value */
-        n->len = sb.len;
-        n->text = strbuf_detach(&sb, NULL);
+        n->text = arena_strndup(b->doc, strbuf_str(&sb), sb.len);
+        n->len = (uint32_t)sb.len;
+        strbuf_release(&sb);
     } else {
-        n->text = xstrndup(text, len);
-        n->len = len;
+        if (len > MAX_SCALAR) {
+            diag_add(b->dl, DIAG_ERROR, b->file, n->pos, "", "value longer than %u MiB",
+                     MAX_SCALAR >> 20);
+            len = 0;
+        }
+        n->text = arena_strndup(b->doc, text, len);
+        n->len = (uint32_t)len;
     }
     if (ev->data.scalar.tag && !(plain && ev->data.scalar.plain_implicit)) {
         if (apply_tag(b, n, (const char *)ev->data.scalar.tag) < 0)
@@ -428,6 +487,8 @@ static int on_start(struct builder *b, yaml_event_t *ev, enum ynode_kind kind)
         return -1;
     }
     XGROW(b->stack, b->cap, b->depth + 1);
+    XGROW(b->child_start, b->cap_child_start, b->depth + 1);
+    b->child_start[b->depth] = b->n_pending;
     b->stack[b->depth++] = n;
     /* a collection's anchor becomes usable once it is complete: an alias inside its own
      * anchored collection (a cycle) then reads as an unknown anchor */
@@ -438,6 +499,14 @@ static int on_start(struct builder *b, yaml_event_t *ev, enum ynode_kind kind)
 static int on_end(struct builder *b, const char *anchor)
 {
     struct ynode *n = b->stack[--b->depth];
+    size_t start = b->child_start[b->depth];
+
+    n->n = (uint32_t)(b->n_pending - start);
+    if (n->n) {
+        n->items = arena_alloc(b->doc, n->n * sizeof(*n->items));
+        memcpy(n->items, b->pending + start, n->n * sizeof(*n->items));
+    }
+    b->n_pending = start;
 
     if (n->kind == YN_MAP)
         check_map(b, n);
@@ -481,6 +550,8 @@ int ydoc_parse(struct ydoc *doc, const char *file, const char *buf, size_t len,
     b.dl = dl;
     b.max_depth = opts && opts->max_depth ? opts->max_depth : DEFAULT_MAX_DEPTH;
     b.max_nodes = opts && opts->max_nodes ? opts->max_nodes : DEFAULT_MAX_NODES;
+    if (b.max_nodes >= UINT32_MAX)
+        b.max_nodes = UINT32_MAX - 1;
     strmap_init(&b.anchors);
 
     if (!yaml_parser_initialize(&parser)) {
@@ -571,6 +642,8 @@ out:
     free(b.anchor_nodes);
     strmap_release(&b.anchors);
     free(b.stack);
+    free(b.child_start);
+    free(b.pending);
     if (rc < 0)
         doc->root = NULL;
     return rc;
@@ -578,16 +651,14 @@ out:
 
 void ydoc_release(struct ydoc *doc)
 {
-    size_t k;
+    struct yarena_block *blk, *next;
 
     if (!doc)
         return;
-    for (k = 0; k < doc->n_all; k++) {
-        free(doc->all[k]->text);
-        free(doc->all[k]->items);
-        free(doc->all[k]);
+    for (blk = doc->arena; blk; blk = next) {
+        next = blk->next;
+        free(blk);
     }
-    free(doc->all);
     memset(doc, 0, sizeof(*doc));
 }
 

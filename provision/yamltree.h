@@ -22,19 +22,22 @@ enum ynode_kind { YN_SCALAR, YN_MAP, YN_SEQ };
 enum yscalar { YS_NULL, YS_BOOL, YS_INT, YS_FLOAT, YS_STRING, YS_INT_RANGE };
 
 struct ynode {
-    enum ynode_kind kind;
-    struct rmqt_pos pos;
-    /* YN_SCALAR */
-    char *text; /* after substitution; NUL-terminated */
-    size_t len;
-    enum yscalar type;
-    bool b;
-    int64_t i;
-    double d;
-    /* YN_MAP (items alternate key, value) and YN_SEQ */
+    /* YN_MAP (items alternate key, value) and YN_SEQ; fixed once the collection ends */
     struct ynode **items;
-    size_t n, cap;
-    size_t weight; /* nodes this one stands for, aliases expanded (for the budget) */
+    /* YN_SCALAR: the text after substitution, NUL-terminated (len may be less than strlen
+     * when it holds a NUL), and what it resolved to */
+    char *text;
+    union {
+        int64_t i; /* YS_INT */
+        double d;  /* YS_FLOAT */
+    };
+    uint32_t len;
+    uint32_t n;      /* items */
+    uint32_t weight; /* nodes this one stands for, aliases expanded (for the budget) */
+    struct rmqt_pos pos;
+    uint8_t kind; /* enum ynode_kind */
+    uint8_t type; /* enum yscalar */
+    bool b;       /* YS_BOOL */
 };
 
 /* Where ${NAME} takes its values; returns NULL for an unset variable. */
@@ -47,10 +50,11 @@ struct ydoc_options {
     size_t max_nodes; /* 0: 4,000,000 (aliases expanded) */
 };
 
+struct yarena_block;
+
 struct ydoc {
-    struct ynode *root; /* NULL for an empty document */
-    struct ynode **all; /* every node allocated, for freeing */
-    size_t n_all, cap_all;
+    struct ynode *root;         /* NULL for an empty document */
+    struct yarena_block *arena; /* nodes, texts and item arrays: freed together */
 };
 
 /* Parses len bytes of YAML. Problems go to dl as errors at file:line:col. Returns 0 when the

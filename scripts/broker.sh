@@ -113,6 +113,8 @@ if ! [[ $BASE =~ ^[0-9]{1,5}$ ]] || [ "$BASE" -lt 1024 ] ||
     [ $((BASE + 20000 + MAX_NODES)) -gt $PORT_LIMIT ]; then
     die "--base-port must be 1024..$((PORT_LIMIT - 20000 - MAX_NODES)) (got '$BASE')"
 fi
+NODES=$((10#$NODES))
+BASE=$((10#$BASE))
 
 BROKER_ROOT=${RMQTOPO_BROKER_DIR:-$REPO_ROOT/.broker}
 case $BROKER_ROOT in /*) ;; *) BROKER_ROOT=$PWD/$BROKER_ROOT ;; esac
@@ -152,6 +154,8 @@ common_env() {
     export RABBITMQ_CONF_ENV_FILE="$STATE/rabbitmq-env.conf"
     export RABBITMQ_CTL_DIST_PORT_MIN=$CTL_PORT_MIN
     export RABBITMQ_CTL_DIST_PORT_MAX=$CTL_PORT_MAX
+    # A crashing CLI VM would drop erl_crash.dump in the caller's directory.
+    export ERL_CRASH_DUMP="$STATE/erl_crash.dump"
 }
 
 # rabbitmqctl against node $1; ctl_exec replaces the current (sub)shell.
@@ -294,6 +298,18 @@ show_log_tail() {
     done
 }
 
+# Serialise start/stop of one NAME (parallel test jobs may all call start).
+take_lock() {
+    command -v flock >/dev/null 2>&1 || return 0
+    mkdir -p "$STATE"
+    check_owner
+    exec {LOCK_FD}>>"$STATE/lock"
+    if ! flock -n "$LOCK_FD"; then
+        log "waiting for another broker.sh start/stop of '$NAME'..."
+        flock -w 600 "$LOCK_FD" || die "timed out waiting for the lock on $STATE/lock"
+    fi
+}
+
 check_owner() {
     [ -d "$STATE" ] || return 0
     [ -O "$STATE" ] ||
@@ -419,6 +435,7 @@ write_state_files() {
         echo 'for v in $(compgen -e); do case $v in RABBITMQ_*|NOTIFY_SOCKET) unset "$v" ;; esac; done'
         printf 'export HOME=%q\n' "$STATE/home"
         printf 'export RABBITMQ_CONF_ENV_FILE=%q\n' "$STATE/rabbitmq-env.conf"
+        printf 'export ERL_CRASH_DUMP=%q\n' "$STATE/erl_crash.dump"
         printf 'export RABBITMQ_CTL_DIST_PORT_MIN=%s RABBITMQ_CTL_DIST_PORT_MAX=%s\n' \
             "$CTL_PORT_MIN" "$CTL_PORT_MAX"
         printf 'exec %q -n %q "$@"\n' "$RMQ_BIN/rabbitmqctl" "$(node_name 0)"
@@ -640,6 +657,7 @@ do_start() {
 
 do_status() {
     local RUN_NODES="" RUN_BASE=""
+    check_owner
     if ! load_config; then
         log "'$NAME' is not running (no state in $STATE)"
         return 1
@@ -666,8 +684,13 @@ case $CMD in
         trap on_exit EXIT
         trap 'exit 130' INT
         trap 'exit 143' TERM
+        take_lock
         do_start
         ;;
-    stop) do_stop "$HARD_STOP" ;;
+    stop)
+        [ -d "$STATE" ] || exit 0
+        take_lock
+        do_stop "$HARD_STOP"
+        ;;
     status) do_status ;;
 esac

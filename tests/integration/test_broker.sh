@@ -37,7 +37,8 @@ esac
 # a second node of another name, to check start/status/stop without disturbing the first
 repo=$(cd "$here/../.." && pwd)
 other=rmqtopo-it-$$
-if env=$("$repo/scripts/broker.sh" start --name "$other" --base-port 38672 2>/dev/null); then
+errlog=$(mktemp)
+if env=$("$repo/scripts/broker.sh" start --name "$other" --base-port 38672 2>"$errlog"); then
   pass "a second private node starts beside the first"
   expect_contains "start prints the AMQP URL" "$env" "RMQTOPO_AMQP_URL=amqp://localhost:38672"
   if "$repo/scripts/broker.sh" status --name "$other" >/dev/null 2>&1; then
@@ -59,9 +60,10 @@ if env=$("$repo/scripts/broker.sh" start --name "$other" --base-port 38672 2>/de
     pass "stop leaves no node process"
   fi
 else
-  fail "a second private node starts beside the first"
+  fail "a second private node starts beside the first" "$(tail -n 15 "$errlog")"
   "$repo/scripts/broker.sh" stop --name "$other" --kill >/dev/null 2>&1
 fi
+rm -f "$errlog"
 # the first node is untouched by all this
 expect_contains "the first node still answers" "$(api GET /overview)" '"rabbitmq_version"'
 finish
