@@ -63,6 +63,7 @@ struct command {
 };
 
 extern const struct command cmd_validate;
+extern const struct command cmd_graph;
 extern const struct command cmd_version;
 
 /* Values of a command option (by long name); NULL when the name is not in the table. */

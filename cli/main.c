@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const struct command *const commands[] = {&cmd_validate, &cmd_version, NULL};
+static const struct command *const commands[] = {&cmd_validate, &cmd_graph, &cmd_version, NULL};
 
 static const struct optspec global_options[] = {
     {"output", 'o', "FORMAT", "output format: text (default) or json"},

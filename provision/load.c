@@ -89,6 +89,8 @@ static const char *q(const struct ynode *n)
 
 static void unknown_key(struct loader *L, const struct ynode *key, const char *const *known)
 {
+    if (key->bad)
+        return; /* its variable is reported already */
     const char *guess = rmqt_did_you_mean(key->text, known);
     struct strbuf list = {0};
     size_t k;
@@ -120,6 +122,8 @@ static bool want_map(struct loader *L, const struct ynode *n, bool allow_null)
 /* Text of a scalar (any type but null). NULL (reported) otherwise. */
 static const char *want_text(struct loader *L, const struct ynode *n, const char *what)
 {
+    if (n->kind == YN_SCALAR && n->bad)
+        return NULL; /* reported already */
     if (n->kind == YN_SCALAR && n->type != YS_NULL) {
         if (strlen(n->text) != n->len) {
             err_at(L, n->pos, "%s must not contain a NUL character", what);
@@ -133,6 +137,8 @@ static const char *want_text(struct loader *L, const struct ynode *n, const char
 
 static bool want_bool(struct loader *L, const struct ynode *n, bool *out)
 {
+    if (n->kind == YN_SCALAR && n->bad)
+        return false; /* reported already */
     if (n->kind == YN_SCALAR && n->type == YS_BOOL) {
         *out = n->b;
         return true;
@@ -143,6 +149,8 @@ static bool want_bool(struct loader *L, const struct ynode *n, bool *out)
 
 static bool want_int(struct loader *L, const struct ynode *n, int64_t *out)
 {
+    if (n->kind == YN_SCALAR && n->bad)
+        return false; /* reported already */
     if (n->kind == YN_SCALAR && n->type == YS_INT) {
         *out = n->i;
         return true;
@@ -157,6 +165,8 @@ static bool want_int(struct loader *L, const struct ynode *n, int64_t *out)
 /* One of a fixed set of words. */
 static const char *want_enum(struct loader *L, const struct ynode *n, const char *const *allowed)
 {
+    if (n->kind == YN_SCALAR && n->bad)
+        return NULL; /* reported already */
     size_t k;
     struct strbuf list = {0};
     const char *guess;
@@ -190,6 +200,8 @@ static bool to_tval(struct loader *L, const struct ynode *n, struct tval *out)
     memset(out, 0, sizeof(*out));
     switch (n->kind) {
     case YN_SCALAR:
+        if (n->bad)
+            return false; /* reported already */
         switch (n->type) {
         case YS_NULL:
             out->kind = TV_NULL;
@@ -282,6 +294,8 @@ static void add_bool_arg(struct targs *args, const char *key, bool b, struct rmq
 /* A duration: an integer (milliseconds) or a string with a unit. */
 static bool want_duration(struct loader *L, const struct ynode *n, int64_t *ms)
 {
+    if (n->kind == YN_SCALAR && n->bad)
+        return false; /* reported already */
     const char *why;
 
     if (n->kind == YN_SCALAR && n->type == YS_INT) {
@@ -303,6 +317,8 @@ static bool want_duration(struct loader *L, const struct ynode *n, int64_t *ms)
 
 static bool want_size(struct loader *L, const struct ynode *n, int64_t *bytes)
 {
+    if (n->kind == YN_SCALAR && n->bad)
+        return false; /* reported already */
     const char *why;
 
     if (n->kind == YN_SCALAR && n->type == YS_INT) {
@@ -324,6 +340,8 @@ static bool want_size(struct loader *L, const struct ynode *n, int64_t *bytes)
 
 static bool want_max_age(struct loader *L, const struct ynode *n, char *out, size_t size)
 {
+    if (n->kind == YN_SCALAR && n->bad)
+        return false; /* reported already */
     const char *why;
     int64_t secs;
 
@@ -480,6 +498,8 @@ static void load_queue(struct loader *L, struct vhost *vh, const struct ynode *n
         f = key->text;
         old = path_push(L, f);
         if (strcmp(f, "type") == 0) {
+            if (val->kind == YN_SCALAR && val->bad)
+                qu->type_unknown = true;
             if ((s = want_enum(L, val, types)) != NULL) {
                 queue_type_parse(s, &qu->type);
                 qu->type_set = true;
@@ -802,7 +822,7 @@ static void load_policy(struct loader *L, struct vhost *vh, const struct ynode *
 /* name node of an object map entry: text, not empty, no NUL. */
 static bool object_name_ok(struct loader *L, const struct ynode *key, const char *what)
 {
-    if (key->kind != YN_SCALAR)
+    if (key->kind != YN_SCALAR || key->bad)
         return false;
     if (key->type == YS_NULL && key->len == 0) {
         err_at(L, key->pos, "a %s name must not be empty", what);
@@ -915,8 +935,11 @@ int topology_load_buffer(struct topology *t, const char *file, const char *buf, 
             version = root->items[k + 1];
         else if (strcmp(key->text, "vhosts") == 0)
             vhosts = root->items[k + 1];
-        else
+        else {
+            path_push(&L, key->text);
             unknown_key(&L, key, keys);
+            path_pop(&L, 0);
+        }
     }
     path_push(&L, "version");
     if (!version) {
@@ -925,8 +948,10 @@ int topology_load_buffer(struct topology *t, const char *file, const char *buf, 
         t->version = 1;
     } else {
         err_at(&L, version->pos,
-               "unsupported version %s: this rmqtopo reads format version 1 (write 'version: 1')",
-               q(version));
+               "unsupported version %s%s: this rmqtopo reads format version 1 (write 'version: "
+               "1', a number)",
+               q(version),
+               version->kind == YN_SCALAR && version->type == YS_STRING ? " (a string)" : "");
     }
     path_pop(&L, 0);
     if (!vhosts) {

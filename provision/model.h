@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "diag.h"
+#include "strbuf.h"
 #include "strmap.h"
 #include "value.h"
 
@@ -57,8 +58,12 @@ struct queue {
     bool type_set;
     struct rmqt_pos type_pos;
     const char *type_field; /* "type" or "arguments.x-queue-type" */
+    bool type_unknown;      /* the file's type could not be read (reported): skip type rules */
     struct tflag durable, auto_delete;
     struct targs args;
+    /* live only: the current message count, when read (live_read_counts) */
+    int64_t messages;
+    bool has_messages;
 };
 
 struct binding {
@@ -131,6 +136,10 @@ struct targ *targs_add(struct targs *a, const char *key, struct tval *val, struc
 /* The argument with this key, or NULL. Borrowed. */
 const struct targ *targs_get(const struct targs *a, const char *key);
 void targs_release(struct targs *a);
+
+/* Appends the identity of a binding (source, destination, its type, routing key, arguments)
+ * in an unambiguous form: two bindings are the same object exactly when these are equal. */
+void binding_identity(struct strbuf *sb, const struct binding *b);
 
 const char *queue_type_name(enum queue_type t);
 /* Parses "classic" | "quorum" | "stream"; false if none. */

@@ -92,21 +92,23 @@ int units_parse_duration(const char *s, int64_t *ms, const char **why)
 
 int units_parse_size(const char *s, int64_t *bytes, const char **why)
 {
+    /* exactly as topology.md spells them: "KB" could mean 1000 or 1024, so it is refused */
     static const struct unit units[] = {
-        {"", 1, false},
-        {"B", 1, false},
-        {"kB", 1000, false},
-        {"MB", 1000 * 1000, false},
-        {"GB", 1000 * 1000 * 1000, false},
-        {"TB", 1000LL * 1000 * 1000 * 1000, false},
-        {"KiB", 1024, false},
-        {"MiB", 1024 * 1024, false},
-        {"GiB", 1024 * 1024 * 1024, false},
-        {"TiB", 1024LL * 1024 * 1024 * 1024, false},
+        {"", 1, true},
+        {"B", 1, true},
+        {"kB", 1000, true},
+        {"MB", 1000 * 1000, true},
+        {"GB", 1000 * 1000 * 1000, true},
+        {"TB", 1000LL * 1000 * 1000 * 1000, true},
+        {"KiB", 1024, true},
+        {"MiB", 1024 * 1024, true},
+        {"GiB", 1024 * 1024 * 1024, true},
+        {"TiB", 1024LL * 1024 * 1024 * 1024, true},
         {NULL, 0, false},
     };
     return parse_with(s, units, bytes, why,
-                      "unknown unit: expected B, kB, MB, GB, TB, KiB, MiB, GiB or TiB");
+                      "unknown unit: expected B, kB, MB, GB, TB (powers of 1000) or KiB, MiB, "
+                      "GiB, TiB (powers of 1024), spelt exactly so");
 }
 
 #define DAY_S (86400LL)

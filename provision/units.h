@@ -13,7 +13,7 @@
 int units_parse_duration(const char *s, int64_t *ms, const char **why);
 
 /* "512", "64kB", "1GB" (powers of 1000), "1KiB", "1GiB" (powers of 1024), "100B" -> bytes.
- * Unit letters are case-insensitive apart from the 'i' forms being binary. */
+ * Units are case-sensitive ("KB" is refused: it could mean either). */
 int units_parse_size(const char *s, int64_t *bytes, const char **why);
 
 /* A max_age string: the duration units s m h d w, and the broker's own Y M D (M is a month

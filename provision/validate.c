@@ -105,6 +105,14 @@ static const struct argspec argspecs[] = {
      0, 0},
 };
 
+static unsigned type_bit(enum queue_type t);
+
+bool queue_arg_is_compared(const char *key, enum queue_type type)
+{
+    const struct argspec *s = argspec_find(key);
+    return strcmp(key, "x-queue-type") == 0 || (s && (s->types & type_bit(type)));
+}
+
 const struct argspec *argspec_find(const char *key)
 {
     size_t k;
@@ -236,6 +244,11 @@ struct vctx {
     size_t *bsrc_first;            /* bindings grouped by source: see index_bindings */
     size_t *bsrc_next;
     struct strmap bsrc;
+    /* the same bindings grouped by (source, exact routing key), and per source the topic
+     * bindings with wildcards, so that a known key does not scan every binding */
+    char **bkey;
+    size_t *bkey_first, *bkey_next, *bwild_next;
+    struct strmap bkey_index, bwild_index;
     regex_t *policy_re;
     bool *policy_re_ok;
 };
@@ -542,6 +555,8 @@ static void check_queue_args(struct vctx *c, const struct queue *q)
             continue;
         }
         check_arg_value(c, s, a, path);
+        if (q->type_unknown)
+            continue; /* its type could not be read: the per-type rules cannot apply */
         if (!(s->types & bit)) {
             unsigned n = 0, b;
             for (b = 1; b <= T_STREAM; b <<= 1)
@@ -642,27 +657,90 @@ static void check_exchange(struct vctx *c, const struct exchange *x)
 /* ------------------------------------------------------------------------------------------ */
 /* bindings */
 
+static bool has_wildcard(const char *key)
+{
+    return strchr(key, '*') || strchr(key, '#');
+}
+
+/* Threads binding k onto the chain of `key` in index (first[] holds each chain's head, by
+ * the index of the binding that opened it; next[] links). */
+static void chain_add(struct strmap *index, size_t *first, size_t *next, const char *key,
+                      size_t len, size_t k)
+{
+    size_t head;
+
+    next[k] = (size_t)-1;
+    if (strmap_get(index, key, len, &head)) {
+        next[k] = first[head];
+        first[head] = k;
+    } else {
+        first[k] = k;
+        strmap_put(index, key, len, k);
+    }
+}
+
 static void index_bindings(struct vctx *c)
 {
     const struct vhost *vh = c->vh;
-    size_t k;
+    size_t k, n = vh->n_bindings + 1;
+    struct strbuf key = {0};
 
-    c->bsrc_first = xmalloc((vh->n_bindings + 1) * sizeof(size_t));
-    c->bsrc_next = xmalloc((vh->n_bindings + 1) * sizeof(size_t));
+    c->bsrc_first = xmalloc(n * sizeof(size_t));
+    c->bsrc_next = xmalloc(n * sizeof(size_t));
+    c->bkey = xcalloc(n, sizeof(char *));
+    c->bkey_first = xmalloc(n * sizeof(size_t));
+    c->bkey_next = xmalloc(n * sizeof(size_t));
+    c->bwild_next = xmalloc(n * sizeof(size_t));
     strmap_init(&c->bsrc);
-    /* a chain per source: bsrc maps a source name to its first binding, bsrc_next links */
+    strmap_init(&c->bkey_index);
+    strmap_init(&c->bwild_index);
+    /* walked backwards so that each chain lists its bindings in file order */
     for (k = vh->n_bindings; k-- > 0;) {
-        const char *src = vh->bindings[k].source;
-        size_t head;
-        c->bsrc_next[k] = (size_t)-1;
-        if (strmap_get(&c->bsrc, src, strlen(src), &head)) {
-            c->bsrc_next[k] = c->bsrc_first[head];
-            c->bsrc_first[head] = k;
+        const struct binding *b = &vh->bindings[k];
+        chain_add(&c->bsrc, c->bsrc_first, c->bsrc_next, b->source, strlen(b->source), k);
+        c->bwild_next[k] = (size_t)-1;
+        if (has_wildcard(b->routing_key)) {
+            /* bkey_first doubles as the head store of the wildcard chains: a binding heads at
+             * most one chain of either kind */
+            chain_add(&c->bwild_index, c->bkey_first, c->bwild_next, b->source, strlen(b->source),
+                      k);
+            c->bkey_next[k] = (size_t)-1;
         } else {
-            c->bsrc_first[k] = k;
-            strmap_put(&c->bsrc, src, strlen(src), k);
+            strbuf_reset(&key);
+            add_counted(&key, b->source);
+            strbuf_adds(&key, b->routing_key);
+            c->bkey[k] = strbuf_detach(&key, NULL);
+            chain_add(&c->bkey_index, c->bkey_first, c->bkey_next, c->bkey[k], strlen(c->bkey[k]),
+                      k);
         }
     }
+    strbuf_release(&key);
+}
+
+/* First binding of source with exactly routing key rk (no wildcards), or (size_t)-1; follow
+ * with bkey_next. */
+static size_t bindings_with_key(const struct vctx *c, const char *source, const char *rk)
+{
+    struct strbuf key = {0};
+    size_t head, first = (size_t)-1;
+
+    add_counted(&key, source);
+    strbuf_adds(&key, rk);
+    if (strmap_get(&c->bkey_index, key.buf, key.len, &head))
+        first = c->bkey_first[head];
+    strbuf_release(&key);
+    return first;
+}
+
+/* First topic binding of source whose key has a wildcard, or (size_t)-1; follow with
+ * bwild_next. */
+static size_t bindings_wild(const struct vctx *c, const char *source)
+{
+    size_t head;
+
+    if (!strmap_get(&c->bwild_index, source, strlen(source), &head))
+        return (size_t)-1;
+    return c->bkey_first[head];
 }
 
 /* First binding whose source is name, or (size_t)-1; follow with bsrc_next. */
@@ -721,11 +799,7 @@ static void check_bindings(struct vctx *c)
             vdiag(c, DIAG_ERROR, b->pos, binding_path(c, b, "routing_key"),
                   "routing key is %zu bytes long: AMQP takes at most %d", strlen(b->routing_key),
                   MAX_NAME_BYTES);
-        add_counted(&id, b->source);
-        add_counted(&id, b->destination);
-        strbuf_addc(&id, b->dest_is_exchange ? 'e' : 'q');
-        add_counted(&id, b->routing_key);
-        tval_canonical(&id, &b->args);
+        binding_identity(&id, b);
         keys[k] = strbuf_detach(&id, NULL);
         if (!strmap_put(&seen, keys[k], strlen(keys[k]), k)) {
             const struct binding *f;
@@ -1131,23 +1205,38 @@ static void compute_route(const struct vctx *c, const char *exchange, const char
         size_t b;
         bool matched = false;
 
+        int pass;
+
         if (!xtype)
             continue;
-        for (b = bindings_from(c, x); b != (size_t)-1; b = c->bsrc_next[b]) {
-            const struct binding *bd = &vh->bindings[b];
-            if (!routing_could_match(xtype, bd->routing_key, rk))
-                continue;
-            matched = true;
-            if (bd->dest_is_exchange) {
-                if (strmap_put(&visited, bd->destination, strlen(bd->destination), 0)) {
-                    XGROW(stack, cap_stack, n_stack + 1);
-                    stack[n_stack++] = bd->destination;
-                }
-            } else {
-                const struct queue *q = vhost_find_queue(vh, bd->destination);
-                if (q && strmap_put(&added, q->name, strlen(q->name), 0)) {
-                    XGROW(r->queues, r->cap, r->n + 1);
-                    r->queues[r->n++] = (size_t)(q - vh->queues);
+        /* direct and topic with a known key: the bindings with exactly that key, then (topic)
+         * the wildcard ones; anything else: every binding of the exchange */
+        for (pass = 0; pass < 2; pass++) {
+            bool by_key = rk && (strcmp(xtype, "direct") == 0 || strcmp(xtype, "topic") == 0);
+            size_t *next = !by_key ? c->bsrc_next : pass == 0 ? c->bkey_next : c->bwild_next;
+            if (!by_key && pass == 1)
+                break;
+            if (by_key && pass == 1 && strcmp(xtype, "topic") != 0)
+                break;
+            b = !by_key     ? bindings_from(c, x)
+                : pass == 0 ? bindings_with_key(c, x, rk)
+                            : bindings_wild(c, x);
+            for (; b != (size_t)-1; b = next[b]) {
+                const struct binding *bd = &vh->bindings[b];
+                if (!routing_could_match(xtype, bd->routing_key, rk))
+                    continue;
+                matched = true;
+                if (bd->dest_is_exchange) {
+                    if (strmap_put(&visited, bd->destination, strlen(bd->destination), 0)) {
+                        XGROW(stack, cap_stack, n_stack + 1);
+                        stack[n_stack++] = bd->destination;
+                    }
+                } else {
+                    const struct queue *q = vhost_find_queue(vh, bd->destination);
+                    if (q && strmap_put(&added, q->name, strlen(q->name), 0)) {
+                        XGROW(r->queues, r->cap, r->n + 1);
+                        r->queues[r->n++] = (size_t)(q - vh->queues);
+                    }
                 }
             }
         }
@@ -1173,8 +1262,10 @@ struct route_cache {
     size_t n, cap_keys, cap_routes;
 };
 
-static const struct route *cached_route(const struct vctx *c, struct route_cache *rc,
-                                        const char *exchange, const char *rk)
+/* The index in rc->routes of the route for (exchange, rk), computed on first use. An index,
+ * not a pointer: the array grows. */
+static size_t cached_route(const struct vctx *c, struct route_cache *rc, const char *exchange,
+                           const char *rk)
 {
     struct strbuf key = {0};
     size_t idx;
@@ -1184,15 +1275,15 @@ static const struct route *cached_route(const struct vctx *c, struct route_cache
     strbuf_adds(&key, rk ? rk : "");
     if (strmap_get(&rc->index, key.buf, key.len, &idx)) {
         strbuf_release(&key);
-        return &rc->routes[idx];
+        return idx;
     }
     XGROW(rc->keys, rc->cap_keys, rc->n + 1);
     XGROW(rc->routes, rc->cap_routes, rc->n + 1);
     compute_route(c, exchange, rk, &rc->routes[rc->n]);
     rc->keys[rc->n] = strbuf_detach(&key, NULL);
-    /* the index keeps pointers into keys[], which do not move once allocated */
-    strmap_put(&rc->index, rc->keys[rc->n], strlen(rc->keys[rc->n]) + 0, rc->n);
-    return &rc->routes[rc->n++];
+    /* the index keeps pointers to the key strings, which do not move once allocated */
+    strmap_put(&rc->index, rc->keys[rc->n], strlen(rc->keys[rc->n]), rc->n);
+    return rc->n++;
 }
 
 static void route_cache_release(struct route_cache *rc)
@@ -1210,9 +1301,17 @@ static void route_cache_release(struct route_cache *rc)
 
 /* Tarjan's strongly connected components, iteratively, over the dead-letter graph. */
 struct dlgraph {
-    const struct route **out; /* per queue: where its dead letters go (NULL: nowhere) */
+    const struct route_cache *rc;
+    size_t *out; /* per queue: the index of its dead-letter route in rc, or NO_ROUTE */
     size_t n;
 };
+
+#define NO_ROUTE ((size_t)-1)
+
+static const struct route *graph_out(const struct dlgraph *g, size_t q)
+{
+    return g->out[q] == NO_ROUTE ? NULL : &g->rc->routes[g->out[q]];
+}
 
 static void report_cycles(struct vctx *c, const struct dlgraph *g, const struct effective *eff)
 {
@@ -1239,7 +1338,7 @@ static void report_cycles(struct vctx *c, const struct dlgraph *g, const struct 
         on_stack[k] = true;
         while (csp) {
             size_t v = cs_node[csp - 1];
-            const struct route *r = g->out[v];
+            const struct route *r = graph_out(g, v);
             if (r && cs_edge[csp - 1] < r->n) {
                 size_t w = r->queues[cs_edge[csp - 1]++];
                 if (index[w] == UNSET) {
@@ -1264,9 +1363,9 @@ static void report_cycles(struct vctx *c, const struct dlgraph *g, const struct 
                     start--;
                 } while (stack[start] != v);
                 cycle = sp - start > 1;
-                if (!cycle && g->out[v]) {
-                    for (m = 0; m < g->out[v]->n; m++)
-                        cycle = cycle || g->out[v]->queues[m] == v;
+                if (!cycle && graph_out(g, v)) {
+                    for (m = 0; m < graph_out(g, v)->n; m++)
+                        cycle = cycle || graph_out(g, v)->queues[m] == v;
                 }
                 for (m = start; m < sp; m++) {
                     ends = ends || eff[stack[m]].limited;
@@ -1281,11 +1380,19 @@ static void report_cycles(struct vctx *c, const struct dlgraph *g, const struct 
                                     qs(0, c->vh->queues[stack[m]].name));
                     if (sp - start > shown)
                         strbuf_addf(&names, " and %zu more", sp - start - shown);
-                    vdiag(c, DIAG_WARNING, c->vh->queues[first].pos,
-                          queue_path(c, &c->vh->queues[first], NULL),
-                          "dead-letter cycle with no TTL or limit to end it: %s dead-letter into "
-                          "each other, so a rejected message can circle forever",
-                          strbuf_str(&names));
+                    if (sp - start == 1)
+                        vdiag(c, DIAG_WARNING, c->vh->queues[first].pos,
+                              queue_path(c, &c->vh->queues[first], NULL),
+                              "dead-letter cycle with no TTL or limit to end it: queue %s "
+                              "dead-letters into itself, so a rejected message can circle "
+                              "forever",
+                              strbuf_str(&names));
+                    else
+                        vdiag(c, DIAG_WARNING, c->vh->queues[first].pos,
+                              queue_path(c, &c->vh->queues[first], NULL),
+                              "dead-letter cycle with no TTL or limit to end it: %s dead-letter "
+                              "into each other, so a rejected message can circle forever",
+                              strbuf_str(&names));
                     strbuf_release(&names);
                 }
                 for (m = start; m < sp; m++)
@@ -1313,7 +1420,10 @@ static void check_dead_lettering(struct vctx *c)
 
     memset(&rc, 0, sizeof(rc));
     g.n = vh->n_queues;
-    g.out = xcalloc(vh->n_queues + 1, sizeof(*g.out));
+    g.rc = &rc;
+    g.out = xmalloc((vh->n_queues + 1) * sizeof(*g.out));
+    for (k = 0; k < vh->n_queues; k++)
+        g.out[k] = NO_ROUTE;
     for (k = 0; k < vh->n_queues; k++)
         effective_of(c, k, &eff[k]);
     for (k = 0; k < vh->n_queues; k++) {
@@ -1324,8 +1434,8 @@ static void check_dead_lettering(struct vctx *c)
 
         if (!e->dlx || !exchange_type_of(c, e->dlx))
             continue; /* no dead-lettering, or an undefined exchange (an error already) */
-        r = cached_route(c, &rc, e->dlx, e->dlrk);
-        g.out[k] = r;
+        g.out[k] = cached_route(c, &rc, e->dlx, e->dlrk);
+        r = &rc.routes[g.out[k]];
         for (m = 0; m < r->n; m++)
             is_dlq[r->queues[m]] = true;
         dpath = e->dlx_arg ? arg_path(c, "queues", q->name, e->dlx_arg) : queue_path(c, q, NULL);
@@ -1354,7 +1464,9 @@ static void check_dead_lettering(struct vctx *c)
                           e->overflow ? e->overflow : "", e->overflow ? "'" : "");
                 }
             } else {
-                vdiag(c, DIAG_WARNING, e->dlx_pos, dpath,
+                if (e->strategy_arg) /* written out: point at it */
+                    dpath = arg_path(c, "queues", q->name, e->strategy_arg);
+                vdiag(c, DIAG_WARNING, e->strategy_arg ? e->strategy_arg->pos : e->dlx_pos, dpath,
                       "quorum queue '%s' dead-letters at-most-once: messages can be lost on "
                       "the way to '%s' (set dead_letter_strategy: at-least-once with overflow: "
                       "reject-publish)",
@@ -1396,7 +1508,7 @@ static void check_quorum_advice(struct vctx *c)
         bool durable = !q->durable.set || q->durable.value;
         bool auto_delete = q->auto_delete.set && q->auto_delete.value;
 
-        if (q->type != QT_CLASSIC || !durable || auto_delete)
+        if (q->type != QT_CLASSIC || q->type_unknown || !durable || auto_delete)
             continue;
         /* a classic-only feature in use: a quorum queue is not an option */
         if (targs_get(&q->args, "x-max-priority") ||
@@ -1444,6 +1556,14 @@ static void validate_vhost(struct vctx *c, const struct vhost *vh)
     free(c->bsrc_first);
     free(c->bsrc_next);
     strmap_release(&c->bsrc);
+    for (k = 0; k < vh->n_bindings; k++)
+        free(c->bkey[k]);
+    free(c->bkey);
+    free(c->bkey_first);
+    free(c->bkey_next);
+    free(c->bwild_next);
+    strmap_release(&c->bkey_index);
+    strmap_release(&c->bwild_index);
 }
 
 void topology_validate(const struct topology *t, const struct validate_options *opts,

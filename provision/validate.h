@@ -27,4 +27,8 @@ void topology_validate(const struct topology *t, const struct validate_options *
 struct argspec;
 const struct argspec *argspec_find(const char *key);
 
+/* Whether the broker compares argument key when a queue of this type is declared again
+ * (it compares only the arguments the queue type knows; others are silently kept). */
+bool queue_arg_is_compared(const char *key, enum queue_type type);
+
 #endif

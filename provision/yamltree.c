@@ -21,6 +21,8 @@
 #include "xalloc.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,7 +89,9 @@ struct builder {
     struct ynode **anchor_nodes;
     size_t n_anchors, cap_anchor_names, cap_anchor_nodes;
     int max_depth;
-    size_t max_nodes;
+    size_t max_nodes;  /* nodes aliases may add */
+    size_t max_weight; /* nodes of the file, plus max_nodes */
+    size_t n_nodes;    /* nodes of the file */
 };
 
 static struct rmqt_pos mark_pos(yaml_mark_t m)
@@ -105,7 +109,78 @@ static struct ynode *node_new(struct builder *b, enum ynode_kind kind, yaml_mark
     n->kind = kind;
     n->pos = mark_pos(mark);
     n->weight = 1;
+    /* the expanded size may exceed what the file holds only by what aliases add */
+    b->n_nodes++;
+    b->max_weight = b->max_nodes + b->n_nodes;
     return n;
+}
+
+/* The key path of the node being built (as the loader writes paths: inside a vhost they start
+ * at its sections), for problems found while building the tree. */
+static void builder_path(const struct builder *b, struct strbuf *out)
+{
+    size_t lvl;
+    bool skip_vhost = false;
+
+    for (lvl = 0; lvl < b->depth; lvl++) {
+        const struct ynode *coll = b->stack[lvl];
+        size_t start = b->child_start[lvl];
+        size_t end = lvl + 1 < b->depth ? b->child_start[lvl + 1] : b->n_pending;
+        size_t cnt = end - start;
+
+        if (coll->kind == YN_MAP) {
+            const struct ynode *key;
+            if (cnt % 2 == 0)
+                break; /* at a key of this map: the caller names it */
+            key = b->pending[start + cnt - 1];
+            if (lvl == 0 && key->len == 6 && memcmp(key->text, "vhosts", 6) == 0)
+                skip_vhost = true;
+            if (skip_vhost && lvl <= 1)
+                continue;
+            if (out->len)
+                strbuf_addc(out, '.');
+            strbuf_add(out, key->text, key->len);
+        } else {
+            strbuf_addf(out, "[%zu]", cnt);
+        }
+    }
+}
+
+/* Whether the scalar about to be attached is a map key. */
+static bool at_key(const struct builder *b)
+{
+    const struct ynode *parent;
+
+    if (b->depth == 0)
+        return false;
+    parent = b->stack[b->depth - 1];
+    return parent->kind == YN_MAP && (b->n_pending - b->child_start[b->depth - 1]) % 2 == 0;
+}
+
+/* Adds an error at pos whose path is the node being built, and for a key, the key itself
+ * (its text as written). */
+static void builder_error(struct builder *b, struct rmqt_pos pos, const char *key_text,
+                          size_t key_len, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void builder_error(struct builder *b, struct rmqt_pos pos, const char *key_text,
+                          size_t key_len, const char *fmt, ...)
+{
+    struct strbuf path = {0};
+    char msg[1024];
+    va_list ap;
+
+    builder_path(b, &path);
+    if (key_text) {
+        if (path.len)
+            strbuf_addc(&path, '.');
+        strbuf_add(&path, key_text, key_len);
+    }
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    diag_add(b->dl, DIAG_ERROR, b->file, pos, strbuf_str(&path), "%s", msg);
+    strbuf_release(&path);
 }
 
 static const char *default_env(const char *name, void *ctx)
@@ -129,6 +204,9 @@ static bool is_name_char(char c)
 static int substitute(struct builder *b, const char *text, size_t len, struct rmqt_pos pos,
                       struct strbuf *out)
 {
+    bool key = at_key(b);
+    const char *kt = key ? text : NULL;
+    size_t kl = key ? len : 0;
     size_t i = 0;
     yenv_fn env = b->opts && b->opts->env ? b->opts->env : default_env;
     void *ctx = b->opts ? b->opts->env_ctx : NULL;
@@ -153,9 +231,9 @@ static int substitute(struct builder *b, const char *text, size_t len, struct rm
         while (name_end < len && is_name_char(text[name_end]))
             name_end++;
         if (name_end == start || !is_name_start(text[start])) {
-            diag_add(b->dl, DIAG_ERROR, b->file, pos, "",
-                     "invalid variable reference: '${' must be followed by a name "
-                     "(letters, digits, '_'); write '$${' for a literal '${'");
+            builder_error(b, pos, kt, kl,
+                          "invalid variable reference: '${' must be followed by a name "
+                          "(letters, digits, '_'); write '$${' for a literal '${'");
             return -1;
         }
         close = name_end;
@@ -171,13 +249,13 @@ static int substitute(struct builder *b, const char *text, size_t len, struct rm
             while (close < len && text[close] != '}')
                 close++;
             if (close >= len) {
-                diag_add(b->dl, DIAG_ERROR, b->file, pos, "",
-                         "unterminated variable reference: missing '}'");
+                builder_error(b, pos, kt, kl, "unterminated variable reference: missing '}'");
                 return -1;
             }
             if (!has_default && close != name_end) {
-                diag_add(b->dl, DIAG_ERROR, b->file, pos, "",
-                         "invalid variable reference: expected '}', ':-' or '-' after the name");
+                builder_error(
+                    b, pos, kt, kl,
+                    "invalid variable reference: expected '}', ':-' or '-' after the name");
                 return -1;
             }
             name = xstrndup(text + start, name_end - start);
@@ -187,10 +265,11 @@ static int substitute(struct builder *b, const char *text, size_t len, struct rm
             else if (has_default)
                 strbuf_add(out, text + def_start, close - def_start);
             else {
-                diag_add(b->dl, DIAG_ERROR, b->file, pos, "",
-                         "environment variable '%s' is not set (write ${%s:-default} to give a "
-                         "default)",
-                         name, name);
+                builder_error(
+                    b, pos, kt, kl,
+                    "environment variable '%s' is not set (write ${%s:-default} to give a "
+                    "default)",
+                    name, name);
                 free(name);
                 return -1;
             }
@@ -198,8 +277,8 @@ static int substitute(struct builder *b, const char *text, size_t len, struct rm
         }
         i = close + 1;
         if (out->len > MAX_SCALAR) {
-            diag_add(b->dl, DIAG_ERROR, b->file, pos, "",
-                     "value longer than %u MiB after substituting variables", MAX_SCALAR >> 20);
+            builder_error(b, pos, kt, kl, "value longer than %u MiB after substituting variables",
+                          MAX_SCALAR >> 20);
             return -1;
         }
     }
@@ -354,8 +433,7 @@ static int apply_tag(struct builder *b, struct ynode *n, const char *tag)
     if (n->type != want && !(want == YS_INT && n->type == YS_INT_RANGE)) {
         struct strbuf sb = {0};
         rmqt_quote_add(&sb, n->text, n->len, 60);
-        diag_add(b->dl, DIAG_ERROR, b->file, n->pos, "", "'%s' is not a valid !!%s",
-                 strbuf_str(&sb), tag);
+        builder_error(b, n->pos, NULL, 0, "'%s' is not a valid !!%s", strbuf_str(&sb), tag);
         strbuf_release(&sb);
         return -1;
     }
@@ -363,10 +441,10 @@ static int apply_tag(struct builder *b, struct ynode *n, const char *tag)
 bad : {
     struct strbuf sb = {0};
     rmqt_quote_add(&sb, tag, strlen(tag), 60);
-    diag_add(b->dl, DIAG_ERROR, b->file, n->pos, "",
-             "unsupported YAML tag '%s' (only the core tags !!str, !!int, !!float, !!bool, "
-             "!!null are understood)",
-             strbuf_str(&sb));
+    builder_error(b, n->pos, NULL, 0,
+                  "unsupported YAML tag '%s' (only the core tags !!str, !!int, !!float, !!bool, "
+                  "!!null are understood)",
+                  strbuf_str(&sb));
     strbuf_release(&sb);
     return -1;
 }
@@ -408,8 +486,8 @@ static int attach(struct builder *b, struct ynode *n)
     parent = b->stack[b->depth - 1];
     XGROW(b->pending, b->cap_pending, b->n_pending + 1);
     b->pending[b->n_pending++] = n;
-    parent->weight = add_weight(parent->weight, n->weight, b->max_nodes);
-    if (parent->weight > b->max_nodes) {
+    parent->weight = add_weight(parent->weight, n->weight, b->max_weight);
+    if (parent->weight > b->max_weight) {
         diag_add(b->dl, DIAG_ERROR, b->file, n->pos, "",
                  "document too large: more than %zu nodes once aliases are expanded", b->max_nodes);
         return -1;
@@ -427,17 +505,17 @@ static void check_map(struct builder *b, struct ynode *m)
     for (k = 0; k + 1 < m->n; k += 2) {
         struct ynode *key = m->items[k];
         if (key->kind != YN_SCALAR) {
-            diag_add(b->dl, DIAG_ERROR, b->file, key->pos, "",
-                     "a map key must be a plain value, not a %s", ynode_describe_kind(key));
+            builder_error(b, key->pos, NULL, 0, "a map key must be a plain value, not a %s",
+                          ynode_describe_kind(key));
             continue;
         }
-        if (!strmap_put(&seen, key->text, key->len, k)) {
+        if (!key->bad && !strmap_put(&seen, key->text, key->len, k)) {
             struct strbuf sb = {0};
             strmap_get(&seen, key->text, key->len, &first);
             rmqt_quote_add(&sb, key->text, key->len, 80);
-            diag_add(b->dl, DIAG_ERROR, b->file, key->pos, "",
-                     "duplicate key '%s' (first defined at line %d)", strbuf_str(&sb),
-                     m->items[first]->pos.line);
+            builder_error(b, key->pos, key->text, key->len,
+                          "duplicate key '%s' (first defined at line %d)", strbuf_str(&sb),
+                          m->items[first]->pos.line);
             strbuf_release(&sb);
         }
     }
@@ -453,8 +531,12 @@ static int on_scalar(struct builder *b, yaml_event_t *ev)
     bool plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 
     if (memchr(text, '$', len)) {
-        if (substitute(b, text, len, n->pos, &sb) < 0)
-            strbuf_reset(&sb); /* reported; carry on with an empty value */
+        if (substitute(b, text, len, n->pos, &sb) < 0) {
+            /* reported; keep the text as written and let the loader skip the node */
+            strbuf_reset(&sb);
+            strbuf_add(&sb, text, len);
+            n->bad = true;
+        }
         n->text = arena_strndup(b->doc, strbuf_str(&sb), sb.len);
         n->len = (uint32_t)sb.len;
         strbuf_release(&sb);
@@ -467,9 +549,13 @@ static int on_scalar(struct builder *b, yaml_event_t *ev)
         n->text = arena_strndup(b->doc, text, len);
         n->len = (uint32_t)len;
     }
-    if (ev->data.scalar.tag && !(plain && ev->data.scalar.plain_implicit)) {
-        if (apply_tag(b, n, (const char *)ev->data.scalar.tag) < 0)
+    if (n->bad) {
+        n->type = YS_STRING;
+    } else if (ev->data.scalar.tag && !(plain && ev->data.scalar.plain_implicit)) {
+        if (apply_tag(b, n, (const char *)ev->data.scalar.tag) < 0) {
             n->type = YS_STRING;
+            n->bad = true;
+        }
     } else {
         resolve(n, plain);
     }
@@ -550,8 +636,8 @@ int ydoc_parse(struct ydoc *doc, const char *file, const char *buf, size_t len,
     b.dl = dl;
     b.max_depth = opts && opts->max_depth ? opts->max_depth : DEFAULT_MAX_DEPTH;
     b.max_nodes = opts && opts->max_nodes ? opts->max_nodes : DEFAULT_MAX_NODES;
-    if (b.max_nodes >= UINT32_MAX)
-        b.max_nodes = UINT32_MAX - 1;
+    if (b.max_nodes >= UINT32_MAX / 2)
+        b.max_nodes = UINT32_MAX / 2 - 1;
     strmap_init(&b.anchors);
 
     if (!yaml_parser_initialize(&parser)) {
@@ -575,10 +661,19 @@ int ydoc_parse(struct ydoc *doc, const char *file, const char *buf, size_t len,
                 strbuf_addf(&sb, " at line %d)", mark_pos(parser.context_mark).line);
             }
             if (parser.error == YAML_READER_ERROR) {
-                /* reader errors carry a byte offset, not a line */
-                pos.line = 0;
-                pos.col = 0;
-                strbuf_addf(&sb, " at byte %zu", parser.problem_offset);
+                /* reader errors carry a byte offset, not a mark: count lines up to it */
+                size_t off = parser.problem_offset < len ? parser.problem_offset : len, i;
+                pos.line = 1;
+                pos.col = 1;
+                for (i = 0; i < off; i++) {
+                    if (buf[i] == '\n') {
+                        pos.line++;
+                        pos.col = 1;
+                    } else if (((unsigned char)buf[i] & 0xC0) != 0x80) {
+                        pos.col++;
+                    }
+                }
+                strbuf_addf(&sb, " (byte %zu)", parser.problem_offset);
             }
             diag_add(dl, DIAG_ERROR, file, pos, "", "%s", strbuf_str(&sb));
             strbuf_release(&sb);

@@ -38,6 +38,7 @@ struct ynode {
     uint8_t kind; /* enum ynode_kind */
     uint8_t type; /* enum yscalar */
     bool b;       /* YS_BOOL */
+    bool bad;     /* its value could not be made (reported): users skip it quietly */
 };
 
 /* Where ${NAME} takes its values; returns NULL for an unset variable. */

@@ -1,0 +1,351 @@
+/*
+ * live.c - the broker's topology through the management API (see live.h).
+ *
+ * Decisions:
+ * - GET /api/definitions/{vhost}: one request per vhost, no statistics: the cheapest full
+ *   snapshot (broker-facts.md). For a vhost that does not exist the broker answers 400
+ *   vhost_not_found (404 on some versions): both mean "create it".
+ * - The live side lands in the same model as the file, with every argument raw (field NULL)
+ *   and the queue type taken out of x-queue-type (absent = classic on 3.10), so that the diff
+ *   compares like with like.
+ * - Message counts come from /api/queues with disable_stats and enable_queue_totals, which is
+ *   current; the statistics-based counts lag 5-10 s. They are read only when asked (a plan
+ *   with a replace or delete).
+ */
+#include "live.h"
+
+#include "strbuf.h"
+#include "xalloc.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+void live_json_to_tval(const json_t *j, struct tval *out)
+{
+    const char *key;
+    json_t *v;
+    size_t i;
+
+    memset(out, 0, sizeof(*out));
+    switch (json_typeof(j)) {
+    case JSON_OBJECT:
+        tval_set_map(out);
+        json_object_foreach((json_t *)j, key, v) live_json_to_tval(v, tval_append(out, key));
+        break;
+    case JSON_ARRAY:
+        tval_set_list(out);
+        json_array_foreach(j, i, v) live_json_to_tval(v, tval_append(out, NULL));
+        break;
+    case JSON_STRING:
+        tval_set_string(out, json_string_value(j), json_string_length(j));
+        break;
+    case JSON_INTEGER:
+        tval_set_int(out, (int64_t)json_integer_value(j));
+        break;
+    case JSON_REAL:
+        out->kind = TV_DOUBLE;
+        out->d = json_real_value(j);
+        break;
+    case JSON_TRUE:
+        tval_set_bool(out, true);
+        break;
+    case JSON_FALSE:
+        tval_set_bool(out, false);
+        break;
+    case JSON_NULL:
+        out->kind = TV_NULL;
+        break;
+    }
+}
+
+static const char *jstr(const json_t *obj, const char *key)
+{
+    const json_t *v = json_object_get(obj, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static bool jbool(const json_t *obj, const char *key, bool dflt)
+{
+    const json_t *v = json_object_get(obj, key);
+    return json_is_boolean(v) ? json_is_true(v) : dflt;
+}
+
+static void set_flag(struct tflag *f, bool value)
+{
+    f->value = value;
+    f->set = true;
+}
+
+static void load_args(struct targs *args, const json_t *obj)
+{
+    const char *key;
+    json_t *v;
+
+    if (!json_is_object(obj))
+        return;
+    json_object_foreach((json_t *)obj, key, v)
+    {
+        struct tval tv;
+        struct rmqt_pos none = {0, 0};
+        live_json_to_tval(v, &tv);
+        targs_add(args, key, &tv, none, NULL);
+    }
+}
+
+static bool is_builtin_exchange(const char *name)
+{
+    return name[0] == '\0' || strncmp(name, "amq.", 4) == 0;
+}
+
+int live_parse_overview(const char *json, size_t len, struct live_info *info,
+                        struct rmqt_error *err)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb(json, len, 0, &jerr);
+    const char *v, *cluster;
+    int rc = -1;
+
+    memset(info, 0, sizeof(*info));
+    if (!json_is_object(doc)) {
+        rmqt_error_set(err, RMQT_ERR_PARSE,
+                       "the management API's /api/overview is not a JSON "
+                       "object (%s)",
+                       doc ? "unexpected shape" : jerr.text);
+        goto out;
+    }
+    v = jstr(doc, "rabbitmq_version");
+    if (!v)
+        v = jstr(doc, "product_version");
+    if (!v || rmqt_version_parse(v, &info->version) < 0) {
+        rmqt_error_set(err, RMQT_ERR_PARSE,
+                       "the management API's /api/overview reports no RabbitMQ version");
+        goto out;
+    }
+    snprintf(info->version_str, sizeof(info->version_str), "%s", v);
+    cluster = jstr(doc, "cluster_name");
+    if (cluster)
+        snprintf(info->cluster_name, sizeof(info->cluster_name), "%s", cluster);
+    rc = 0;
+out:
+    json_decref(doc);
+    return rc;
+}
+
+int live_parse_definitions(struct vhost *vh, const char *json, size_t len, struct rmqt_error *err)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb(json, len, 0, &jerr);
+    json_t *arr, *o;
+    size_t i;
+
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        return rmqt_error_set(err, RMQT_ERR_PARSE,
+                              "the definitions of vhost '%s' are not a JSON object (%s)", vh->name,
+                              doc ? "unexpected shape" : jerr.text);
+    }
+    arr = json_object_get(doc, "exchanges");
+    json_array_foreach(arr, i, o)
+    {
+        const char *name = jstr(o, "name"), *type = jstr(o, "type");
+        struct exchange *x;
+
+        if (!name || is_builtin_exchange(name))
+            continue;
+        x = vhost_add_exchange(vh, name);
+        x->type = xstrdup(type ? type : "");
+        set_flag(&x->durable, jbool(o, "durable", true));
+        set_flag(&x->auto_delete, jbool(o, "auto_delete", false));
+        set_flag(&x->internal, jbool(o, "internal", false));
+        load_args(&x->args, json_object_get(o, "arguments"));
+    }
+    arr = json_object_get(doc, "queues");
+    json_array_foreach(arr, i, o)
+    {
+        const char *name = jstr(o, "name");
+        struct queue *q;
+        size_t k;
+
+        if (!name || strncmp(name, "amq.", 4) == 0 || jbool(o, "exclusive", false))
+            continue;
+        q = vhost_add_queue(vh, name);
+        set_flag(&q->durable, jbool(o, "durable", true));
+        set_flag(&q->auto_delete, jbool(o, "auto_delete", false));
+        load_args(&q->args, json_object_get(o, "arguments"));
+        q->type = QT_CLASSIC; /* absent x-queue-type: classic (3.10; 3.13.4+ fills it in) */
+        q->type_set = true;
+        for (k = 0; k < q->args.n; k++) {
+            struct targ *a = &q->args.v[k];
+            if (strcmp(a->key, "x-queue-type") != 0)
+                continue;
+            if (a->val.kind == TV_STRING)
+                queue_type_parse(a->val.s, &q->type);
+            tval_release(&a->val);
+            free(a->key);
+            memmove(a, a + 1, (q->args.n - k - 1) * sizeof(*a));
+            q->args.n--;
+            break;
+        }
+        q->type_field = "arguments.x-queue-type";
+    }
+    arr = json_object_get(doc, "bindings");
+    json_array_foreach(arr, i, o)
+    {
+        const char *src = jstr(o, "source"), *dst = jstr(o, "destination");
+        const char *dtype = jstr(o, "destination_type"), *rk = jstr(o, "routing_key");
+        json_t *args = json_object_get(o, "arguments");
+        struct binding *b;
+
+        if (!src || !dst || src[0] == '\0')
+            continue; /* the default exchange's implicit bindings are not objects */
+        b = vhost_add_binding(vh);
+        b->source = xstrdup(src);
+        b->destination = xstrdup(dst);
+        b->dest_is_exchange = dtype && strcmp(dtype, "exchange") == 0;
+        b->routing_key = xstrdup(rk ? rk : "");
+        b->index = vh->n_bindings - 1;
+        if (json_is_object(args)) {
+            tval_release(&b->args);
+            live_json_to_tval(args, &b->args);
+        }
+    }
+    arr = json_object_get(doc, "policies");
+    json_array_foreach(arr, i, o)
+    {
+        const char *name = jstr(o, "name"), *pattern = jstr(o, "pattern");
+        const char *apply = jstr(o, "apply-to");
+        json_t *def = json_object_get(o, "definition"), *prio = json_object_get(o, "priority");
+        struct policy *p;
+
+        if (!name)
+            continue;
+        p = vhost_add_policy(vh, name);
+        p->pattern = xstrdup(pattern ? pattern : "");
+        free(p->apply_to);
+        p->apply_to = xstrdup(apply ? apply : "all");
+        p->apply_to_set = true;
+        p->priority = json_is_integer(prio) ? (int64_t)json_integer_value(prio) : 0;
+        if (json_is_object(def)) {
+            tval_release(&p->definition);
+            live_json_to_tval(def, &p->definition);
+        }
+    }
+    json_decref(doc);
+    vhost_index(vh);
+    return 0;
+}
+
+static int get(struct rmqt_http *h, const char *path, struct rmqt_http_response *resp,
+               struct rmqt_error *err)
+{
+    rmqt_http_response_init(resp);
+    return rmqt_http_request(h, "GET", path, NULL, resp, err);
+}
+
+int live_read(struct rmqt_http *h, const struct topology *desired, struct topology *live,
+              struct live_info *info, struct rmqt_error *err)
+{
+    struct rmqt_http_response resp;
+    struct strbuf path = {0};
+    size_t k;
+    int rc = -1;
+
+    if (get(h, "/api/overview", &resp, err) < 0)
+        goto out;
+    if (live_parse_overview(resp.body.buf ? resp.body.buf : "", resp.body.len, info, err) < 0)
+        goto out;
+    for (k = 0; k < desired->n_vhosts; k++) {
+        const char *name = desired->vhosts[k].name;
+        struct rmqt_error e2;
+        struct vhost *vh;
+
+        rmqt_http_response_release(&resp);
+        strbuf_reset(&path);
+        strbuf_adds(&path, "/api/definitions/");
+        rmqt_url_encode(&path, name);
+        if (get(h, path.buf, &resp, &e2) < 0) {
+            if (e2.code == RMQT_ERR_HTTP && (resp.status == 404 || resp.status == 400) &&
+                strstr(resp.body.buf ? resp.body.buf : "", "not_found"))
+                continue; /* the vhost does not exist: planned as a create */
+            *err = e2;
+            goto out;
+        }
+        vh = topology_add_vhost(live, name);
+        if (live_parse_definitions(vh, resp.body.buf ? resp.body.buf : "", resp.body.len, err) < 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    rmqt_http_response_release(&resp);
+    strbuf_release(&path);
+    return rc;
+}
+
+int live_list_vhosts(struct rmqt_http *h, char ***names, size_t *n, struct rmqt_error *err)
+{
+    struct rmqt_http_response resp;
+    json_error_t jerr;
+    json_t *doc, *o;
+    size_t i;
+
+    *names = NULL;
+    *n = 0;
+    if (get(h, "/api/vhosts?columns=name", &resp, err) < 0) {
+        rmqt_http_response_release(&resp);
+        return -1;
+    }
+    doc = json_loadb(resp.body.buf ? resp.body.buf : "", resp.body.len, 0, &jerr);
+    rmqt_http_response_release(&resp);
+    if (!json_is_array(doc)) {
+        json_decref(doc);
+        return rmqt_error_set(err, RMQT_ERR_PARSE, "/api/vhosts is not a JSON list");
+    }
+    *names = xcalloc(json_array_size(doc) + 1, sizeof(char *));
+    json_array_foreach(doc, i, o)
+    {
+        const char *name = jstr(o, "name");
+        if (name)
+            (*names)[(*n)++] = xstrdup(name);
+    }
+    json_decref(doc);
+    return 0;
+}
+
+int live_read_counts(struct rmqt_http *h, struct vhost *vh, struct rmqt_error *err)
+{
+    struct rmqt_http_response resp;
+    struct strbuf path = {0};
+    json_error_t jerr;
+    json_t *doc = NULL, *o;
+    size_t i;
+    int rc = -1;
+
+    strbuf_adds(&path, "/api/queues/");
+    rmqt_url_encode(&path, vh->name);
+    strbuf_adds(&path, "?disable_stats=true&enable_queue_totals=true&columns=name,messages");
+    if (get(h, path.buf, &resp, err) < 0)
+        goto out;
+    doc = json_loadb(resp.body.buf ? resp.body.buf : "", resp.body.len, 0, &jerr);
+    if (!json_is_array(doc)) {
+        rmqt_error_set(err, RMQT_ERR_PARSE, "the queue list of vhost '%s' is not a JSON list",
+                       vh->name);
+        goto out;
+    }
+    json_array_foreach(doc, i, o)
+    {
+        const char *name = jstr(o, "name");
+        json_t *m = json_object_get(o, "messages");
+        struct queue *q = name ? vhost_find_queue(vh, name) : NULL;
+        if (q && json_is_integer(m)) {
+            q->messages = (int64_t)json_integer_value(m);
+            q->has_messages = true;
+        }
+    }
+    rc = 0;
+out:
+    json_decref(doc);
+    rmqt_http_response_release(&resp);
+    strbuf_release(&path);
+    return rc;
+}
