@@ -13,6 +13,8 @@
 #include <stdio.h>
 
 #include "diag.h"
+#include "error.h"
+#include "http.h"
 
 /* Exit statuses (cli.md) */
 #define EXIT_OK 0
@@ -50,6 +52,7 @@ struct cli {
     struct optvalues amqp_urls, api_urls;
     const char *user, *password_file, *cacert, *cert, *key;
     bool insecure;
+    long connect_timeout_ms, timeout_ms; /* 0: the client's defaults */
 };
 
 struct command {
@@ -63,6 +66,8 @@ struct command {
 };
 
 extern const struct command cmd_validate;
+extern const struct command cmd_plan;
+extern const struct command cmd_diff;
 extern const struct command cmd_graph;
 extern const struct command cmd_version;
 
@@ -75,6 +80,28 @@ const char *opt_last(const struct parsed_opts *opts, const char *name);
 /* Prints "rmqtopo: message" to stderr (and returns status), for failures of a command. */
 int cli_fail(struct cli *cli, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The management API client for the connection options and environment (connect.c).
+ * NULL with err set when the settings are unusable (e.g. an unreadable password file). */
+struct rmqt_http *cli_http_client(struct cli *cli, struct rmqt_error *err);
+
+/* The file against the broker, as plan and apply need it. */
+#include "diff.h"
+#include "live.h"
+#include "model.h"
+struct plan_session {
+    struct topology desired, live;
+    struct live_info info;
+    struct plan plan;
+    struct diag_list dl;
+    struct rmqt_http *http;
+};
+
+/* Loads and validates file, reads the broker and plans (cmd_plan.c). Prints diagnostics and
+ * failures; returns EXIT_OK with s filled, or the exit status to end with. Release s with
+ * plan_session_release either way. */
+int cli_run_plan(struct cli *cli, const char *file, bool prune, struct plan_session *s);
+void plan_session_release(struct plan_session *s);
 
 /* Prints one diagnostic as text to f: "file:line:col: path: message" (warnings say
  * "warning:"), coloured when color. */

@@ -20,7 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static const struct command *const commands[] = {&cmd_validate, &cmd_graph, &cmd_version, NULL};
+static const struct command *const commands[] = {&cmd_validate, &cmd_plan,    &cmd_diff,
+                                                 &cmd_graph,    &cmd_version, NULL};
 
 static const struct optspec global_options[] = {
     {"output", 'o', "FORMAT", "output format: text (default) or json"},
@@ -36,6 +37,8 @@ static const struct optspec global_options[] = {
     {"cert", 0, "FILE", "client certificate (mutual TLS)"},
     {"key", 0, "FILE", "client key (mutual TLS)"},
     {"insecure", 0, NULL, "do not verify the broker's certificate"},
+    {"connect-timeout", 0, "SECONDS", "give up connecting after this long (default 5)"},
+    {"timeout", 0, "SECONDS", "give up on one request after this long (default 60)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -127,6 +130,28 @@ static int usage_error(const struct command *cmd, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "\nTry 'rmqtopo %s%s--help'.\n", cmd ? cmd->name : "", cmd ? " " : "");
     return EXIT_USAGE;
+}
+
+/* The last value of a seconds option (decimals allowed) in ms; 0 when not given. */
+static int parse_seconds(const struct command *cmd, const char *name, const struct optvalues *v,
+                         long *ms)
+{
+    char *end;
+    double d;
+
+    *ms = 0;
+    if (!v->n)
+        return 0;
+    d = strtod(v->v[v->n - 1], &end);
+    if (end == v->v[v->n - 1] || *end || d <= 0 || d > 86400) {
+        usage_error(cmd, "%s takes a number of seconds (e.g. 5 or 0.5), got '%s'", name,
+                    v->v[v->n - 1]);
+        return -1;
+    }
+    *ms = (long)(d * 1000 + 0.5);
+    if (*ms < 1)
+        *ms = 1;
+    return 0;
 }
 
 /* A URL of the form scheme://user:password@host carries a password. */
@@ -313,6 +338,12 @@ int main(int argc, char **argv)
     cli.cert = GOPT("cert")->n ? GOPT("cert")->v[GOPT("cert")->n - 1] : NULL;
     cli.key = GOPT("key")->n ? GOPT("key")->v[GOPT("key")->n - 1] : NULL;
     cli.insecure = GOPT("insecure")->n > 0;
+    if (parse_seconds(cmd, "--connect-timeout", GOPT("connect-timeout"), &cli.connect_timeout_ms) <
+            0 ||
+        parse_seconds(cmd, "--timeout", GOPT("timeout"), &cli.timeout_ms) < 0) {
+        status = EXIT_USAGE;
+        goto out;
+    }
 #undef GOPT
 
     parsed.specs = cmd->options;

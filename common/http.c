@@ -320,8 +320,8 @@ static bool is_transient(CURLcode rc)
     }
 }
 
-static void setup_handle(struct rmqt_http *h, const char *method, const char *url,
-                         const char *body, struct curl_slist *headers, struct sink *sink)
+static void setup_handle(struct rmqt_http *h, const char *method, const char *url, const char *body,
+                         struct curl_slist *headers, struct sink *sink)
 {
     CURL *c = h->curl;
 
@@ -363,9 +363,8 @@ static void setup_handle(struct rmqt_http *h, const char *method, const char *ur
     }
 }
 
-int rmqt_http_request(struct rmqt_http *h, const char *method, const char *path,
-                      const char *body, struct rmqt_http_response *resp,
-                      struct rmqt_error *err)
+int rmqt_http_request(struct rmqt_http *h, const char *method, const char *path, const char *body,
+                      struct rmqt_http_response *resp, struct rmqt_error *err)
 {
     struct curl_slist *headers = NULL;
     struct strbuf url = {0}, last = {0};
@@ -433,15 +432,22 @@ int rmqt_http_request(struct rmqt_http *h, const char *method, const char *path,
             {
                 struct strbuf reason = {0};
                 rmqt_http_reason(&reason, resp->body.buf ? resp->body.buf : "", resp->body.len);
-                if (resp->status == 401)
+                if (resp->status == 401 &&
+                    (!reason.buf || strstr(reason.buf, "Login failed") || !reason.len))
                     rmqt_error_set(err, RMQT_ERR_HTTP,
                                    "authentication failed for user '%s' at %s (check the user "
                                    "name and password)",
                                    h->user, h->urls[idx]);
+                else if (resp->status == 401)
+                    /* logged in, but the user's tags do not allow this endpoint */
+                    rmqt_error_set(err, RMQT_ERR_HTTP,
+                                   "user '%s' is not authorised for %s %s at %s: %s (the "
+                                   "management API decides by the user's tags)",
+                                   h->user, method, path, h->urls[idx], reason.buf);
                 else if (resp->status == 403)
                     rmqt_error_set(err, RMQT_ERR_HTTP,
-                                   "user '%s' is not allowed to %s %s (403: %s)", h->user,
-                                   method, path, reason.buf ? reason.buf : "");
+                                   "user '%s' is not allowed to %s %s (403: %s)", h->user, method,
+                                   path, reason.buf ? reason.buf : "");
                 else
                     rmqt_error_set(err, RMQT_ERR_HTTP, "%s %s: %ld %s", method, url.buf,
                                    resp->status, reason.buf ? reason.buf : "");

@@ -21,12 +21,12 @@
 struct rmqt_http_config {
     const char *const *urls; /* base URLs, "http://host:15672" (a path prefix is kept) */
     size_t n_urls;
-    const char *user;     /* NULL: the URL's user info, else "guest" */
-    const char *password; /* NULL: the URL's user info, else "guest" */
-    const char *cacert;   /* https: CA bundle to verify the server with (NULL: system's) */
-    const char *cert;     /* https: client certificate (mutual TLS) */
-    const char *key;      /* https: client key */
-    bool insecure;        /* https: do not verify the server */
+    const char *user;        /* NULL: the URL's user info, else "guest" */
+    const char *password;    /* NULL: the URL's user info, else "guest" */
+    const char *cacert;      /* https: CA bundle to verify the server with (NULL: system's) */
+    const char *cert;        /* https: client certificate (mutual TLS) */
+    const char *key;         /* https: client key */
+    bool insecure;           /* https: do not verify the server */
     long connect_timeout_ms; /* 0: 5,000 */
     long timeout_ms;         /* a whole request; 0: 60,000 */
     size_t max_body;         /* largest response accepted; 0: 256 MiB */
@@ -52,9 +52,8 @@ void rmqt_http_free(struct rmqt_http *h);
  * answer; -1 otherwise, with err set: RMQT_ERR_CONNECT when no node answered, RMQT_ERR_HTTP
  * (detail = status) with the broker's reason for an error answer, RMQT_ERR_LIMIT for an
  * oversized response. */
-int rmqt_http_request(struct rmqt_http *h, const char *method, const char *path,
-                      const char *body, struct rmqt_http_response *resp,
-                      struct rmqt_error *err);
+int rmqt_http_request(struct rmqt_http *h, const char *method, const char *path, const char *body,
+                      struct rmqt_http_response *resp, struct rmqt_error *err);
 
 void rmqt_http_response_init(struct rmqt_http_response *resp);
 void rmqt_http_response_release(struct rmqt_http_response *resp);

@@ -102,6 +102,7 @@ struct vhost {
     size_t n_bindings, cap_bindings;
     struct policy *policies;
     size_t n_policies, cap_policies;
+    bool counts_read;             /* live only: queue message counts were read */
     struct strmap exchange_index; /* name -> index; built by vhost_index() */
     struct strmap queue_index;
 };

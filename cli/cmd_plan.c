@@ -1,0 +1,123 @@
+/*
+ * cmd_plan.c - `rmqtopo plan FILE` (alias diff): what apply would change, and exit 2 when
+ * anything would. CI runs this on every pull request.
+ *
+ * The file is checked offline first (no point asking a broker about an invalid file), then
+ * against the broker's version once it is known; only the second pass's diagnostics are
+ * shown when the file is valid offline, so a warning is never printed twice.
+ */
+#include "cli.h"
+
+#include "load.h"
+#include "plan.h"
+#include "plan_output.h"
+#include "validate.h"
+
+#include <jansson.h>
+#include <string.h>
+
+static const struct optspec plan_options[] = {
+    {"prune", 0, NULL, "plan to delete what the file does not name (unmanaged objects)"},
+    {NULL, 0, NULL, NULL},
+};
+
+static void print_diags(struct cli *cli, struct diag_list *dl)
+{
+    size_t k;
+
+    diag_list_sort(dl);
+    for (k = 0; k < dl->n; k++)
+        print_diag_text(stderr, &dl->v[k], cli->color_err);
+}
+
+int cli_run_plan(struct cli *cli, const char *file, bool prune, struct plan_session *s)
+{
+    struct diag_list offline;
+    struct rmqt_error err;
+    struct diff_options dopts = {prune};
+
+    memset(s, 0, sizeof(*s));
+    topology_init(&s->desired);
+    topology_init(&s->live);
+    diag_list_init(&s->dl);
+    plan_init(&s->plan);
+    diag_list_init(&offline);
+    if (topology_load_file(&s->desired, file, NULL, &offline) == 0)
+        topology_validate(&s->desired, NULL, &offline);
+    if (offline.errors) {
+        print_diags(cli, &offline);
+        fprintf(stderr, "%s: invalid (%zu %s): nothing was read from the broker\n", s->desired.file,
+                offline.errors, offline.errors == 1 ? "error" : "errors");
+        diag_list_release(&offline);
+        return EXIT_FAIL;
+    }
+    diag_list_release(&offline);
+    s->http = cli_http_client(cli, &err);
+    if (!s->http)
+        return cli_fail(cli, err.code == RMQT_ERR_USAGE ? EXIT_USAGE : EXIT_FAIL, "%s",
+                        err.message);
+    if (plan_against_broker(s->http, &s->desired, &dopts, &s->live, &s->info, &s->dl, &s->plan,
+                            &err) < 0)
+        return cli_fail(cli, EXIT_FAIL, "%s", err.message);
+    print_diags(cli, &s->dl);
+    if (s->dl.errors) {
+        fprintf(stderr, "%s: invalid for RabbitMQ %s (%zu %s)\n", s->desired.file,
+                s->info.version_str, s->dl.errors, s->dl.errors == 1 ? "error" : "errors");
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}
+
+void plan_session_release(struct plan_session *s)
+{
+    plan_release(&s->plan);
+    topology_release(&s->desired);
+    topology_release(&s->live);
+    diag_list_release(&s->dl);
+    rmqt_http_free(s->http);
+    s->http = NULL;
+}
+
+static int run_plan(struct cli *cli, const struct parsed_opts *opts, int argc, char **argv)
+{
+    struct plan_session s;
+    int status;
+
+    if (argc != 1) {
+        fprintf(stderr, "rmqtopo: plan takes one topology file\nTry 'rmqtopo plan --help'.\n");
+        return EXIT_USAGE;
+    }
+    status = cli_run_plan(cli, argv[0], opt_flag(opts, "prune"), &s);
+    if (status == EXIT_OK) {
+        if (cli->output == OUTPUT_JSON) {
+            json_t *doc = plan_to_json(&s.plan);
+            json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            fputc('\n', stdout);
+            json_decref(doc);
+        } else {
+            plan_print_text(stdout, &s.plan, cli->color_out);
+        }
+        status = plan_change_count(&s.plan) ? EXIT_CHANGES : EXIT_OK;
+    }
+    plan_session_release(&s);
+    return status;
+}
+
+#define PLAN_DESCRIPTION                                                                           \
+    "Compares FILE with the live broker (read through the management API) and shows what\n"        \
+    "apply would change: + create, ~ update (in place: policies), -/+ replace (what the\n"         \
+    "broker cannot change in place: queue type, flags, arguments; a queue's messages are\n"        \
+    "counted), - delete (only with --prune), ? unmanaged (on the broker, not in the file;\n"       \
+    "reported, not a change). Only the vhosts the file names are read.\n"                          \
+    "\n"                                                                                           \
+    "Exit status: 0 nothing to change, 2 changes found, 1 failure (invalid file, broker\n"         \
+    "unreachable or refusing), 64 usage error."
+
+const struct command cmd_plan = {
+    "plan",           "FILE",       "show what apply would change (alias: diff)",
+    PLAN_DESCRIPTION, plan_options, run_plan,
+};
+
+const struct command cmd_diff = {
+    "diff", "FILE", "the same as plan", PLAN_DESCRIPTION, plan_options, run_plan,
+};

@@ -1,0 +1,106 @@
+/*
+ * connect.c - the broker connection settings of cli.md ("Connecting"): URLs from options or
+ * the environment, the user, the password (a file, or the environment: never argv), TLS.
+ *
+ * The password is read here and handed to the client; it is never printed, and a URL that
+ * carries one is accepted only from the environment (main.c refuses it on the command line).
+ */
+#include "cli.h"
+
+#include "strbuf.h"
+#include "xalloc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_API_URL "http://localhost:15672"
+
+static void split_urls(struct optvalues *out, const char *s)
+{
+    char *copy = xstrdup(s), *tok, *save = NULL;
+    for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        XGROW(out->v, out->cap, out->n + 1);
+        out->v[out->n++] = xstrdup(tok);
+    }
+    free(copy);
+}
+
+/* The password from --password-file (first line), or NULL when none was given; a file that
+ * cannot be read is an error (returns -1). */
+static int read_password_file(const char *path, char **out, struct rmqt_error *err)
+{
+    FILE *f = fopen(path, "r");
+    struct strbuf sb = {0};
+    char buf[512];
+    size_t n;
+
+    *out = NULL;
+    if (!f)
+        return rmqt_error_set(err, RMQT_ERR_IO, "cannot read the password file '%s': %s", path,
+                              strerror(errno));
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && sb.len < 65536)
+        strbuf_add(&sb, buf, n);
+    fclose(f);
+    memset(buf, 0, sizeof(buf));
+    n = strcspn(strbuf_str(&sb), "\r\n");
+    if (n == 0) {
+        strbuf_release(&sb);
+        return rmqt_error_set(err, RMQT_ERR_USAGE, "the password file '%s' is empty", path);
+    }
+    *out = xstrndup(sb.buf, n);
+    memset(sb.buf, 0, sb.len);
+    strbuf_release(&sb);
+    return 0;
+}
+
+struct rmqt_http *cli_http_client(struct cli *cli, struct rmqt_error *err)
+{
+    struct rmqt_http_config cfg;
+    struct optvalues urls = {0};
+    struct rmqt_http *h = NULL;
+    char *password = NULL;
+    const char *env;
+    size_t k;
+
+    memset(&cfg, 0, sizeof(cfg));
+    if (cli->api_urls.n) {
+        for (k = 0; k < cli->api_urls.n; k++)
+            split_urls(&urls, cli->api_urls.v[k]);
+    } else if ((env = getenv("RMQTOPO_API_URL")) && *env) {
+        split_urls(&urls, env);
+    } else {
+        split_urls(&urls, DEFAULT_API_URL);
+    }
+    if (cli->password_file) {
+        if (read_password_file(cli->password_file, &password, err) < 0)
+            goto out;
+    } else if ((env = getenv("RMQTOPO_PASSWORD")) && *env) {
+        password = xstrdup(env);
+    }
+    cfg.urls = urls.v;
+    cfg.n_urls = urls.n;
+    cfg.user = cli->user                                             ? cli->user
+               : (getenv("RMQTOPO_USER") && *getenv("RMQTOPO_USER")) ? getenv("RMQTOPO_USER")
+                                                                     : NULL;
+    cfg.password = password;
+    cfg.cacert = cli->cacert;
+    cfg.cert = cli->cert;
+    cfg.key = cli->key;
+    cfg.insecure = cli->insecure;
+    cfg.connect_timeout_ms = cli->connect_timeout_ms;
+    cfg.timeout_ms = cli->timeout_ms;
+    if (cli->insecure)
+        fprintf(stderr, "rmqtopo: warning: --insecure: the broker's TLS certificate is not "
+                        "verified\n");
+    h = rmqt_http_new(&cfg, err);
+out:
+    if (password) {
+        memset(password, 0, strlen(password));
+        free(password);
+    }
+    for (k = 0; k < urls.n; k++)
+        free((char *)urls.v[k]);
+    free(urls.v);
+    return h;
+}

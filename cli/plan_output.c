@@ -1,0 +1,234 @@
+/*
+ * plan_output.c - a plan for people (text) and for scripts (JSON), as cli.md specifies:
+ * one line per change (+ create, ~ update, -/+ replace, - delete, ? unmanaged), the old and
+ * new value of every differing field, the messages a replace or delete would affect, and the
+ * closing count line. Shared by plan and apply.
+ */
+#include "plan_output.h"
+
+#include "strbuf.h"
+#include "textutil.h"
+
+#include <string.h>
+
+#define C_GREEN "\033[32m"
+#define C_YELLOW "\033[33m"
+#define C_RED "\033[31m"
+#define C_DIM "\033[2m"
+#define C_BOLD "\033[1m"
+#define C_RESET "\033[0m"
+
+json_t *tval_to_json(const struct tval *v)
+{
+    json_t *j;
+    size_t k;
+
+    switch (v->kind) {
+    case TV_NULL:
+        return json_null();
+    case TV_BOOL:
+        return json_boolean(v->b);
+    case TV_INT:
+        return json_integer((json_int_t)v->i);
+    case TV_DOUBLE:
+        return json_real(v->d);
+    case TV_STRING:
+        return json_stringn_nocheck(v->s, v->len);
+    case TV_LIST:
+        j = json_array();
+        for (k = 0; k < v->n; k++)
+            json_array_append_new(j, tval_to_json(&v->entries[k].val));
+        return j;
+    case TV_MAP:
+        j = json_object();
+        for (k = 0; k < v->n; k++)
+            json_object_set_new_nocheck(j, v->entries[k].key, tval_to_json(&v->entries[k].val));
+        return j;
+    }
+    return json_null();
+}
+
+static const char *symbol(enum change_action a)
+{
+    switch (a) {
+    case CH_CREATE:
+        return "+";
+    case CH_UPDATE:
+        return "~";
+    case CH_REPLACE:
+        return "-/+";
+    case CH_DELETE:
+        return "-";
+    case CH_UNMANAGED:
+        return "?";
+    }
+    return "?";
+}
+
+static const char *colour(enum change_action a)
+{
+    switch (a) {
+    case CH_CREATE:
+        return C_GREEN;
+    case CH_UPDATE:
+        return C_YELLOW;
+    case CH_REPLACE:
+    case CH_DELETE:
+        return C_RED;
+    case CH_UNMANAGED:
+        return C_DIM;
+    }
+    return "";
+}
+
+/* A value as the text plan shows it: JSON, compact, safe for a terminal. */
+static void add_value(struct strbuf *sb, const struct tval *v, bool present)
+{
+    json_t *j;
+    char *s;
+
+    if (!present) {
+        strbuf_adds(sb, "(none)");
+        return;
+    }
+    j = tval_to_json(v);
+    s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+    if (s) {
+        rmqt_sanitize_add(sb, s, strlen(s));
+        free(s);
+    }
+    json_decref(j);
+}
+
+static void add_name(struct strbuf *sb, const char *name)
+{
+    strbuf_addc(sb, '\'');
+    rmqt_quote_add(sb, name, strlen(name), 300);
+    strbuf_addc(sb, '\'');
+}
+
+void plan_print_text(FILE *f, const struct plan *p, bool color)
+{
+    struct strbuf sb = {0};
+    const char *vhost = NULL;
+    size_t k, j;
+
+    for (k = 0; k < p->n; k++) {
+        const struct change *c = &p->v[k];
+
+        if (!vhost || strcmp(vhost, c->vhost) != 0) {
+            vhost = c->vhost;
+            strbuf_addf(&sb, "%svhost ", color ? C_BOLD : "");
+            add_name(&sb, vhost);
+            strbuf_addf(&sb, "%s\n", color ? C_RESET : "");
+        }
+        strbuf_addf(&sb, "  %s%-3s%s %s ", color ? colour(c->action) : "", symbol(c->action),
+                    color ? C_RESET : "", change_kind_name(c->kind));
+        if (c->kind == CK_BINDING) {
+            add_name(&sb, c->source);
+            strbuf_addf(&sb, " -> %s ", c->dest_is_exchange ? "exchange" : "queue");
+            add_name(&sb, c->destination);
+            strbuf_adds(&sb, " routing key ");
+            add_name(&sb, c->routing_key);
+            if (c->args.n) {
+                strbuf_adds(&sb, " arguments ");
+                add_value(&sb, &c->args, true);
+            }
+        } else {
+            add_name(&sb, c->name);
+            if (c->kind == CK_EXCHANGE && c->action == CH_CREATE && c->want_exchange &&
+                c->want_exchange->type)
+                strbuf_addf(&sb, " (%s)", c->want_exchange->type);
+            if (c->kind == CK_QUEUE && c->action == CH_CREATE && c->want_queue)
+                strbuf_addf(&sb, " (%s)", queue_type_name(c->want_queue->type));
+        }
+        if (c->has_messages) {
+            if (c->action == CH_REPLACE)
+                strbuf_addf(&sb, " (%lld %s to migrate)", (long long)c->messages,
+                            c->messages == 1 ? "message" : "messages");
+            else if (c->action == CH_DELETE)
+                strbuf_addf(&sb, " (%lld %s would be discarded)", (long long)c->messages,
+                            c->messages == 1 ? "message" : "messages");
+            else
+                strbuf_addf(&sb, " (%lld %s)", (long long)c->messages,
+                            c->messages == 1 ? "message" : "messages");
+        }
+        if (c->action == CH_UNMANAGED)
+            strbuf_adds(&sb, " (not in the file)");
+        strbuf_addc(&sb, '\n');
+        for (j = 0; j < c->n_fields; j++) {
+            const struct change_field *fl = &c->fields[j];
+            strbuf_adds(&sb, "        ");
+            rmqt_sanitize_add(&sb, fl->field, strlen(fl->field));
+            strbuf_adds(&sb, ": ");
+            add_value(&sb, &fl->old_value, fl->has_old);
+            strbuf_adds(&sb, " -> ");
+            add_value(&sb, &fl->new_value, fl->has_new);
+            strbuf_addc(&sb, '\n');
+        }
+        if (c->note) {
+            strbuf_adds(&sb, "        note: ");
+            rmqt_sanitize_add(&sb, c->note, strlen(c->note));
+            strbuf_addc(&sb, '\n');
+        }
+    }
+    if (p->n)
+        strbuf_addc(&sb, '\n');
+    strbuf_addf(&sb,
+                "Plan: %zu to create, %zu to update, %zu to replace, %zu to delete (%zu "
+                "unmanaged).\n",
+                p->count[CH_CREATE], p->count[CH_UPDATE], p->count[CH_REPLACE], p->count[CH_DELETE],
+                p->count[CH_UNMANAGED]);
+    fwrite(sb.buf, 1, sb.len, f);
+    strbuf_release(&sb);
+}
+
+json_t *plan_to_json(const struct plan *p)
+{
+    json_t *doc = json_object(), *changes = json_array();
+    size_t k, j;
+
+    for (k = 0; k < p->n; k++) {
+        const struct change *c = &p->v[k];
+        json_t *o = json_object();
+
+        json_object_set_new(o, "action", json_string(change_action_name(c->action)));
+        json_object_set_new(o, "kind", json_string(change_kind_name(c->kind)));
+        json_object_set_new(o, "vhost", json_string(c->vhost));
+        if (c->kind == CK_BINDING) {
+            json_object_set_new(o, "source", json_string(c->source));
+            json_object_set_new(o, "destination", json_string(c->destination));
+            json_object_set_new(o, "destination_type",
+                                json_string(c->dest_is_exchange ? "exchange" : "queue"));
+            json_object_set_new(o, "routing_key", json_string(c->routing_key));
+            json_object_set_new(o, "arguments", tval_to_json(&c->args));
+        } else {
+            json_object_set_new(o, "name", json_string(c->name));
+        }
+        if (c->action == CH_UPDATE || c->action == CH_REPLACE) {
+            json_t *fields = json_array();
+            for (j = 0; j < c->n_fields; j++) {
+                const struct change_field *fl = &c->fields[j];
+                json_array_append_new(
+                    fields,
+                    json_pack("{s:s, s:o, s:o}", "field", fl->field, "old",
+                              fl->has_old ? tval_to_json(&fl->old_value) : json_null(), "new",
+                              fl->has_new ? tval_to_json(&fl->new_value) : json_null()));
+            }
+            json_object_set_new(o, "fields", fields);
+        }
+        if (c->has_messages)
+            json_object_set_new(o, "messages", json_integer((json_int_t)c->messages));
+        if (c->note)
+            json_object_set_new(o, "note", json_string(c->note));
+        json_array_append_new(changes, o);
+    }
+    json_object_set_new(doc, "changes", changes);
+    json_object_set_new(
+        doc, "summary",
+        json_pack("{s:I, s:I, s:I, s:I, s:I}", "create", (json_int_t)p->count[CH_CREATE], "update",
+                  (json_int_t)p->count[CH_UPDATE], "replace", (json_int_t)p->count[CH_REPLACE],
+                  "delete", (json_int_t)p->count[CH_DELETE], "unmanaged",
+                  (json_int_t)p->count[CH_UNMANAGED]));
+    return doc;
+}

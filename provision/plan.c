@@ -1,0 +1,65 @@
+/*
+ * plan.c - the plan pipeline (see plan.h).
+ *
+ * Message counts are read only when the plan replaces or deletes a queue, and then once per
+ * vhost concerned, from the current (not statistics-based) queue totals.
+ */
+#include "plan.h"
+
+#include "validate.h"
+
+#include <string.h>
+
+static struct vhost *find_vhost(struct topology *t, const char *name)
+{
+    size_t k;
+
+    for (k = 0; k < t->n_vhosts; k++)
+        if (strcmp(t->vhosts[k].name, name) == 0)
+            return &t->vhosts[k];
+    return NULL;
+}
+
+int plan_against_broker(struct rmqt_http *h, const struct topology *desired,
+                        const struct diff_options *opts, struct topology *live,
+                        struct live_info *info, struct diag_list *dl, struct plan *out,
+                        struct rmqt_error *err)
+{
+    struct validate_options vopts;
+    size_t k;
+
+    if (live_read(h, desired, live, info, err) < 0)
+        return -1;
+    vopts.broker_known = true;
+    vopts.broker = info->version;
+    topology_validate(desired, &vopts, dl);
+    if (dl->errors)
+        return 0;
+    plan_compute(out, desired, live, opts);
+
+    for (k = 0; k < out->n; k++) {
+        struct change *c = &out->v[k];
+        struct vhost *vh;
+        size_t j;
+
+        if (c->kind != CK_QUEUE || !c->live_queue ||
+            (c->action != CH_REPLACE && c->action != CH_DELETE))
+            continue;
+        vh = find_vhost(live, c->vhost);
+        if (!vh || vh->counts_read)
+            continue;
+        if (live_read_counts(h, vh, err) < 0)
+            return -1;
+        vh->counts_read = true;
+        /* counts come per vhost: fill every queue change of this vhost at once */
+        for (j = 0; j < out->n; j++) {
+            struct change *o = &out->v[j];
+            if (o->kind == CK_QUEUE && o->live_queue && o->live_queue->has_messages &&
+                strcmp(o->vhost, c->vhost) == 0) {
+                o->messages = o->live_queue->messages;
+                o->has_messages = true;
+            }
+        }
+    }
+    return 0;
+}
