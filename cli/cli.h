@@ -68,6 +68,7 @@ struct command {
 extern const struct command cmd_validate;
 extern const struct command cmd_plan;
 extern const struct command cmd_diff;
+extern const struct command cmd_export;
 extern const struct command cmd_graph;
 extern const struct command cmd_version;
 

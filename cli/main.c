@@ -20,8 +20,9 @@
 #include <string.h>
 #include <unistd.h>
 
-static const struct command *const commands[] = {&cmd_validate, &cmd_plan,    &cmd_diff,
-                                                 &cmd_graph,    &cmd_version, NULL};
+static const struct command *const commands[] = {
+    &cmd_validate, &cmd_plan, &cmd_diff, &cmd_export, &cmd_graph, &cmd_version, NULL,
+};
 
 static const struct optspec global_options[] = {
     {"output", 'o', "FORMAT", "output format: text (default) or json"},

@@ -28,6 +28,8 @@
  */
 #include "graph.h"
 
+#include "policymatch.h"
+
 #include "strmap.h"
 #include "textutil.h"
 #include "xalloc.h"
@@ -109,69 +111,8 @@ const char *graph_format_name(enum graph_format fmt)
     return fmt == GRAPH_MERMAID ? "mermaid" : "dot";
 }
 
-/* The type of a broker built-in exchange, or NULL when name is not one. */
-static const char *builtin_type(const char *name)
-{
-    if (strcmp(name, "") == 0 || strcmp(name, "amq.direct") == 0)
-        return "direct";
-    if (strcmp(name, "amq.fanout") == 0)
-        return "fanout";
-    if (strcmp(name, "amq.topic") == 0 || strcmp(name, "amq.rabbitmq.trace") == 0 ||
-        strcmp(name, "amq.rabbitmq.log") == 0)
-        return "topic";
-    if (strcmp(name, "amq.headers") == 0 || strcmp(name, "amq.match") == 0)
-        return "headers";
-    return NULL;
-}
-
 /* ------------------------------------------------------------------------------------------ */
-/* policies, chosen as validate.c chooses them */
-
-/* The same translation as validate.c's: POSIX ERE, with PCRE's \d and \D outside brackets
- * rewritten. Returns 0 when compiled. */
-static int compile_pattern(const char *pattern, regex_t *re)
-{
-    struct strbuf sb = {0};
-    const char *p;
-    bool in_class = false;
-    int rc;
-
-    for (p = pattern; *p; p++) {
-        if (*p == '\\' && p[1]) {
-            if (!in_class && (p[1] == 'd' || p[1] == 'D')) {
-                strbuf_adds(&sb, p[1] == 'd' ? "[0-9]" : "[^0-9]");
-                p++;
-                continue;
-            }
-            strbuf_addc(&sb, *p++);
-            strbuf_addc(&sb, *p);
-            continue;
-        }
-        if (*p == '[')
-            in_class = true;
-        else if (*p == ']')
-            in_class = false;
-        strbuf_addc(&sb, *p);
-    }
-    rc = regcomp(re, strbuf_str(&sb), REG_EXTENDED | REG_NOSUB);
-    if (rc != 0)
-        regfree(re);
-    strbuf_release(&sb);
-    return rc;
-}
-
-static bool policy_applies(const struct policy *p, bool is_queue, enum queue_type t)
-{
-    const char *a = p->apply_to ? p->apply_to : "all";
-
-    if (strcmp(a, "all") == 0)
-        return true;
-    if (!is_queue)
-        return strcmp(a, "exchanges") == 0;
-    return strcmp(a, "queues") == 0 || (strcmp(a, "classic_queues") == 0 && t == QT_CLASSIC) ||
-           (strcmp(a, "quorum_queues") == 0 && t == QT_QUORUM) ||
-           (strcmp(a, "streams") == 0 && t == QT_STREAM);
-}
+/* policies, chosen as validate.c chooses them (policymatch.h) */
 
 /* The policy the broker would apply to the named object, or NULL. Borrowed from the model. */
 static const struct policy *policy_for(const struct gvhost *gv, const char *name, bool is_queue,
@@ -183,7 +124,7 @@ static const struct policy *policy_for(const struct gvhost *gv, const char *name
 
     for (k = 0; k < vh->n_policies; k++) {
         const struct policy *p = &vh->policies[k];
-        if (!gv->re_ok[k] || !policy_applies(p, is_queue, t) ||
+        if (!gv->re_ok[k] || !policy_applies_to(p, is_queue, t) ||
             regexec(&gv->re[k], name, 0, NULL, 0) != 0)
             continue;
         if (!best || p->priority > best->priority)
@@ -250,8 +191,8 @@ static void collect(struct gctx *g, struct gvhost *gv)
     gv->re = xcalloc(vh->n_policies + 1, sizeof(*gv->re));
     gv->re_ok = xcalloc(vh->n_policies + 1, sizeof(*gv->re_ok));
     for (k = 0; k < vh->n_policies; k++)
-        gv->re_ok[k] =
-            vh->policies[k].pattern && compile_pattern(vh->policies[k].pattern, &gv->re[k]) == 0;
+        gv->re_ok[k] = vh->policies[k].pattern &&
+                       policy_pattern_compile(vh->policies[k].pattern, &gv->re[k], NULL, 0) == 0;
 
     for (k = 0; k < vh->n_exchanges; k++)
         node_of(g, gv, NODE_EXCHANGE, vh->exchanges[k].name, &vh->exchanges[k], NULL);
@@ -424,7 +365,7 @@ static const char *node_xtype(const struct gnode *n)
 {
     if (n->x)
         return n->x->type;
-    return builtin_type(n->name);
+    return builtin_exchange_type(n->name);
 }
 
 static void node_label(struct gctx *g, const struct gnode *n)
@@ -444,8 +385,8 @@ static void node_label(struct gctx *g, const struct gnode *n)
             label_str(g, ", internal");
     } else if (n->q) {
         label_str(g, queue_type_name(n->q->type));
-    } else if (n->kind == NODE_EXCHANGE && builtin_type(n->name)) {
-        label_str(g, builtin_type(n->name));
+    } else if (n->kind == NODE_EXCHANGE && builtin_exchange_type(n->name)) {
+        label_str(g, builtin_exchange_type(n->name));
         label_str(g, ", built-in");
     } else {
         label_str(g, "not in file");
@@ -535,7 +476,7 @@ static void dot_node(struct gctx *g, const struct gnode *n)
     else if (n->q)
         strbuf_adds(g->out, ", shape=box, style=\"filled,rounded\", fillcolor=\"" COL_Q_FILL
                             "\", color=\"" COL_Q_LINE "\"");
-    else if (n->kind == NODE_EXCHANGE && builtin_type(n->name))
+    else if (n->kind == NODE_EXCHANGE && builtin_exchange_type(n->name))
         strbuf_adds(g->out, ", shape=hexagon, style=filled, fillcolor=\"" COL_B_FILL
                             "\", color=\"" COL_B_LINE "\"");
     else
@@ -586,7 +527,8 @@ static void dot_vhost(struct gctx *g, const struct gvhost *gv, size_t index)
     size_t k;
 
     strbuf_addf(g->out, DOT_INDENT "subgraph cluster_%zu {\n", index);
-    strbuf_adds(g->out, DOT_INDENT DOT_INDENT "label=\"vhost ");
+    strbuf_adds(g->out, DOT_INDENT DOT_INDENT
+                "style=rounded; color=\"#aab7b8\"; fontcolor=\"#34495e\"; label=\"vhost ");
     label_str(g, gv->vh->name ? gv->vh->name : "");
     strbuf_adds(g->out, "\";\n");
     if (!gv->n_nodes)
@@ -610,9 +552,9 @@ static void mermaid_node(struct gctx *g, const struct gnode *n)
     if (n->kind == NODE_EXCHANGE) {
         open = "{{\"";
         close = "\"}}";
-        cls = n->x                    ? (n->x->internal.value ? "internal" : "exchange")
-              : builtin_type(n->name) ? "builtin"
-                                      : "external";
+        cls = n->x                             ? (n->x->internal.value ? "internal" : "exchange")
+              : builtin_exchange_type(n->name) ? "builtin"
+                                               : "external";
     } else {
         open = "[\"";
         close = "\"]";
@@ -681,7 +623,7 @@ int topology_graph(const struct topology *t, enum graph_format fmt, struct strbu
 
     if (fmt == GRAPH_DOT)
         strbuf_adds(out, "digraph rmqtopo {\n" DOT_INDENT
-                         "graph [rankdir=LR, fontname=\"Helvetica\", fontsize=12, "
+                         "graph [rankdir=LR, bgcolor=white, fontname=\"Helvetica\", fontsize=12, "
                          "nodesep=0.25, ranksep=0.9];\n" DOT_INDENT
                          "node [fontname=\"Helvetica\", fontsize=10];\n" DOT_INDENT
                          "edge [fontname=\"Helvetica\", fontsize=9];\n");

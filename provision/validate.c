@@ -16,6 +16,7 @@
  */
 #include "validate.h"
 
+#include "policymatch.h"
 #include "routing.h"
 #include "strbuf.h"
 #include "strmap.h"
@@ -388,21 +389,6 @@ static bool is_builtin_exchange(const char *name)
 static bool name_has_reserved_prefix(const char *name)
 {
     return rmqt_has_prefix(name, "amq.");
-}
-
-/* The type of a built-in exchange, or NULL. */
-static const char *builtin_exchange_type(const char *name)
-{
-    if (strcmp(name, "") == 0 || strcmp(name, "amq.direct") == 0)
-        return "direct";
-    if (strcmp(name, "amq.fanout") == 0)
-        return "fanout";
-    if (strcmp(name, "amq.topic") == 0 || strcmp(name, "amq.rabbitmq.trace") == 0 ||
-        strcmp(name, "amq.rabbitmq.log") == 0)
-        return "topic";
-    if (strcmp(name, "amq.headers") == 0 || strcmp(name, "amq.match") == 0)
-        return "headers";
-    return NULL;
 }
 
 static void check_name(struct vctx *c, const char *what, const char *name, struct rmqt_pos pos,
@@ -818,61 +804,6 @@ static void check_bindings(struct vctx *c)
 /* ------------------------------------------------------------------------------------------ */
 /* policies */
 
-/* RabbitMQ matches patterns with Erlang's re (PCRE). POSIX extended expressions cover what
- * policies use in practice; the PCRE classes \d \D are translated, \w \s are understood by
- * glibc. Returns 0 when compiled. */
-static int compile_pattern(const char *pattern, regex_t *re, char *err, size_t errsize)
-{
-    struct strbuf sb = {0};
-    const char *p;
-    bool in_class = false;
-    int rc;
-
-    for (p = pattern; *p; p++) {
-        if (*p == '\\' && p[1]) {
-            if (!in_class && p[1] == 'd') {
-                strbuf_adds(&sb, "[0-9]");
-                p++;
-                continue;
-            }
-            if (!in_class && p[1] == 'D') {
-                strbuf_adds(&sb, "[^0-9]");
-                p++;
-                continue;
-            }
-            strbuf_addc(&sb, *p++);
-            strbuf_addc(&sb, *p);
-            continue;
-        }
-        if (*p == '[')
-            in_class = true;
-        else if (*p == ']')
-            in_class = false;
-        strbuf_addc(&sb, *p);
-    }
-    rc = regcomp(re, strbuf_str(&sb), REG_EXTENDED | REG_NOSUB);
-    if (rc != 0) {
-        regerror(rc, re, err, errsize);
-        regfree(re);
-    }
-    strbuf_release(&sb);
-    return rc;
-}
-
-static bool policy_applies_to_queue(const struct policy *p, enum queue_type t)
-{
-    const char *a = p->apply_to;
-    return strcmp(a, "all") == 0 || strcmp(a, "queues") == 0 ||
-           (strcmp(a, "classic_queues") == 0 && t == QT_CLASSIC) ||
-           (strcmp(a, "quorum_queues") == 0 && t == QT_QUORUM) ||
-           (strcmp(a, "streams") == 0 && t == QT_STREAM);
-}
-
-static bool policy_applies_to_exchange(const struct policy *p)
-{
-    return strcmp(p->apply_to, "all") == 0 || strcmp(p->apply_to, "exchanges") == 0;
-}
-
 static bool policy_matches(const struct vctx *c, size_t pi, const char *name)
 {
     return c->policy_re_ok[pi] && regexec(&c->policy_re[pi], name, 0, NULL, 0) == 0;
@@ -1001,7 +932,7 @@ static void check_policies(struct vctx *c)
         char err[256];
 
         if (p->pattern) {
-            if (compile_pattern(p->pattern, &c->policy_re[k], err, sizeof(err)) == 0)
+            if (policy_pattern_compile(p->pattern, &c->policy_re[k], err, sizeof(err)) == 0)
                 c->policy_re_ok[k] = true;
             else if (strstr(p->pattern, "(?"))
                 vdiag(c, DIAG_WARNING, p->pattern_pos, policy_path(c, p, "pattern"),
@@ -1042,8 +973,8 @@ static void resolve_policies(struct vctx *c)
 
         for (pi = 0; pi < vh->n_policies; pi++) {
             const struct policy *p = &vh->policies[pi];
-            bool kind_ok = is_queue ? policy_applies_to_queue(p, vh->queues[k].type)
-                                    : policy_applies_to_exchange(p);
+            bool kind_ok = is_queue ? policy_applies_to(p, true, vh->queues[k].type)
+                                    : policy_applies_to(p, false, QT_CLASSIC);
             if (!kind_ok || !policy_matches(c, pi, name))
                 continue;
             if (best == (size_t)-1 || p->priority > vh->policies[best].priority) {

@@ -1,0 +1,145 @@
+/*
+ * cmd_export.c - `rmqtopo export [--vhost V]... [--all-vhosts]`: the live topology as a
+ * topology file on stdout.
+ *
+ * Without --vhost it exports the vhost of the AMQP URL, else "/" (cli.md, "Connecting").
+ */
+#include "cli.h"
+
+#include "export.h"
+#include "live.h"
+#include "xalloc.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const struct optspec export_options[] = {
+    {"vhost", 0, "V", "a vhost to export (repeatable; default: the AMQP URL's, else /)"},
+    {"all-vhosts", 0, NULL, "export every vhost of the broker"},
+    {NULL, 0, NULL, NULL},
+};
+
+/* The vhost an AMQP URL names ("amqp://host:port/vhost", percent-encoded), or "/". New. */
+static char *vhost_of_amqp_url(const char *url)
+{
+    const char *p = url ? strstr(url, "://") : NULL;
+    const char *slash;
+    struct strbuf sb = {0};
+
+    if (!p || !(slash = strchr(p + 3, '/')) || !slash[1])
+        return xstrdup("/");
+    for (p = slash + 1; *p && *p != '?'; p++) {
+        if (*p == '%' && p[1] && p[2]) {
+            char hex[3] = {p[1], p[2], 0};
+            strbuf_addc(&sb, (char)strtol(hex, NULL, 16));
+            p += 2;
+        } else {
+            strbuf_addc(&sb, *p);
+        }
+    }
+    return strbuf_detach(&sb, NULL);
+}
+
+static int run_export(struct cli *cli, const struct parsed_opts *opts, int argc, char **argv)
+{
+    const struct optvalues *vhosts = opt_get(opts, "vhost");
+    struct topology want, live;
+    struct live_info info;
+    struct rmqt_error err;
+    struct rmqt_http *h;
+    struct strbuf out = {0}, header = {0};
+    int status = EXIT_FAIL;
+    size_t k;
+    char **names = NULL;
+    size_t n_names = 0;
+
+    (void)argv;
+    if (argc) {
+        fprintf(stderr, "rmqtopo: export takes no file (it writes to stdout)\n"
+                        "Try 'rmqtopo export --help'.\n");
+        return EXIT_USAGE;
+    }
+    topology_init(&want);
+    topology_init(&live);
+    h = cli_http_client(cli, &err);
+    if (!h)
+        return cli_fail(cli, err.code == RMQT_ERR_USAGE ? EXIT_USAGE : EXIT_FAIL, "%s",
+                        err.message);
+    if (opt_flag(opts, "all-vhosts")) {
+        if (live_list_vhosts(h, &names, &n_names, &err) < 0) {
+            status = cli_fail(cli, EXIT_FAIL, "%s", err.message);
+            goto out;
+        }
+        for (k = 0; k < n_names; k++)
+            topology_add_vhost(&want, names[k]);
+    } else if (vhosts && vhosts->n) {
+        for (k = 0; k < vhosts->n; k++)
+            topology_add_vhost(&want, vhosts->v[k]);
+    } else {
+        const char *url = cli->amqp_urls.n ? cli->amqp_urls.v[0] : getenv("RMQTOPO_AMQP_URL");
+        char *vh = vhost_of_amqp_url(url);
+        topology_add_vhost(&want, vh);
+        free(vh);
+    }
+    if (live_read(h, &want, &live, &info, &err) < 0) {
+        status = cli_fail(cli, EXIT_FAIL, "%s", err.message);
+        goto out;
+    }
+    for (k = 0; k < want.n_vhosts; k++) {
+        size_t j;
+        bool found = false;
+        for (j = 0; j < live.n_vhosts; j++)
+            found = found || strcmp(live.vhosts[j].name, want.vhosts[k].name) == 0;
+        if (!found) {
+            status = cli_fail(cli, EXIT_FAIL, "vhost '%s' does not exist at %s",
+                              want.vhosts[k].name, rmqt_http_current_url(h));
+            goto out;
+        }
+    }
+    {
+        char when[64];
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        strbuf_addf(&header, "# exported by rmqtopo %s from RabbitMQ %s at %s, %s\n",
+                    RMQTOPO_VERSION, info.version_str, rmqt_http_current_url(h), when);
+    }
+    topology_export(&live, header.buf, &out);
+    if (cli->output == OUTPUT_JSON) {
+        json_t *doc =
+            json_pack("{s:s, s:s%}", "broker", info.version_str, "topology", out.buf, out.len);
+        json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        json_decref(doc);
+    } else {
+        fwrite(out.buf, 1, out.len, stdout);
+    }
+    status = EXIT_OK;
+out:
+    for (k = 0; k < n_names; k++)
+        free(names[k]);
+    free(names);
+    strbuf_release(&out);
+    strbuf_release(&header);
+    topology_release(&want);
+    topology_release(&live);
+    rmqt_http_free(h);
+    return status;
+}
+
+const struct command cmd_export = {
+    "export",
+    "[--vhost V]...",
+    "write the live topology as a topology file (stdout)",
+    "Reads vhosts of the live broker through the management API and writes them as a\n"
+    "topology file on standard output: first-class fields where they exist, raw arguments\n"
+    "otherwise, bindings under their queue. Built-in objects are left out. Planning the output\n"
+    "against the same broker shows no changes.\n"
+    "\n"
+    "Exit status: 0 written, 1 failure (broker unreachable, a vhost does not exist), 64 usage.",
+    export_options,
+    run_export,
+};
