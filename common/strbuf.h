@@ -1,7 +1,8 @@
 /*
  * strbuf.h - a growable, always NUL-terminated byte buffer (after git's strbuf).
  *
- * A zeroed struct strbuf is valid and empty; buf is never NULL after strbuf_init or any add.
+ * A zeroed struct strbuf is valid and empty; buf is NULL until the first add (use strbuf_str
+ * for a string that is never NULL).
  */
 #ifndef RMQT_STRBUF_H
 #define RMQT_STRBUF_H

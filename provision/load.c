@@ -256,10 +256,13 @@ static void load_raw_args(struct loader *L, const struct ynode *n, struct targs 
 
         if (key->kind != YN_SCALAR)
             continue;
-        old = path_push(L, key->text);
-        if (key->len == 0)
+        if (key->len == 0) {
+            /* the path is the arguments map itself: an empty segment would read oddly */
             err_at(L, key->pos, "an argument name must not be empty");
-        else if (to_tval(L, val, &v))
+            continue;
+        }
+        old = path_push(L, key->text);
+        if (to_tval(L, val, &v))
             targs_add(args, key->text, &v, val->pos, NULL);
         else
             tval_release(&v);
@@ -431,7 +434,8 @@ static void load_bind_list(struct loader *L, struct vhost *vh, const char *queue
                 else
                     s = want_text(L, val, "an exchange name");
                 b->source = xstrdup(s ? s : "");
-                b->source_pos = val->pos;
+                if (s)
+                    b->source_pos = val->pos;
             } else if (strcmp(key->text, "routing_key") == 0) {
                 if (val->kind == YN_SCALAR && val->len == 0 && val->type != YS_NULL)
                     s = "";
@@ -498,13 +502,13 @@ static void load_queue(struct loader *L, struct vhost *vh, const struct ynode *n
         f = key->text;
         old = path_push(L, f);
         if (strcmp(f, "type") == 0) {
-            if (val->kind == YN_SCALAR && val->bad)
-                qu->type_unknown = true;
             if ((s = want_enum(L, val, types)) != NULL) {
                 queue_type_parse(s, &qu->type);
                 qu->type_set = true;
                 qu->type_pos = val->pos;
                 qu->type_field = "type";
+            } else {
+                qu->type_unknown = true; /* reported: no rule may assume classic */
             }
         } else if (strcmp(f, "durable") == 0) {
             load_flag(L, val, &qu->durable);
@@ -709,12 +713,14 @@ static void load_bindings(struct loader *L, struct vhost *vh, const struct ynode
                         ? ""
                         : want_text(L, val, "an exchange name");
                 b->source = xstrdup(s ? s : "");
-                b->source_pos = val->pos;
+                if (s)
+                    b->source_pos = val->pos;
             } else if (strcmp(key->text, "destination") == 0) {
                 has_dest = true;
                 s = want_text(L, val, "a queue or exchange name");
                 b->destination = xstrdup(s ? s : "");
-                b->dest_pos = val->pos;
+                if (s)
+                    b->dest_pos = val->pos;
             } else if (strcmp(key->text, "destination_type") == 0) {
                 if ((s = want_enum(L, val, dtypes)) != NULL)
                     b->dest_is_exchange = strcmp(s, "exchange") == 0;

@@ -665,6 +665,8 @@ static void chain_add(struct strmap *index, size_t *first, size_t *next, const c
     }
 }
 
+static const char *exchange_type_of(const struct vctx *c, const char *name);
+
 static void index_bindings(struct vctx *c)
 {
     const struct vhost *vh = c->vh;
@@ -685,7 +687,8 @@ static void index_bindings(struct vctx *c)
         const struct binding *b = &vh->bindings[k];
         chain_add(&c->bsrc, c->bsrc_first, c->bsrc_next, b->source, strlen(b->source), k);
         c->bwild_next[k] = (size_t)-1;
-        if (has_wildcard(b->routing_key)) {
+        const char *xtype = exchange_type_of(c, b->source);
+        if (xtype && strcmp(xtype, "topic") == 0 && has_wildcard(b->routing_key)) {
             /* bkey_first doubles as the head store of the wildcard chains: a binding heads at
              * most one chain of either kind */
             chain_add(&c->bwild_index, c->bkey_first, c->bwild_next, b->source, strlen(b->source),
@@ -1064,8 +1067,14 @@ static void effective_of(const struct vctx *c, size_t qi, struct effective *e)
     const char *pol;
 
     memset(e, 0, sizeof(*e));
-    if (q->type == QT_STREAM)
-        return; /* streams never dead-letter */
+    if (q->type == QT_STREAM) {
+        /* streams never dead-letter; they are bounded by size or age */
+        const struct tval *age = p ? tval_get(&p->definition, "max-age") : NULL;
+        e->capped = has_int(q, p, "x-max-length-bytes", "max-length-bytes") ||
+                    str_arg(q, "x-max-age", NULL) || (age && age->kind == TV_STRING);
+        e->limited = e->capped;
+        return;
+    }
     e->dlx = str_arg(q, "x-dead-letter-exchange", &e->dlx_arg);
     e->dlx_pos = e->dlx_arg ? e->dlx_arg->pos : q->pos;
     if (!e->dlx)
@@ -1382,28 +1391,33 @@ static void check_dead_lettering(struct vctx *c)
                       "binding that routes to a queue",
                       qs(0, q->name), qs(1, e->dlx));
         }
-        if (q->type == QT_QUORUM) {
-            if (e->strategy && strcmp(e->strategy, "at-least-once") == 0) {
-                if (!e->overflow || strcmp(e->overflow, "reject-publish") != 0) {
-                    const struct targ *sa = e->strategy_arg;
-                    vdiag(c, DIAG_ERROR, sa ? sa->pos : q->pos,
-                          sa ? arg_path(c, "queues", q->name, sa) : queue_path(c, q, NULL),
-                          "dead_letter_strategy at-least-once needs overflow: reject-publish "
-                          "(on the queue or from a policy); with %s%s%s the broker silently "
-                          "falls back to at-most-once",
-                          e->overflow ? "overflow '" : "no overflow",
-                          e->overflow ? e->overflow : "", e->overflow ? "'" : "");
-                }
-            } else {
-                if (e->strategy_arg) /* written out: point at it */
-                    dpath = arg_path(c, "queues", q->name, e->strategy_arg);
-                vdiag(c, DIAG_WARNING, e->strategy_arg ? e->strategy_arg->pos : e->dlx_pos, dpath,
-                      "quorum queue '%s' dead-letters at-most-once: messages can be lost on "
-                      "the way to '%s' (set dead_letter_strategy: at-least-once with overflow: "
-                      "reject-publish)",
-                      qs(0, q->name), qs(1, e->dlx[0] ? e->dlx : "(default)"));
-            }
+        if (q->type == QT_QUORUM && !(e->strategy && strcmp(e->strategy, "at-least-once") == 0)) {
+            if (e->strategy_arg) /* written out: point at it */
+                dpath = arg_path(c, "queues", q->name, e->strategy_arg);
+            vdiag(c, DIAG_WARNING, e->strategy_arg ? e->strategy_arg->pos : e->dlx_pos, dpath,
+                  "quorum queue '%s' dead-letters at-most-once: messages can be lost on "
+                  "the way to '%s' (set dead_letter_strategy: at-least-once with overflow: "
+                  "reject-publish)",
+                  qs(0, q->name), qs(1, e->dlx[0] ? e->dlx : "(default)"));
         }
+    }
+    /* at-least-once needs reject-publish whether or not the dead-letter exchange is known */
+    for (k = 0; k < vh->n_queues; k++) {
+        const struct queue *q = &vh->queues[k];
+        const struct effective *e = &eff[k];
+        const struct targ *sa = e->strategy_arg;
+
+        if (q->type != QT_QUORUM || q->type_unknown || !e->strategy ||
+            strcmp(e->strategy, "at-least-once") != 0)
+            continue;
+        if (e->overflow && strcmp(e->overflow, "reject-publish") == 0)
+            continue;
+        vdiag(c, DIAG_ERROR, sa ? sa->pos : q->pos,
+              sa ? arg_path(c, "queues", q->name, sa) : queue_path(c, q, NULL),
+              "dead_letter_strategy at-least-once needs overflow: reject-publish (on the queue or "
+              "from a policy); with %s%s%s the broker silently falls back to at-most-once",
+              e->overflow ? "overflow '" : "no overflow", e->overflow ? qs(0, e->overflow) : "",
+              e->overflow ? "'" : "");
     }
     for (k = 0; k < vh->n_queues; k++) {
         const struct queue *q = &vh->queues[k];
@@ -1429,28 +1443,62 @@ static void check_dead_lettering(struct vctx *c)
     free(is_dlq);
 }
 
+/* Advice, not a problem: beyond this many queues in a vhost it is given once, with a count,
+ * rather than once per queue (a broker of 10,000 classic queues would otherwise print 10,000
+ * warnings on every plan). */
+#define ADVICE_EACH_UP_TO 10
+
+static bool wants_quorum_advice(const struct queue *q)
+{
+    const struct targ *ov = targs_get(&q->args, "x-overflow");
+    bool durable = !q->durable.set || q->durable.value;
+    bool auto_delete = q->auto_delete.set && q->auto_delete.value;
+
+    if (q->type != QT_CLASSIC || q->type_unknown || !durable || auto_delete)
+        return false;
+    /* a classic-only feature in use: a quorum queue is not an option */
+    return !targs_get(&q->args, "x-max-priority") &&
+           !(ov && ov->val.kind == TV_STRING && strcmp(ov->val.s, "reject-publish-dlx") == 0);
+}
+
 static void check_quorum_advice(struct vctx *c)
 {
-    size_t k;
+    struct strbuf names = {0};
+    const struct queue *first = NULL;
+    size_t k, count = 0;
 
+    for (k = 0; k < c->vh->n_queues; k++)
+        count += wants_quorum_advice(&c->vh->queues[k]);
     for (k = 0; k < c->vh->n_queues; k++) {
         const struct queue *q = &c->vh->queues[k];
-        const struct targ *ov = targs_get(&q->args, "x-overflow");
-        bool durable = !q->durable.set || q->durable.value;
-        bool auto_delete = q->auto_delete.set && q->auto_delete.value;
 
-        if (q->type != QT_CLASSIC || q->type_unknown || !durable || auto_delete)
+        if (!wants_quorum_advice(q))
             continue;
-        /* a classic-only feature in use: a quorum queue is not an option */
-        if (targs_get(&q->args, "x-max-priority") ||
-            (ov && ov->val.kind == TV_STRING && strcmp(ov->val.s, "reject-publish-dlx") == 0))
+        if (count <= ADVICE_EACH_UP_TO) {
+            vdiag(c, DIAG_WARNING, q->type_set ? q->type_pos : q->pos,
+                  queue_path(c, q, q->type_set ? "type" : NULL),
+                  "durable classic queue '%s': RabbitMQ documents quorum queues as the choice "
+                  "for durable, replicated queues (set type: quorum)",
+                  qs(0, q->name));
             continue;
-        vdiag(c, DIAG_WARNING, q->type_set ? q->type_pos : q->pos,
-              queue_path(c, q, q->type_set ? "type" : NULL),
-              "durable classic queue '%s': RabbitMQ documents quorum queues as the choice for "
-              "durable, replicated queues (set type: quorum)",
-              qs(0, q->name));
+        }
+        if (!first)
+            first = q;
+        else if (names.len < 120)
+            strbuf_adds(&names, ", ");
+        if (names.len < 120) {
+            strbuf_addc(&names, '\'');
+            strbuf_adds(&names, qs(0, q->name));
+            strbuf_addc(&names, '\'');
+        }
     }
+    if (first)
+        vdiag(c, DIAG_WARNING, first->type_set ? first->type_pos : first->pos,
+              queue_path(c, first, first->type_set ? "type" : NULL),
+              "%zu durable classic queues (%s ...): RabbitMQ documents quorum queues as the "
+              "choice for durable, replicated queues (set type: quorum)",
+              count, strbuf_str(&names));
+    strbuf_release(&names);
 }
 
 static void validate_vhost(struct vctx *c, const struct vhost *vh)

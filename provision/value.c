@@ -114,7 +114,8 @@ bool tval_equal(const struct tval *a, const struct tval *b)
     case TV_INT:
         return a->i == b->i;
     case TV_DOUBLE:
-        return a->d == b->d;
+        /* as the canonical form: NaN equals NaN, and -0.0 equals 0.0 */
+        return a->d == b->d || (a->d != a->d && b->d != b->d);
     case TV_STRING:
         return a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
     case TV_LIST:
@@ -172,7 +173,10 @@ void tval_canonical(struct strbuf *sb, const struct tval *v)
         strbuf_addf(sb, "i%lld;", (long long)v->i);
         break;
     case TV_DOUBLE:
-        strbuf_addf(sb, "d%.17g;", v->d);
+        if (v->d != v->d)
+            strbuf_adds(sb, "dnan;");
+        else
+            strbuf_addf(sb, "d%.17g;", v->d == 0 ? 0.0 : v->d); /* -0.0 prints as 0 */
         break;
     case TV_STRING:
         strbuf_addc(sb, 's');

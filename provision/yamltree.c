@@ -499,7 +499,8 @@ static int attach(struct builder *b, struct ynode *n)
 static void check_map(struct builder *b, struct ynode *m)
 {
     struct strmap seen;
-    size_t k, first;
+    size_t k, first, dropped = 0;
+    bool *drop = xcalloc(m->n / 2 + 1, sizeof(bool));
 
     strmap_init(&seen);
     for (k = 0; k + 1 < m->n; k += 2) {
@@ -517,9 +518,23 @@ static void check_map(struct builder *b, struct ynode *m)
                           "duplicate key '%s' (first defined at line %d)", strbuf_str(&sb),
                           m->items[first]->pos.line);
             strbuf_release(&sb);
+            drop[k / 2] = true;
+            dropped++;
         }
     }
     strmap_release(&seen);
+    /* the later duplicate is reported and then ignored, so that nothing else trips on it */
+    if (dropped) {
+        size_t o = 0;
+        for (k = 0; k + 1 < m->n; k += 2) {
+            if (drop[k / 2])
+                continue;
+            m->items[o++] = m->items[k];
+            m->items[o++] = m->items[k + 1];
+        }
+        m->n = (uint32_t)o;
+    }
+    free(drop);
 }
 
 static int on_scalar(struct builder *b, yaml_event_t *ev)
