@@ -37,6 +37,22 @@ int live_parse_definitions(struct vhost *vh, const char *json, size_t len, struc
 int live_read(struct rmqt_http *h, const struct topology *desired, struct topology *live,
               struct live_info *info, struct rmqt_error *err);
 
+/* Reading the broker while the file is still loading: a worker thread reads the overview at
+ * once, then the definitions of each vhost given with live_prefetch_add (as the YAML loader
+ * reads the names, see struct load_options' on_vhost), parsing them as they arrive. The HTTP
+ * client belongs to the worker until live_prefetch_finish returns. */
+struct live_prefetch;
+
+/* Starts the worker. Never NULL (out of memory exits). */
+struct live_prefetch *live_prefetch_start(struct rmqt_http *h);
+/* Queues a vhost to read (repeats are ignored). Safe to call from the starting thread. */
+void live_prefetch_add(struct live_prefetch *p, const char *vhost);
+/* Waits for the worker, reads any vhost of desired it was not given, and fills live (in
+ * desired's vhost order; a vhost the broker lacks is left out) and info. Frees p. Returns 0,
+ * or -1 with err set when the broker could not be read. */
+int live_prefetch_finish(struct live_prefetch *p, const struct topology *desired,
+                         struct topology *live, struct live_info *info, struct rmqt_error *err);
+
 /* Reads every vhost name of the broker (GET /api/vhosts?columns=name) into names (new
  * strings, caller frees each and the array). Returns 0, or -1 with err. */
 int live_list_vhosts(struct rmqt_http *h, char ***names, size_t *n, struct rmqt_error *err);

@@ -909,6 +909,8 @@ int topology_load_buffer(struct topology *t, const char *file, const char *buf, 
     if (opts) {
         yopts.env = opts->env;
         yopts.env_ctx = opts->env_ctx;
+        yopts.on_vhost = opts->on_vhost;
+        yopts.on_vhost_ctx = opts->on_vhost_ctx;
     }
     if (memchr(buf, '\0', len)) {
         /* libyaml stops at a NUL; say what the file is instead of a confusing syntax error */

@@ -18,6 +18,9 @@ struct load_options {
     yenv_fn env; /* NULL: the process environment */
     void *env_ctx;
     size_t max_file_size; /* 0: 256 MiB */
+    /* called with each vhost name as soon as it is read (see struct ydoc_options) */
+    void (*on_vhost)(const char *name, void *ctx);
+    void *on_vhost_ctx;
 };
 
 /* Loads len bytes named file (the name diagnostics show). t must be initialised; it is filled

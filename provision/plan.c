@@ -20,19 +20,14 @@ static struct vhost *find_vhost(struct topology *t, const char *name)
     return NULL;
 }
 
-int plan_against_broker(struct rmqt_http *h, const struct topology *desired,
-                        const struct diff_options *opts, struct topology *live,
-                        struct live_info *info, struct diag_list *dl, struct plan *out,
-                        struct rmqt_error *err)
+int plan_finish(struct rmqt_http *h, const struct topology *desired,
+                const struct diff_options *opts, struct topology *live,
+                const struct live_info *info, struct diag_list *dl, struct plan *out,
+                struct rmqt_error *err)
 {
-    struct validate_options vopts;
     size_t k;
 
-    if (live_read(h, desired, live, info, err) < 0)
-        return -1;
-    vopts.broker_known = true;
-    vopts.broker = info->version;
-    topology_validate(desired, &vopts, dl);
+    topology_validate_versions(desired, &info->version, dl);
     if (dl->errors)
         return 0;
     plan_compute(out, desired, live, opts);
@@ -62,4 +57,14 @@ int plan_against_broker(struct rmqt_http *h, const struct topology *desired,
         }
     }
     return 0;
+}
+
+int plan_against_broker(struct rmqt_http *h, const struct topology *desired,
+                        const struct diff_options *opts, struct topology *live,
+                        struct live_info *info, struct diag_list *dl, struct plan *out,
+                        struct rmqt_error *err)
+{
+    if (live_read(h, desired, live, info, err) < 0)
+        return -1;
+    return plan_finish(h, desired, opts, live, info, dl, out, err);
 }

@@ -502,6 +502,38 @@ static void check_arg_value(struct vctx *c, const struct argspec *s, const struc
     strbuf_release(&found);
 }
 
+/* Features of an argument the broker (when known) is too old for. */
+static void check_arg_version(struct vctx *c, const struct argspec *s, const struct targ *a,
+                              unsigned bit, const char *path)
+{
+    if (broker_lacks(c, s->since_major, s->since_minor))
+        vdiag(c, DIAG_ERROR, a->pos, path, "'%s' needs RabbitMQ %d.%d or later (the broker is %s)",
+              a->key, s->since_major, s->since_minor, broker_version_str(c));
+    else if ((s->late_types & bit) && broker_lacks(c, s->late_major, s->late_minor))
+        vdiag(c, DIAG_ERROR, a->pos, path, "%s take %s only from RabbitMQ %d.%d (the broker is %s)",
+              types_plural(bit), s->noun, s->late_major, s->late_minor, broker_version_str(c));
+    else if (strcmp(a->key, "x-message-ttl") == 0 && bit == T_QUORUM && broker_lacks(c, 3, 10))
+        vdiag(c, DIAG_ERROR, a->pos, path,
+              "quorum queues take a message TTL only from RabbitMQ 3.10 (the broker is %s)",
+              broker_version_str(c));
+}
+
+/* The version checks alone of a queue's arguments (topology_validate_versions). */
+static void check_queue_versions(struct vctx *c, const struct queue *q)
+{
+    unsigned bit = type_bit(q->type);
+    size_t k;
+
+    if (q->type_unknown)
+        return;
+    for (k = 0; k < q->args.n; k++) {
+        const struct argspec *s = argspec_find(q->args.v[k].key);
+        if (s && (s->types & bit))
+            check_arg_version(c, s, &q->args.v[k], bit,
+                              arg_path(c, "queues", q->name, &q->args.v[k]));
+    }
+}
+
 static void check_queue_args(struct vctx *c, const struct queue *q)
 {
     unsigned bit = type_bit(q->type);
@@ -555,19 +587,7 @@ static void check_queue_args(struct vctx *c, const struct queue *q)
                       types_plural(bit), s->noun, queue_type_name(q->type));
             continue;
         }
-        if (broker_lacks(c, s->since_major, s->since_minor))
-            vdiag(c, DIAG_ERROR, a->pos, path,
-                  "'%s' needs RabbitMQ %d.%d or later (the broker "
-                  "is %s)",
-                  a->key, s->since_major, s->since_minor, broker_version_str(c));
-        else if ((s->late_types & bit) && broker_lacks(c, s->late_major, s->late_minor))
-            vdiag(c, DIAG_ERROR, a->pos, path,
-                  "%s take %s only from RabbitMQ %d.%d (the broker is %s)", types_plural(bit),
-                  s->noun, s->late_major, s->late_minor, broker_version_str(c));
-        else if (strcmp(a->key, "x-message-ttl") == 0 && bit == T_QUORUM && broker_lacks(c, 3, 10))
-            vdiag(c, DIAG_ERROR, a->pos, path,
-                  "quorum queues take a message TTL only from RabbitMQ 3.10 (the broker is %s)",
-                  broker_version_str(c));
+        check_arg_version(c, s, a, bit, path);
     }
     strmap_release(&seen);
 }
@@ -907,11 +927,6 @@ static void check_policy_definition(struct vctx *c, const struct policy *p)
                 vdiag(c, DIAG_ERROR, pos, strbuf_str(&path), "%s, found %s", problem,
                       strbuf_str(&found));
             }
-        } else if (s->until_major && c->opts && c->opts->broker_known &&
-                   c->opts->broker.major >= s->until_major) {
-            vdiag(c, DIAG_WARNING, pos, strbuf_str(&path),
-                  "'%s' does nothing from RabbitMQ %d.0 (the broker is %s)", key, s->until_major,
-                  broker_version_str(c));
         }
         if (strcmp(key, "dead-letter-exchange") == 0 && v->kind == TV_STRING)
             check_exchange_ref(c, v->s, pos, strbuf_str(&path), "dead-letter exchange");
@@ -920,6 +935,37 @@ static void check_policy_definition(struct vctx *c, const struct policy *p)
     next:
         strbuf_release(&path);
         strbuf_release(&found);
+    }
+}
+
+/* What a policy asks of the broker's version: apply-to per queue type (3.12), keys that do
+ * nothing any more (ha-* from 4.0). */
+static void check_policy_versions(struct vctx *c, const struct policy *p)
+{
+    size_t k, j;
+
+    if (p->apply_to_set && broker_lacks(c, 3, 12) &&
+        (strcmp(p->apply_to, "classic_queues") == 0 || strcmp(p->apply_to, "quorum_queues") == 0 ||
+         strcmp(p->apply_to, "streams") == 0))
+        vdiag(c, DIAG_ERROR, p->apply_to_pos, policy_path(c, p, "apply_to"),
+              "apply_to '%s' needs RabbitMQ 3.12 or later (the broker is %s): use 'queues'",
+              p->apply_to, broker_version_str(c));
+    if (!c->opts || !c->opts->broker_known)
+        return;
+    for (k = 0; k < p->definition.n; k++) {
+        const char *key = p->definition.entries[k].key;
+        for (j = 0; j < sizeof(pdspecs) / sizeof(pdspecs[0]); j++) {
+            const struct pdspec *s = &pdspecs[j];
+            if (strcmp(s->key, key) != 0 || !s->until_major ||
+                c->opts->broker.major < s->until_major)
+                continue;
+            object_path(c, "policies", p->name, "definition");
+            strbuf_addc(&c->path, '.');
+            strbuf_adds(&c->path, key);
+            vdiag(c, DIAG_WARNING, p->def_pos ? p->def_pos[k] : p->definition_pos,
+                  strbuf_str(&c->path), "'%s' does nothing from RabbitMQ %d.0 (the broker is %s)",
+                  key, s->until_major, broker_version_str(c));
+        }
     }
 }
 
@@ -946,12 +992,7 @@ static void check_policies(struct vctx *c)
                 vdiag(c, DIAG_ERROR, p->pattern_pos, policy_path(c, p, "pattern"),
                       "invalid regular expression '%s': %s", qs(0, p->pattern), err);
         }
-        if (p->apply_to_set && broker_lacks(c, 3, 12) &&
-            (strcmp(p->apply_to, "classic_queues") == 0 ||
-             strcmp(p->apply_to, "quorum_queues") == 0 || strcmp(p->apply_to, "streams") == 0))
-            vdiag(c, DIAG_ERROR, p->apply_to_pos, policy_path(c, p, "apply_to"),
-                  "apply_to '%s' needs RabbitMQ 3.12 or later (the broker is %s): use 'queues'",
-                  p->apply_to, broker_version_str(c));
+        check_policy_versions(c, p);
         check_policy_definition(c, p);
     }
 }
@@ -1543,6 +1584,29 @@ static void validate_vhost(struct vctx *c, const struct vhost *vh)
     free(c->bwild_next);
     strmap_release(&c->bkey_index);
     strmap_release(&c->bwild_index);
+}
+
+void topology_validate_versions(const struct topology *t, const struct rmqt_version *broker,
+                                struct diag_list *dl)
+{
+    struct validate_options opts;
+    struct vctx c;
+    size_t k, j;
+
+    opts.broker_known = true;
+    opts.broker = *broker;
+    memset(&c, 0, sizeof(c));
+    c.t = t;
+    c.opts = &opts;
+    c.dl = dl;
+    for (k = 0; k < t->n_vhosts; k++) {
+        c.vh = &t->vhosts[k];
+        for (j = 0; j < c.vh->n_queues; j++)
+            check_queue_versions(&c, &c.vh->queues[j]);
+        for (j = 0; j < c.vh->n_policies; j++)
+            check_policy_versions(&c, &c.vh->policies[j]);
+    }
+    strbuf_release(&c.path);
 }
 
 void topology_validate(const struct topology *t, const struct validate_options *opts,

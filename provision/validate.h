@@ -23,6 +23,11 @@ struct validate_options {
 void topology_validate(const struct topology *t, const struct validate_options *opts,
                        struct diag_list *dl);
 
+/* Only the checks that depend on the broker's version (features it lacks, keys that do
+ * nothing there): for a file that topology_validate(t, NULL, ...) has checked already. */
+void topology_validate_versions(const struct topology *t, const struct rmqt_version *broker,
+                                struct diag_list *dl);
+
 /* What validate knows of one AMQP argument; NULL when the broker does not know it. */
 struct argspec;
 const struct argspec *argspec_find(const char *key);

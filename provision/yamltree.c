@@ -575,6 +575,15 @@ static int on_scalar(struct builder *b, yaml_event_t *ev)
         resolve(n, plain);
     }
     register_anchor(b, (const char *)ev->data.scalar.anchor, n);
+    if (b->opts && b->opts->on_vhost && !n->bad && b->depth == 2 && at_key(b) &&
+        strlen(n->text) == n->len) {
+        /* a key of the map that is the value of the root's current key "vhosts" */
+        const struct ynode *root_key =
+            b->pending[b->child_start[0] + (b->child_start[1] - b->child_start[0] - 1)];
+        if (b->stack[0]->kind == YN_MAP && b->stack[1]->kind == YN_MAP && root_key->len == 6 &&
+            memcmp(root_key->text, "vhosts", 6) == 0)
+            b->opts->on_vhost(n->text, b->opts->on_vhost_ctx);
+    }
     return attach(b, n);
 }
 

@@ -47,6 +47,11 @@ typedef const char *(*yenv_fn)(const char *name, void *ctx);
 struct ydoc_options {
     yenv_fn env; /* NULL: getenv */
     void *env_ctx;
+    /* Called with each key of the top-level `vhosts` map as soon as it is read (before the
+     * rest of the file), so a caller can start reading that vhost from a broker while the
+     * file is still being loaded. NULL: not called. */
+    void (*on_vhost)(const char *name, void *ctx);
+    void *on_vhost_ctx;
     int max_depth;    /* 0: 64 */
     size_t max_nodes; /* 0: 4,000,000 (aliases expanded) */
 };

@@ -69,7 +69,8 @@ plan_median=$(echo "$medians" | sed -n 2p)
 
 rss=()
 for _ in 1 2 3 4 5; do
-  rss+=("$( { /usr/bin/time -f '%M' build/rmqtopo plan "$work/topology.yaml" >/dev/null 2>/dev/null; } 2>&1 | tail -1)")
+  /usr/bin/time -o "$work/rss" -f '%M' build/rmqtopo plan "$work/topology.yaml" >/dev/null 2>&1 || true
+  rss+=("$(tail -1 "$work/rss")")
 done
 rss_median=$(printf '%s\n' "${rss[@]}" | sort -n | sed -n 3p)
 

@@ -27,7 +27,8 @@ median=$(grep -o '"median": *[0-9.e+-]*' "$work/h.json" | head -1 | sed 's/.*: *
 
 rss=()
 for _ in 1 2 3 4 5; do
-  rss+=("$( { /usr/bin/time -f '%M' build/rmqtopo validate "$file" >/dev/null; } 2>&1 | tail -1)")
+  /usr/bin/time -o "$work/rss" -f '%M' build/rmqtopo validate "$file" >/dev/null 2>&1 || true
+  rss+=("$(tail -1 "$work/rss")")
 done
 rss_median=$(printf '%s\n' "${rss[@]}" | sort -n | sed -n 3p)
 
