@@ -4,8 +4,9 @@
 # scripts/broker.sh), and run rmqtopo on the example topology.
 #
 # What it shows grows with the tool: today it validates topologies/orders.yaml (and shows what
-# validate says about a broken copy of it). The broker is left running for you to explore;
-# `scripts/broker.sh stop` stops it.
+# validate says about a broken copy of it), plans it against the private broker, creates part
+# of it by hand through the management API to show drift, exports the live vhost, and draws
+# the topology. The broker is left running for you to explore; `scripts/broker.sh stop` stops it.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -37,6 +38,25 @@ sed -e 's/type: quorum$/type: classic/' \
     -e 's/dead-letter-exchange: orders.dlx/dead-letter-exchange: orders.dlx2/' \
     topologies/orders.yaml > "$broken"
 ./build/rmqtopo validate "$broken" || echo "(exit status $?: the file is invalid)"
+
+export RMQTOPO_API_URL RMQTOPO_AMQP_URL
+say "rmqtopo plan topologies/orders.yaml (against the private broker: everything is to create)"
+./build/rmqtopo plan topologies/orders.yaml | tail -n 8 || true
+echo "(exit status 2 means: changes found)"
+
+say "some of it made by hand through the management API, with one setting that differs"
+api() { curl -sf -u guest:guest -X "$1" -H 'content-type: application/json' ${3:+--data "$3"} "$RMQTOPO_API_URL/api$2"; }
+api PUT /vhosts/orders '{}' >/dev/null
+api PUT /exchanges/orders/orders.dlx '{"type":"topic","durable":true}' >/dev/null
+api PUT /queues/orders/orders.dlq '{"durable":true,"arguments":{"x-queue-type":"quorum","x-message-ttl":86400000}}' >/dev/null
+api PUT /queues/orders/legacy.jobs '{"durable":true}' >/dev/null
+./build/rmqtopo plan topologies/orders.yaml | grep -E "^vhost|-/\+|^ +\?|x-message-ttl|^Plan" || true
+
+say "rmqtopo export --vhost orders (the live vhost as a topology file)"
+./build/rmqtopo export --vhost orders
+
+say "rmqtopo graph topologies/orders.yaml (Graphviz DOT; rendered to build/orders.svg)"
+./build/rmqtopo graph topologies/orders.yaml | dot -Tsvg -o build/orders.svg && echo "wrote build/orders.svg"
 
 say "done"
 echo "The broker keeps running; stop it with: scripts/broker.sh stop"
