@@ -8,6 +8,7 @@
 #include "textutil.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define C_BOLD "\033[1m"
@@ -17,13 +18,29 @@
 
 int cli_fail(struct cli *cli, int status, const char *fmt, ...)
 {
+    struct strbuf msg = {0}, safe = {0};
     va_list ap;
+    int n;
 
-    fprintf(stderr, "%srmqtopo:%s ", cli->color_err ? C_RED : "", cli->color_err ? C_RESET : "");
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    if (n > 0) {
+        char *buf = malloc((size_t)n + 1);
+        if (buf) {
+            va_start(ap, fmt);
+            vsnprintf(buf, (size_t)n + 1, fmt, ap);
+            va_end(ap);
+            strbuf_add(&msg, buf, (size_t)n);
+            free(buf);
+        }
+    }
+    /* messages carry names and broker reasons: nothing in them may drive the terminal */
+    rmqt_sanitize_add(&safe, strbuf_str(&msg), msg.len);
+    fprintf(stderr, "%srmqtopo:%s %s\n", cli->color_err ? C_RED : "", cli->color_err ? C_RESET : "",
+            strbuf_str(&safe));
+    strbuf_release(&msg);
+    strbuf_release(&safe);
     return status;
 }
 

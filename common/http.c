@@ -14,6 +14,7 @@
  */
 #include "http.h"
 
+#include "textutil.h"
 #include "xalloc.h"
 
 #include <curl/curl.h>
@@ -274,7 +275,8 @@ void rmqt_http_reason(struct strbuf *sb, const char *body, size_t len)
             reason = json_string_value(e);
     }
     if (reason) {
-        strbuf_adds(sb, reason);
+        /* the broker quotes names in its reasons, and names can hold control characters */
+        rmqt_sanitize_add(sb, reason, strlen(reason));
     } else {
         size_t k, n = len > 200 ? 200 : len;
         for (k = 0; k < n; k++)

@@ -7,8 +7,10 @@
  *   first-class fields only where that round trip is exact (a max age "168h" stays a raw
  *   x-max-age, since max_age would send "7D"), raw arguments otherwise, integers as integers.
  * - Strings are double-quoted unless they are plain identifiers that YAML cannot mistake for
- *   something else (a number, a boolean, null), and "${" is written "$${" so that the loader's
- *   variable substitution gives back the text as it was.
+ *   something else (a number, a boolean, null), with everything outside YAML's printable set
+ *   escaped, and "${" is written "$${" so that the loader's variable substitution gives back
+ *   the text as it was. A key longer than YAML's 1024-character limit for implicit keys is
+ *   written as an explicit key.
  * - A binding to a queue goes under that queue's `bind:`; exchange-to-exchange bindings go in
  *   the vhost's `bindings:` list.
  */
@@ -17,7 +19,8 @@
 #include "units.h"
 #include "xalloc.h"
 
-#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -44,30 +47,87 @@ static bool is_plain_safe(const char *s, size_t len)
     return true;
 }
 
+/* Decodes one UTF-8 sequence at s (n bytes left): its code point and length, or length 0. */
+static size_t utf8_decode(const unsigned char *s, size_t n, unsigned *cp)
+{
+    size_t len, i;
+
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    }
+    len = (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3 : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+    if (!len || len > n)
+        return 0;
+    *cp = s[0] & (0x7F >> len);
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        *cp = (*cp << 6) | (s[i] & 0x3F);
+    }
+    if ((len == 2 && *cp < 0x80) || (len == 3 && *cp < 0x800) || (len == 4 && *cp < 0x10000) ||
+        *cp > 0x10FFFF || (*cp >= 0xD800 && *cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
 void export_add_string(struct strbuf *sb, const char *s, size_t len)
 {
-    struct strbuf esc = {0};
-    json_t *j;
-    char *q;
-    size_t k;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
 
     if (is_plain_safe(s, len)) {
         strbuf_add(sb, s, len);
         return;
     }
-    /* "${" would be substituted on loading: "$${" stands for it literally */
-    for (k = 0; k < len; k++) {
-        if (s[k] == '$' && k + 1 < len && s[k + 1] == '{')
-            strbuf_addc(&esc, '$');
-        strbuf_addc(&esc, s[k]);
+    /* a YAML double-quoted scalar: everything outside YAML's printable set is escaped, and
+     * so are the characters YAML reads as line breaks (NEL, LS, PS) and the BOM */
+    strbuf_addc(sb, '"');
+    while (i < len) {
+        unsigned cp;
+        size_t n = utf8_decode(p + i, len - i, &cp);
+
+        if (n == 0) {
+            /* not UTF-8: cannot be written in YAML; the broker's JSON never holds such names */
+            strbuf_adds(sb, "\\uFFFD");
+            i++;
+            continue;
+        }
+        if (cp == '"')
+            strbuf_adds(sb, "\\\"");
+        else if (cp == '\\')
+            strbuf_adds(sb, "\\\\");
+        else if (cp == '$' && i + 1 < len && p[i + 1] == '{')
+            strbuf_adds(sb, "$$"); /* the loader substitutes ${...}; $${ is a literal ${ */
+        else if (cp == '\n')
+            strbuf_adds(sb, "\\n");
+        else if (cp == '\t')
+            strbuf_adds(sb, "\\t");
+        else if (cp == '\r')
+            strbuf_adds(sb, "\\r");
+        else if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))
+            strbuf_addf(sb, "\\x%02X", cp);
+        else if (cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF || cp == 0xFFFE || cp == 0xFFFF)
+            strbuf_addf(sb, "\\u%04X", cp);
+        else
+            strbuf_add(sb, p + i, n);
+        i += n;
     }
-    /* a JSON string is a valid YAML double-quoted scalar */
-    j = json_stringn_nocheck(esc.buf ? esc.buf : "", esc.len);
-    q = json_dumps(j, JSON_ENCODE_ANY);
-    strbuf_adds(sb, q ? q : "\"\"");
-    free(q);
-    json_decref(j);
-    strbuf_release(&esc);
+    strbuf_addc(sb, '"');
+}
+
+/* YAML limits an implicit key to 1024 characters; a longer one is written as an explicit key
+ * ("? key" then ": value"). Writes indent, the key and its ':' (the caller adds the value). */
+static void add_key(struct strbuf *sb, const char *indent, const char *key)
+{
+    struct strbuf enc = {0};
+
+    export_add_string(&enc, key, strlen(key));
+    if (enc.len > 1000)
+        strbuf_addf(sb, "%s? %s\n%s:", indent, enc.buf, indent);
+    else
+        strbuf_addf(sb, "%s%s:", indent, enc.buf);
+    strbuf_release(&enc);
 }
 
 static void add_str(struct strbuf *sb, const char *s)
@@ -92,6 +152,14 @@ static void add_flow(struct strbuf *sb, const struct tval *v)
         break;
     case TV_DOUBLE: {
         char buf[40];
+        if (isnan(v->d)) {
+            strbuf_adds(sb, ".nan");
+            break;
+        }
+        if (isinf(v->d)) {
+            strbuf_adds(sb, v->d > 0 ? ".inf" : "-.inf");
+            break;
+        }
         snprintf(buf, sizeof(buf), "%.17g", v->d);
         strbuf_adds(sb, buf);
         if (!strpbrk(buf, ".eEni")) /* 3.0 must stay a float: "3" would load as an integer */
@@ -115,7 +183,14 @@ static void add_flow(struct strbuf *sb, const struct tval *v)
         for (k = 0; k < v->n; k++) {
             if (k)
                 strbuf_adds(sb, ", ");
-            add_str(sb, v->entries[k].key);
+            {
+                struct strbuf enc = {0};
+                export_add_string(&enc, v->entries[k].key, strlen(v->entries[k].key));
+                if (enc.len > 1000)
+                    strbuf_adds(sb, "? "); /* an explicit key: no length limit */
+                strbuf_add(sb, enc.buf, enc.len);
+                strbuf_release(&enc);
+            }
             strbuf_adds(sb, ": ");
             add_flow(sb, &v->entries[k].val);
         }
@@ -240,9 +315,12 @@ static void add_raw_args(struct strbuf *sb, const char *indent, const struct tar
             strbuf_addf(sb, "%sarguments:\n", indent);
             any = true;
         }
-        strbuf_addf(sb, "%s  ", indent);
-        add_str(sb, args->v[k].key);
-        strbuf_adds(sb, ": ");
+        {
+            char ind[32];
+            snprintf(ind, sizeof(ind), "%s  ", indent);
+            add_key(sb, ind, args->v[k].key);
+        }
+        strbuf_addc(sb, ' ');
         add_flow(sb, &args->v[k].val);
         strbuf_addc(sb, '\n');
     }
@@ -253,9 +331,8 @@ static void export_exchange(struct strbuf *sb, const struct exchange *x)
     bool *done = xcalloc(x->args.n + 1, sizeof(bool));
     size_t k;
 
-    strbuf_adds(sb, "      ");
-    add_str(sb, x->name);
-    strbuf_adds(sb, ":\n        type: ");
+    add_key(sb, "      ", x->name);
+    strbuf_adds(sb, "\n        type: ");
     add_str(sb, x->type ? x->type : "direct");
     strbuf_addc(sb, '\n');
     if (x->durable.set && !x->durable.value)
@@ -284,9 +361,8 @@ static void export_queue(struct strbuf *sb, const struct vhost *vh, const struct
     bool *done = xcalloc(q->args.n + 1, sizeof(bool));
     size_t k, b;
 
-    strbuf_adds(sb, "      ");
-    add_str(sb, q->name);
-    strbuf_addf(sb, ":\n        type: %s\n", queue_type_name(q->type));
+    add_key(sb, "      ", q->name);
+    strbuf_addf(sb, "\n        type: %s\n", queue_type_name(q->type));
     if (q->durable.set && !q->durable.value)
         strbuf_adds(sb, "        durable: false\n");
     if (q->auto_delete.set && q->auto_delete.value)
@@ -316,9 +392,8 @@ static void export_queue(struct strbuf *sb, const struct vhost *vh, const struct
 
 static void export_policy(struct strbuf *sb, const struct policy *p)
 {
-    strbuf_adds(sb, "      ");
-    add_str(sb, p->name);
-    strbuf_adds(sb, ":\n        pattern: ");
+    add_key(sb, "      ", p->name);
+    strbuf_adds(sb, "\n        pattern: ");
     add_str(sb, p->pattern ? p->pattern : "");
     strbuf_addc(sb, '\n');
     if (strcmp(p->apply_to, "all") != 0)
@@ -337,16 +412,15 @@ static void export_vhost(struct strbuf *sb, const struct vhost *vh)
     size_t *next = xmalloc((vh->n_bindings + 1) * sizeof(size_t));
     bool any_e2e = false;
 
-    strbuf_adds(sb, "  ");
-    add_str(sb, vh->name);
+    add_key(sb, "  ", vh->name);
     if (!vh->n_exchanges && !vh->n_queues && !vh->n_bindings && !vh->n_policies) {
-        strbuf_adds(sb, ": {}\n");
+        strbuf_adds(sb, " {}\n");
         free(first);
         free(last);
         free(next);
         return;
     }
-    strbuf_adds(sb, ":\n");
+    strbuf_addc(sb, '\n');
     for (k = 0; k < vh->n_queues; k++)
         first[k] = last[k] = (size_t)-1;
     /* queue bindings go under their queue, in the broker's order */

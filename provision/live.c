@@ -18,6 +18,7 @@
 #include "live.h"
 
 #include "strbuf.h"
+#include "strmap.h"
 #include "xalloc.h"
 
 #include <jansson.h>
@@ -64,10 +65,14 @@ void live_json_to_tval(const json_t *j, struct tval *out)
     }
 }
 
+/* A string member, or NULL; also NULL for one holding a NUL, which a name cannot be here (it
+ * would be cut short and could alias another object). */
 static const char *jstr(const json_t *obj, const char *key)
 {
     const json_t *v = json_object_get(obj, key);
-    return json_is_string(v) ? json_string_value(v) : NULL;
+    if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+        return NULL;
+    return json_string_value(v);
 }
 
 static bool jbool(const json_t *obj, const char *key, bool dflt)
@@ -140,8 +145,10 @@ out:
 int live_parse_definitions(struct vhost *vh, const char *json, size_t len, struct rmqt_error *err)
 {
     json_error_t jerr;
-    json_t *doc = json_loadb(json, len, 0, &jerr);
+    /* argument strings may hold a NUL (AMQP allows it; the model keeps lengths) */
+    json_t *doc = json_loadb(json, len, JSON_ALLOW_NUL, &jerr);
     json_t *arr, *o;
+    struct strmap skipped;
     size_t i;
 
     if (!json_is_object(doc)) {
@@ -150,6 +157,7 @@ int live_parse_definitions(struct vhost *vh, const char *json, size_t len, struc
                               "the definitions of vhost '%s' are not a JSON object (%s)", vh->name,
                               doc ? "unexpected shape" : jerr.text);
     }
+    strmap_init(&skipped);
     arr = json_object_get(doc, "exchanges");
     json_array_foreach(arr, i, o)
     {
@@ -172,8 +180,13 @@ int live_parse_definitions(struct vhost *vh, const char *json, size_t len, struc
         struct queue *q;
         size_t k;
 
-        if (!name || strncmp(name, "amq.", 4) == 0 || jbool(o, "exclusive", false))
+        if (!name)
             continue;
+        if (strncmp(name, "amq.", 4) == 0 || jbool(o, "exclusive", false)) {
+            /* server-named and exclusive queues are never touched, nor their bindings */
+            strmap_put(&skipped, name, strlen(name), 0);
+            continue;
+        }
         q = vhost_add_queue(vh, name);
         set_flag(&q->durable, jbool(o, "durable", true));
         set_flag(&q->auto_delete, jbool(o, "auto_delete", false));
@@ -202,8 +215,13 @@ int live_parse_definitions(struct vhost *vh, const char *json, size_t len, struc
         json_t *args = json_object_get(o, "arguments");
         struct binding *b;
 
+        size_t ignored;
+
         if (!src || !dst || src[0] == '\0')
             continue; /* the default exchange's implicit bindings are not objects */
+        if (!(dtype && strcmp(dtype, "exchange") == 0) &&
+            strmap_get(&skipped, dst, strlen(dst), &ignored))
+            continue;
         b = vhost_add_binding(vh);
         b->source = xstrdup(src);
         b->destination = xstrdup(dst);
@@ -236,6 +254,8 @@ int live_parse_definitions(struct vhost *vh, const char *json, size_t len, struc
             live_json_to_tval(def, &p->definition);
         }
     }
+    /* skipped holds pointers into doc: release it first */
+    strmap_release(&skipped);
     json_decref(doc);
     vhost_index(vh);
     return 0;
