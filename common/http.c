@@ -374,6 +374,7 @@ int rmqt_http_request(struct rmqt_http *h, const char *method, const char *path,
     long backoff = h->backoff_ms;
     int round, rc = -1;
     size_t tried;
+    bool had_answer = false;
 
     headers = curl_slist_append(headers, "Accept: application/json");
     if (body)
@@ -410,6 +411,8 @@ int rmqt_http_request(struct rmqt_http *h, const char *method, const char *path,
                 goto out;
             }
             if (cc != CURLE_OK) {
+                if (had_answer)
+                    continue; /* a node's own answer says more than a refused connection */
                 strbuf_reset(&last);
                 strbuf_addf(&last, "%s", h->curl_error[0] ? h->curl_error : curl_easy_strerror(cc));
                 if (!is_transient(cc)) {
@@ -425,6 +428,7 @@ int rmqt_http_request(struct rmqt_http *h, const char *method, const char *path,
                 goto out;
             }
             if (resp->status >= 500) {
+                had_answer = true;
                 strbuf_reset(&last);
                 strbuf_addf(&last, "HTTP %ld: ", resp->status);
                 rmqt_http_reason(&last, resp->body.buf ? resp->body.buf : "", resp->body.len);

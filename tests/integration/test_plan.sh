@@ -130,6 +130,34 @@ expect_eq "missing vhost: exit 2" 2 "$st"
 expect_contains "missing vhost: created" "$out" "+   vhost '$vh2'"
 expect_contains "missing vhost: with its objects" "$out" "Plan: 11 to create"
 
+# --- several nodes: the first that answers is used ------------------------------------------
+out=$(plan --api-url "http://127.0.0.1:1,$RMQTOPO_API_URL" "$work/topology.yaml" 2>&1); st=$?
+expect_eq "failover: a dead first node is skipped (exit 0)" 0 "$st"
+out=$(plan --api-url "http://127.0.0.1:1" --api-url "$RMQTOPO_API_URL" "$work/topology.yaml" 2>&1); st=$?
+expect_eq "failover: repeated --api-url (exit 0)" 0 "$st"
+# a node answering 503 is skipped too
+port503=$(( 20000 + $$ % 10000 ))
+python3 - "$port503" <<'PY' &
+import http.server, sys, socketserver
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(503); self.send_header("content-type", "application/json"); self.end_headers()
+        self.wfile.write(b'{"error":"unavailable","reason":"node is booting"}')
+    def log_message(self, *a): pass
+socketserver.TCPServer.allow_reuse_address = True
+with socketserver.TCPServer(("127.0.0.1", int(sys.argv[1])), H) as s:
+    s.timeout = 30
+    for _ in range(40): s.handle_request()
+PY
+srv=$!
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port503") 2>/dev/null && break; sleep 0.2; done
+out=$(plan --api-url "http://127.0.0.1:$port503,$RMQTOPO_API_URL" "$work/topology.yaml" 2>&1); st=$?
+expect_eq "failover: a node answering 503 is skipped (exit 0)" 0 "$st"
+out=$(plan --api-url "http://127.0.0.1:$port503" --timeout 5 "$work/topology.yaml" 2>&1); st=$?
+expect_eq "only a 503 node: exit 1" 1 "$st"
+expect_contains "only a 503 node: the broker's reason" "$out" "node is booting"
+kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null
+
 # --- failures -------------------------------------------------------------------------------
 # reading a vhost's definitions takes the administrator tag
 api PUT "/users/$user" "{\"password\":\"$secret\",\"tags\":\"administrator\"}" >/dev/null
