@@ -39,7 +39,8 @@ static const struct optspec global_options[] = {
     {"key", 0, "FILE", "client key (mutual TLS)"},
     {"insecure", 0, NULL, "do not verify the broker's certificate"},
     {"connect-timeout", 0, "SECONDS", "give up connecting after this long (default 5)"},
-    {"timeout", 0, "SECONDS", "give up on one request after this long (default 60)"},
+    {"timeout", 0, "SECONDS",
+     "give up on a request after this long, retries included (default 60)"},
     {NULL, 0, NULL, NULL},
 };
 

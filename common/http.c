@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000L
-#define DEFAULT_TIMEOUT_MS 60000L
+#define DEFAULT_TIMEOUT_MS 60000L /* a whole request, retries included */
 #define DEFAULT_MAX_BODY (256u * 1024 * 1024)
 #define DEFAULT_RETRIES 3
 #define DEFAULT_BACKOFF_MS 200L
@@ -296,6 +296,13 @@ static uint64_t next_random(struct rmqt_http *h)
     return h->rng * 2685821657736338717ULL;
 }
 
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void sleep_ms(long ms)
 {
     struct timespec ts;
@@ -375,6 +382,8 @@ int rmqt_http_request(struct rmqt_http *h, const char *method, const char *path,
     int round, rc = -1;
     size_t tried;
     bool had_answer = false;
+    long deadline;
+    int rounds = 0;
 
     headers = curl_slist_append(headers, "Accept: application/json");
     if (body)
@@ -382,15 +391,25 @@ int rmqt_http_request(struct rmqt_http *h, const char *method, const char *path,
     sink.body = &resp->body;
     sink.max = h->max_body;
 
+    /* the timeout bounds the whole request: every node and every retry */
+    deadline = now_ms() + h->timeout_ms;
     for (round = 0; round <= h->retries; round++) {
         if (round > 0) {
             long jitter = (long)(next_random(h) % (uint64_t)(backoff / 2 + 1));
-            sleep_ms(backoff / 2 + jitter);
+            long pause = backoff / 2 + jitter;
+            if (now_ms() + pause >= deadline)
+                break;
+            sleep_ms(pause);
             backoff *= 2;
         }
+        rounds++;
         for (tried = 0; tried < h->n_urls; tried++) {
             size_t idx = (h->current + tried) % h->n_urls;
+            long left = deadline - now_ms();
             CURLcode cc;
+
+            if (left <= 0)
+                goto exhausted;
 
             strbuf_reset(&url);
             strbuf_adds(&url, h->urls[idx]);
@@ -400,6 +419,9 @@ int rmqt_http_request(struct rmqt_http *h, const char *method, const char *path,
             h->curl_error[0] = '\0';
             resp->status = 0;
             setup_handle(h, method, url.buf, body, headers, &sink);
+            curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, left);
+            if (left < h->connect_timeout_ms)
+                curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, left);
             cc = curl_easy_perform(h->curl);
             if (cc == CURLE_OK)
                 curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
@@ -463,9 +485,11 @@ int rmqt_http_request(struct rmqt_http *h, const char *method, const char *path,
             }
         }
     }
-    rmqt_error_set(err, RMQT_ERR_CONNECT, "%s %s: no management API answered (%zu %s, %d %s): %s",
-                   method, path, h->n_urls, h->n_urls == 1 ? "node" : "nodes", h->retries + 1,
-                   h->retries ? "attempts" : "attempt", last.buf ? last.buf : "no answer");
+exhausted:
+    rmqt_error_set(err, RMQT_ERR_CONNECT,
+                   "%s %s: no management API answered within %.1f s (%zu %s, %d %s): %s", method,
+                   path, (double)h->timeout_ms / 1000, h->n_urls, h->n_urls == 1 ? "node" : "nodes",
+                   rounds, rounds == 1 ? "round" : "rounds", last.buf ? last.buf : "no answer");
 out:
     curl_slist_free_all(headers);
     strbuf_release(&url);

@@ -28,7 +28,7 @@ struct rmqt_http_config {
     const char *key;         /* https: client key */
     bool insecure;           /* https: do not verify the server */
     long connect_timeout_ms; /* 0: 5,000 */
-    long timeout_ms;         /* a whole request; 0: 60,000 */
+    long timeout_ms;         /* a whole request, every node and retry; 0: 60,000 */
     size_t max_body;         /* largest response accepted; 0: 256 MiB */
     int retries;             /* rounds after the first; <0: none; 0: default 3 */
     long backoff_ms;         /* first backoff; 0: 200 (doubles, with jitter) */

@@ -48,10 +48,11 @@ check() {
   local log=$logdir/$(echo "$name" | tr -c 'A-Za-z0-9_.-' '_').log
   if "$@" >"$log" 2>&1; then
     ok "$name"
-  else
-    bad "$name"
-    tail -n 40 "$log" | sed 's/^/    /'
+    return 0
   fi
+  bad "$name"
+  tail -n 40 "$log" | sed 's/^/    /'
+  return 1
 }
 
 # Adds the counts of a ctest run ("N% tests passed, F tests failed out of T").

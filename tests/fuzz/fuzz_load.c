@@ -30,9 +30,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct topology t;
     struct diag_list dl;
-    struct load_options opts = {fuzz_env, NULL, 0};
+    struct load_options opts;
     struct validate_options vopts = {true, {3, 10, 8}};
 
+    memset(&opts, 0, sizeof(opts));
+    opts.env = fuzz_env;
     topology_init(&t);
     diag_list_init(&dl);
     if (topology_load_buffer(&t, "fuzz.yaml", (const char *)data, size, &opts, &dl) == 0) {
