@@ -274,7 +274,11 @@ static void diff_queues(struct vdiff *d)
         const struct queue *l = d->live ? vhost_find_queue(d->live, w->name) : NULL;
         struct change *c;
         size_t ignored, nargs, nflags = 0;
-        enum queue_type wtype = w->type_set ? w->type : QT_CLASSIC;
+        /* a queue the file leaves untyped is declared without x-queue-type: it gets the
+         * vhost's default type (3.11+), else classic */
+        enum queue_type wtype = w->type_set                            ? w->type
+                                : d->live && d->live->has_default_type ? d->live->default_type
+                                                                       : QT_CLASSIC;
         struct arg_cmp cmp = {queue_arg_compared, &wtype};
         bool wd = flag_value(&w->durable, true), wa = flag_value(&w->auto_delete, false);
         bool ld, la;

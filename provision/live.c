@@ -261,6 +261,25 @@ int live_parse_definitions(struct vhost *vh, const char *json, size_t len, struc
     return 0;
 }
 
+void live_parse_vhost_info(struct vhost *vh, const char *json, size_t len)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb(json, len, 0, &jerr);
+    const char *t = NULL;
+    json_t *meta;
+
+    if (json_is_object(doc)) {
+        t = jstr(doc, "default_queue_type");
+        meta = json_object_get(doc, "metadata");
+        if (!t && json_is_object(meta))
+            t = jstr(meta, "default_queue_type");
+        /* 3.10 answers "undefined": no default, i.e. classic */
+        if (t && queue_type_parse(t, &vh->default_type))
+            vh->has_default_type = true;
+    }
+    json_decref(doc);
+}
+
 static int get(struct rmqt_http *h, const char *path, struct rmqt_http_response *resp,
                struct rmqt_error *err)
 {
@@ -273,6 +292,7 @@ static int get(struct rmqt_http *h, const char *path, struct rmqt_http_response 
 static int read_vhost(struct rmqt_http *h, const char *name, struct topology *live, bool *missing,
                       struct rmqt_error *err)
 {
+    struct vhost *vh;
     struct rmqt_http_response resp;
     struct strbuf path = {0};
     struct rmqt_error e2;
@@ -291,8 +311,18 @@ static int read_vhost(struct rmqt_http *h, const char *name, struct topology *li
         }
         goto out;
     }
-    rc = live_parse_definitions(topology_add_vhost(live, name), resp.body.buf ? resp.body.buf : "",
-                                resp.body.len, err);
+    vh = topology_add_vhost(live, name);
+    rc = live_parse_definitions(vh, resp.body.buf ? resp.body.buf : "", resp.body.len, err);
+    if (rc == 0) {
+        /* from 3.11 a vhost may have a default queue type: queues declared without
+         * x-queue-type get it, so the diff must compare an untyped queue with it */
+        rmqt_http_response_release(&resp);
+        strbuf_reset(&path);
+        strbuf_adds(&path, "/api/vhosts/");
+        rmqt_url_encode(&path, name);
+        if (get(h, path.buf, &resp, &e2) == 0)
+            live_parse_vhost_info(vh, resp.body.buf ? resp.body.buf : "", resp.body.len);
+    }
 out:
     rmqt_http_response_release(&resp);
     strbuf_release(&path);

@@ -31,6 +31,10 @@ int live_parse_overview(const char *json, size_t len, struct live_info *info,
  * queue type taken out of x-queue-type). Built-ins are skipped. Returns 0, or -1 with err. */
 int live_parse_definitions(struct vhost *vh, const char *json, size_t len, struct rmqt_error *err);
 
+/* Parses GET /api/vhosts/{vhost}: the vhost's default queue type (3.11+; "undefined" or
+ * absent on older brokers), into vh. Anything unexpected leaves vh as it was. */
+void live_parse_vhost_info(struct vhost *vh, const char *json, size_t len);
+
 /* Reads the broker: the overview, then the definitions of every vhost of `desired` (in its
  * order) into `live`, which must be initialised and empty. A vhost the broker lacks is not
  * added to live (the diff then plans to create it). Returns 0, or -1 with err set. */

@@ -102,7 +102,9 @@ struct vhost {
     size_t n_bindings, cap_bindings;
     struct policy *policies;
     size_t n_policies, cap_policies;
-    bool counts_read;             /* live only: queue message counts were read */
+    bool counts_read;      /* live only: queue message counts were read */
+    bool has_default_type; /* live only: the vhost's default queue type (3.11+) */
+    enum queue_type default_type;
     struct strmap exchange_index; /* name -> index; built by vhost_index() */
     struct strmap queue_index;
 };

@@ -394,6 +394,41 @@ static void test_diff_unset_queue_fields_equal_a_durable_classic_live_queue(void
     fx_release(&f);
 }
 
+/* From 3.11 a vhost may have a default queue type: a queue the file leaves untyped is
+ * declared without x-queue-type and gets it, so it must compare with that type. */
+static void test_diff_untyped_queue_compares_with_the_vhost_default_type(void **state)
+{
+    struct topology want, live;
+    struct plan plan;
+    char *doc = defs(NULL, Q("q", "{\"x-queue-type\":\"quorum\"}"), NULL, NULL);
+    const char *info = "{\"name\":\"v\",\"default_queue_type\":\"quorum\"}";
+    (void)state;
+
+    load_desired(&want, "version: 1\nvhosts:\n  v:\n    queues:\n      q: {}\n");
+    topology_init(&live);
+    add_live_vhost(&live, "v", doc);
+    live_parse_vhost_info(&live.vhosts[0], info, strlen(info));
+    plan_init(&plan);
+    plan_compute(&plan, &want, &live, NULL);
+    assert_int_equal(plan.n, 0);
+    plan_release(&plan);
+    /* without the default (3.10 says "undefined"), the same pair is a replace */
+    {
+        const char *undefined = "{\"default_queue_type\":\"undefined\"}";
+        live.vhosts[0].has_default_type = false;
+        live_parse_vhost_info(&live.vhosts[0], undefined, strlen(undefined));
+        assert_false(live.vhosts[0].has_default_type);
+    }
+    plan_init(&plan);
+    plan_compute(&plan, &want, &live, NULL);
+    assert_int_equal(plan.n, 1);
+    assert_int_equal(plan.v[0].action, CH_REPLACE);
+    plan_release(&plan);
+    free(doc);
+    topology_release(&want);
+    topology_release(&live);
+}
+
 static void test_diff_live_queue_without_x_queue_type_equals_type_classic(void **state)
 {
     struct fx f;
@@ -1312,6 +1347,7 @@ int main(void)
         cmocka_unit_test(test_diff_identical_models_with_prune_give_an_empty_plan),
         cmocka_unit_test(test_diff_unset_queue_fields_equal_a_durable_classic_live_queue),
         cmocka_unit_test(test_diff_live_queue_without_x_queue_type_equals_type_classic),
+        cmocka_unit_test(test_diff_untyped_queue_compares_with_the_vhost_default_type),
         cmocka_unit_test(test_diff_live_x_queue_type_classic_equals_unset_type),
         cmocka_unit_test(test_diff_unset_exchange_flags_equal_live_defaults),
         cmocka_unit_test(test_diff_missing_queue_is_a_create),
