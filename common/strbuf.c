@@ -79,6 +79,27 @@ void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
     sb->len += (size_t)n;
 }
 
+void strbuf_add_uint(struct strbuf *sb, size_t v)
+{
+    char digits[24];
+    size_t n = sizeof(digits);
+
+    do {
+        digits[--n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    strbuf_add(sb, digits + n, sizeof(digits) - n);
+}
+
+void strbuf_add_counted(struct strbuf *sb, const char *s)
+{
+    size_t len = strlen(s);
+
+    strbuf_add_uint(sb, len);
+    strbuf_addc(sb, ':');
+    strbuf_add(sb, s, len);
+}
+
 char *strbuf_detach(struct strbuf *sb, size_t *len)
 {
     char *p;

@@ -190,27 +190,12 @@ const struct targ *targs_get(const struct targs *a, const char *key)
     return NULL;
 }
 
-/* Appends "len:text" without printf: identities are built for every binding of a broker. */
-static void add_counted(struct strbuf *sb, const char *s)
-{
-    char digits[24];
-    size_t len = strlen(s), v = len, n = sizeof(digits) - 1;
-
-    digits[n] = ':';
-    do {
-        digits[--n] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    strbuf_add(sb, digits + n, sizeof(digits) - n);
-    strbuf_add(sb, s, len);
-}
-
 void binding_identity(struct strbuf *sb, const struct binding *b)
 {
-    add_counted(sb, b->source);
-    add_counted(sb, b->destination);
+    strbuf_add_counted(sb, b->source);
+    strbuf_add_counted(sb, b->destination);
     strbuf_addc(sb, b->dest_is_exchange ? 'e' : 'q');
-    add_counted(sb, b->routing_key);
+    strbuf_add_counted(sb, b->routing_key);
     tval_canonical(sb, &b->args);
 }
 

@@ -319,18 +319,6 @@ static const char *policy_path(struct vctx *c, const struct policy *p, const cha
     return object_path(c, "policies", p->name, field);
 }
 
-static void add_size(struct strbuf *sb, size_t v)
-{
-    char digits[24];
-    size_t n = sizeof(digits);
-
-    do {
-        digits[--n] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    strbuf_add(sb, digits + n, sizeof(digits) - n);
-}
-
 static const char *binding_path(struct vctx *c, const struct binding *b, const char *field)
 {
     if (b->bind_queue) {
@@ -339,22 +327,13 @@ static const char *binding_path(struct vctx *c, const struct binding *b, const c
         strbuf_reset(&c->path);
         strbuf_adds(&c->path, "bindings[");
     }
-    add_size(&c->path, b->index);
+    strbuf_add_uint(&c->path, b->index);
     strbuf_addc(&c->path, ']');
     if (field) {
         strbuf_addc(&c->path, '.');
         strbuf_adds(&c->path, field);
     }
     return strbuf_str(&c->path);
-}
-
-/* Appends len:text, an unambiguous piece of an identity key. */
-static void add_counted(struct strbuf *sb, const char *s)
-{
-    size_t len = strlen(s);
-    add_size(sb, len);
-    strbuf_addc(sb, ':');
-    strbuf_add(sb, s, len);
 }
 
 static bool broker_lacks(const struct vctx *c, int major, int minor)
@@ -716,7 +695,7 @@ static void index_bindings(struct vctx *c)
             c->bkey_next[k] = (size_t)-1;
         } else {
             strbuf_reset(&key);
-            add_counted(&key, b->source);
+            strbuf_add_counted(&key, b->source);
             strbuf_adds(&key, b->routing_key);
             c->bkey[k] = strbuf_detach(&key, NULL);
             chain_add(&c->bkey_index, c->bkey_first, c->bkey_next, c->bkey[k], strlen(c->bkey[k]),
@@ -733,7 +712,7 @@ static size_t bindings_with_key(const struct vctx *c, const char *source, const 
     struct strbuf key = {0};
     size_t head, first = (size_t)-1;
 
-    add_counted(&key, source);
+    strbuf_add_counted(&key, source);
     strbuf_adds(&key, rk);
     if (strmap_get(&c->bkey_index, key.buf, key.len, &head))
         first = c->bkey_first[head];
@@ -1251,7 +1230,7 @@ static size_t cached_route(const struct vctx *c, struct route_cache *rc, const c
     struct strbuf key = {0};
     size_t idx;
 
-    add_counted(&key, exchange);
+    strbuf_add_counted(&key, exchange);
     strbuf_addc(&key, rk ? 'k' : 'n');
     strbuf_adds(&key, rk ? rk : "");
     if (strmap_get(&rc->index, key.buf, key.len, &idx)) {

@@ -144,20 +144,6 @@ static int entry_key_cmp(const void *a, const void *b)
     return strcmp((*x)->key, (*y)->key);
 }
 
-/* Appends "N:" without printf: identities are built for every binding. */
-static void add_count(struct strbuf *sb, size_t v)
-{
-    char digits[24];
-    size_t n = sizeof(digits) - 1;
-
-    digits[n] = ':';
-    do {
-        digits[--n] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    strbuf_add(sb, digits + n, sizeof(digits) - n);
-}
-
 void tval_canonical(struct strbuf *sb, const struct tval *v)
 {
     size_t k;
@@ -180,12 +166,14 @@ void tval_canonical(struct strbuf *sb, const struct tval *v)
         break;
     case TV_STRING:
         strbuf_addc(sb, 's');
-        add_count(sb, v->len);
+        strbuf_add_uint(sb, v->len);
+        strbuf_addc(sb, ':');
         strbuf_add(sb, v->s, v->len);
         break;
     case TV_LIST:
         strbuf_addc(sb, 'l');
-        add_count(sb, v->n);
+        strbuf_add_uint(sb, v->n);
+        strbuf_addc(sb, ':');
         for (k = 0; k < v->n; k++)
             tval_canonical(sb, &v->entries[k].val);
         strbuf_addc(sb, ']');
@@ -196,9 +184,11 @@ void tval_canonical(struct strbuf *sb, const struct tval *v)
             sorted[k] = &v->entries[k];
         qsort(sorted, v->n, sizeof(*sorted), entry_key_cmp);
         strbuf_addc(sb, 'm');
-        add_count(sb, v->n);
+        strbuf_add_uint(sb, v->n);
+        strbuf_addc(sb, ':');
         for (k = 0; k < v->n; k++) {
-            add_count(sb, strlen(sorted[k]->key));
+            strbuf_add_uint(sb, strlen(sorted[k]->key));
+            strbuf_addc(sb, ':');
             strbuf_adds(sb, sorted[k]->key);
             tval_canonical(sb, &sorted[k]->val);
         }
