@@ -189,4 +189,11 @@ out=$("$BIN" plan --password-file "$work/missing" "$work/topology.yaml" 2>&1); s
 expect_eq "unreadable password file: exit 1" 1 "$st"
 expect_contains "unreadable password file: says so" "$out" "cannot read the password file"
 
+# memory: the prefetch thread, the live reader and the diff under valgrind
+if command -v valgrind >/dev/null; then
+  valgrind -q --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+    "$BIN" plan --prune "$work/changed-arg.yaml" >/dev/null 2>"$work/vg"; st=$?
+  if [ "$st" -eq 2 ]; then pass "valgrind: plan is clean"; else fail "valgrind: plan is clean" "exit $st" "$(tail -20 "$work/vg")"; fi
+fi
+
 finish
