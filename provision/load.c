@@ -91,6 +91,11 @@ static void unknown_key(struct loader *L, const struct ynode *key, const char *c
 {
     if (key->bad)
         return; /* its variable is reported already */
+    if (key->len == 2 && memcmp(key->text, "<<", 2) == 0) {
+        err_at(L, key->pos, "YAML merge keys (<<) are not supported: repeat the settings, or "
+                            "put shared queue settings in a policy");
+        return;
+    }
     const char *guess = rmqt_did_you_mean(key->text, known);
     struct strbuf list = {0};
     size_t k;
@@ -157,6 +162,10 @@ static bool want_int(struct loader *L, const struct ynode *n, int64_t *out)
     }
     if (n->kind == YN_SCALAR && n->type == YS_INT_RANGE)
         err_at(L, n->pos, "integer %s is out of range", q(n));
+    else if (n->kind == YN_SCALAR && n->type == YS_STRING && n->len && n->len < 32 &&
+             strspn(n->text, "-0123456789") == n->len)
+        err_at(L, n->pos, "expected a whole number, found the string %s (remove the quotes)",
+               q(n));
     else
         err_at(L, n->pos, "expected a whole number, found %s", q(n));
     return false;
@@ -830,8 +839,12 @@ static bool object_name_ok(struct loader *L, const struct ynode *key, const char
 {
     if (key->kind != YN_SCALAR || key->bad)
         return false;
-    if (key->type == YS_NULL && key->len == 0) {
-        err_at(L, key->pos, "a %s name must not be empty", what);
+    if (key->len == 0) {
+        /* "" is the default exchange, and a queue declared as "" gets a server-made name */
+        err_at(L, key->pos, "a %s name must not be empty%s", what,
+               strcmp(what, "queue") == 0
+                   ? " (the broker would make up an amq.gen-* name)"
+                   : strcmp(what, "exchange") == 0 ? " (\"\" is the default exchange)" : "");
         return false;
     }
     if (strlen(key->text) != key->len) {
@@ -966,7 +979,8 @@ int topology_load_buffer(struct topology *t, const char *file, const char *buf, 
         path_push(&L, "vhosts");
         err_at(&L, root->pos, "missing: name the vhosts to manage (e.g. 'vhosts: { /: {...} }')");
         path_pop(&L, 0);
-    } else if (want_map(&L, vhosts, true)) {
+    } else if ((path_push(&L, "vhosts"), want_map(&L, vhosts, true))) {
+        path_pop(&L, 0);
         for (k = 0; k + 1 < vhosts->n; k += 2) {
             const struct ynode *key = vhosts->items[k];
             if (!object_name_ok(&L, key, "vhost"))
@@ -974,6 +988,8 @@ int topology_load_buffer(struct topology *t, const char *file, const char *buf, 
             /* paths inside a vhost start at its sections (topology.md's examples) */
             load_vhost(&L, key, vhosts->items[k + 1]);
         }
+    } else {
+        path_pop(&L, 0);
     }
     rc = 0;
 out:

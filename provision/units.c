@@ -59,6 +59,10 @@ static int parse_with(const char *s, const struct unit *units, int64_t *out, con
         *why = "expected a whole number followed by a unit";
         return -1;
     }
+    if (*unit == '.' || *unit == ',') {
+        *why = "only whole numbers are allowed (write 1.5h as 90m, 1.5GB as 1500MB)";
+        return -1;
+    }
     for (k = 0; units[k].name; k++) {
         bool same = units[k].case_sensitive ? strcmp(unit, units[k].name) == 0
                                             : strcasecmp(unit, units[k].name) == 0;

@@ -640,6 +640,16 @@ static int on_alias(struct builder *b, yaml_event_t *ev)
     return attach(b, b->anchor_nodes[idx]);
 }
 
+static bool has_variable(const char *buf, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i + 1 < len; i++)
+        if (buf[i] == '$' && buf[i + 1] == '{')
+            return true;
+    return false;
+}
+
 int ydoc_parse(struct ydoc *doc, const char *file, const char *buf, size_t len,
                const struct ydoc_options *opts, struct diag_list *dl)
 {
@@ -679,6 +689,12 @@ int ydoc_parse(struct ydoc *doc, const char *file, const char *buf, size_t len,
             struct rmqt_pos pos = mark_pos(parser.problem_mark);
             strbuf_adds(&sb, "YAML syntax error: ");
             strbuf_adds(&sb, parser.problem ? parser.problem : "malformed document");
+            if (parser.problem && parser.problem_mark.index < len &&
+                buf[parser.problem_mark.index] == '\t')
+                strbuf_adds(&sb, " (a tab: YAML indents with spaces only)");
+            else if (parser.problem && strstr(parser.problem, "',' or '}'") &&
+                     has_variable(buf, len))
+                strbuf_adds(&sb, " (inside { } quote values holding ${...}: \"${VAR}\")");
             if (parser.context) {
                 strbuf_adds(&sb, " (");
                 strbuf_adds(&sb, parser.context);

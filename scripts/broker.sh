@@ -11,7 +11,8 @@
 # Ports: node i (0-based) uses AMQP P+i, management HTTP P+10000+i and Erlang
 # distribution P+20000+i; P defaults to 35672. Node names: NAME<i>@localhost.
 #
-# `start` (idempotent) and `status` print, on stdout only, lines to eval/source
+# `start` (idempotent) and `status` print, on stdout only, `export KEY=VALUE` lines to
+# eval or source
 # (also written to <state dir>/env):
 #   RMQTOPO_AMQP_URL=amqp://localhost:35672         node 0
 #   RMQTOPO_API_URL=http://localhost:45672          node 0 (user guest:guest)
@@ -275,13 +276,13 @@ env_lines() {
         amqps+="${amqps:+,}amqp://localhost:$(amqp_port "$i")"
         apis+="${apis:+,}http://localhost:$(api_port "$i")"
     done
-    printf 'RMQTOPO_AMQP_URL=%s\n' "$(shq "amqp://localhost:$(amqp_port 0)")"
-    printf 'RMQTOPO_API_URL=%s\n' "$(shq "http://localhost:$(api_port 0)")"
-    printf 'RMQTOPO_AMQP_URLS=%s\n' "$(shq "$amqps")"
-    printf 'RMQTOPO_API_URLS=%s\n' "$(shq "$apis")"
-    printf 'BROKER_NODES=%s\n' "$(shq "$nodes")"
-    printf 'BROKER_DIR=%s\n' "$(shq "$STATE")"
-    printf 'BROKER_CTL=%s\n' "$(shq "$CTL_WRAPPER")"
+    printf 'export RMQTOPO_AMQP_URL=%s\n' "$(shq "amqp://localhost:$(amqp_port 0)")"
+    printf 'export RMQTOPO_API_URL=%s\n' "$(shq "http://localhost:$(api_port 0)")"
+    printf 'export RMQTOPO_AMQP_URLS=%s\n' "$(shq "$amqps")"
+    printf 'export RMQTOPO_API_URLS=%s\n' "$(shq "$apis")"
+    printf 'export BROKER_NODES=%s\n' "$(shq "$nodes")"
+    printf 'export BROKER_DIR=%s\n' "$(shq "$STATE")"
+    printf 'export BROKER_CTL=%s\n' "$(shq "$CTL_WRAPPER")"
 }
 
 show_log_tail() {
