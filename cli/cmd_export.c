@@ -7,13 +7,14 @@
 #include "cli.h"
 
 #include "export.h"
+#include "load.h"
+#include "validate.h"
 #include "live.h"
 #include "xalloc.h"
 
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const struct optspec export_options[] = {
     {"vhost", 0, "V", "a vhost to export (repeatable; default: the AMQP URL's, else /)"},
@@ -42,6 +43,32 @@ static char *vhost_of_amqp_url(const char *url)
     return strbuf_detach(&sb, NULL);
 }
 
+/* The broker accepts states that validate refuses (a dead-letter exchange that does not exist,
+ * reject-publish-dlx on a quorum queue ...): say so, since planning the export would fail. */
+static void check_export(struct cli *cli, const struct strbuf *out)
+{
+    struct topology t;
+    struct diag_list dl;
+    size_t k;
+
+    topology_init(&t);
+    diag_list_init(&dl);
+    if (topology_load_buffer(&t, "<export>", out->buf, out->len, NULL, &dl) == 0)
+        topology_validate(&t, NULL, &dl);
+    if (dl.errors) {
+        fprintf(stderr,
+                "rmqtopo: warning: the broker holds %zu %s that validate refuses, so the "
+                "exported file needs fixing before plan or apply take it:\n",
+                dl.errors, dl.errors == 1 ? "setting" : "settings");
+        diag_list_sort(&dl);
+        for (k = 0; k < dl.n; k++)
+            if (dl.v[k].severity == DIAG_ERROR)
+                print_diag_text(stderr, &dl.v[k], cli->color_err);
+    }
+    diag_list_release(&dl);
+    topology_release(&t);
+}
+
 static int run_export(struct cli *cli, const struct parsed_opts *opts, int argc, char **argv)
 {
     const struct optvalues *vhosts = opt_get(opts, "vhost");
@@ -58,6 +85,11 @@ static int run_export(struct cli *cli, const struct parsed_opts *opts, int argc,
     (void)argv;
     if (argc) {
         fprintf(stderr, "rmqtopo: export takes no file (it writes to stdout)\n"
+                        "Try 'rmqtopo export --help'.\n");
+        return EXIT_USAGE;
+    }
+    if (opt_flag(opts, "all-vhosts") && vhosts && vhosts->n) {
+        fprintf(stderr, "rmqtopo: export takes --vhost or --all-vhosts, not both\n"
                         "Try 'rmqtopo export --help'.\n");
         return EXIT_USAGE;
     }
@@ -98,16 +130,13 @@ static int run_export(struct cli *cli, const struct parsed_opts *opts, int argc,
             goto out;
         }
     }
-    {
-        char when[64];
-        time_t now = time(NULL);
-        struct tm tm;
-        gmtime_r(&now, &tm);
-        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        strbuf_addf(&header, "# exported by rmqtopo %s from RabbitMQ %s at %s, %s\n",
-                    RMQTOPO_VERSION, info.version_str, rmqt_http_current_url(h), when);
-    }
+    /* no timestamp: exporting an unchanged broker twice gives the same bytes */
+    strbuf_addf(&header, "# exported by rmqtopo %s from RabbitMQ %s at %s\n", RMQTOPO_VERSION,
+                info.version_str, rmqt_http_current_url(h));
+    for (k = 0; k < live.n_vhosts; k++)
+        vhost_sort(&live.vhosts[k]);
     topology_export(&live, header.buf, &out);
+    check_export(cli, &out);
     if (cli->output == OUTPUT_JSON) {
         json_t *doc =
             json_pack("{s:s, s:s%}", "broker", info.version_str, "topology", out.buf, out.len);
@@ -136,8 +165,9 @@ const struct command cmd_export = {
     "write the live topology as a topology file (stdout)",
     "Reads vhosts of the live broker through the management API and writes them as a\n"
     "topology file on standard output: first-class fields where they exist, raw arguments\n"
-    "otherwise, bindings under their queue. Built-in objects are left out. Planning the output\n"
-    "against the same broker shows no changes.\n"
+    "otherwise, bindings under their queue, objects sorted by name. Built-in objects are left\n"
+    "out. Planning the output against the same broker shows no changes, unless the broker\n"
+    "holds settings validate refuses (they are listed on stderr).\n"
     "\n"
     "Exit status: 0 written, 1 failure (broker unreachable, a vhost does not exist), 64 usage.",
     export_options,

@@ -62,6 +62,16 @@ static int run_validate(struct cli *cli, const struct parsed_opts *opts, int arg
                         "Try 'rmqtopo validate --help'.\n");
         return EXIT_USAGE;
     }
+    {
+        int stdin_uses = 0;
+        for (i = 0; i < argc; i++)
+            stdin_uses += strcmp(argv[i], "-") == 0;
+        if (stdin_uses > 1) {
+            fprintf(stderr, "rmqtopo: standard input ('-') can be read only once\n"
+                            "Try 'rmqtopo validate --help'.\n");
+            return EXIT_USAGE;
+        }
+    }
     if (cli->output == OUTPUT_JSON) {
         doc = json_object();
         jfiles = json_array();

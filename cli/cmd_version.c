@@ -11,7 +11,7 @@ static int run_version(struct cli *cli, const struct parsed_opts *opts, int argc
     (void)opts;
     (void)argv;
     if (argc > 0) {
-        fprintf(stderr, "rmqtopo: version takes no arguments\n");
+        fprintf(stderr, "rmqtopo: version takes no arguments\nTry 'rmqtopo version --help'.\n");
         return EXIT_USAGE;
     }
     if (cli->output == OUTPUT_JSON) {

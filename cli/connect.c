@@ -8,6 +8,7 @@
 #include "cli.h"
 
 #include "strbuf.h"
+#include "textutil.h"
 #include "xalloc.h"
 
 #include <errno.h>
@@ -54,6 +55,16 @@ static int read_password_file(const char *path, char **out, struct rmqt_error *e
     return 0;
 }
 
+static void trace_line(const char *line, void *ctx)
+{
+    struct strbuf sb = {0};
+    (void)ctx;
+    /* URLs here carry no credentials (the client strips them); still, nothing raw */
+    rmqt_sanitize_add(&sb, line, strlen(line));
+    fprintf(stderr, "rmqtopo: %s\n", strbuf_str(&sb));
+    strbuf_release(&sb);
+}
+
 struct rmqt_http *cli_http_client(struct cli *cli, struct rmqt_error *err)
 {
     struct rmqt_http_config cfg;
@@ -90,6 +101,8 @@ struct rmqt_http *cli_http_client(struct cli *cli, struct rmqt_error *err)
     cfg.insecure = cli->insecure;
     cfg.connect_timeout_ms = cli->connect_timeout_ms;
     cfg.timeout_ms = cli->timeout_ms;
+    if (cli->verbose)
+        cfg.trace = trace_line;
     if (cli->insecure)
         fprintf(stderr, "rmqtopo: warning: --insecure: the broker's TLS certificate is not "
                         "verified\n");

@@ -75,7 +75,7 @@ static void print_options(FILE *f, const struct optspec *specs)
         else
             snprintf(left, sizeof(left), "    --%s%s%s", specs[k].name, specs[k].arg ? " " : "",
                      specs[k].arg ? specs[k].arg : "");
-        fprintf(f, "  %-28s %s\n", left, specs[k].help);
+        fprintf(f, "  %-32s %s\n", left, specs[k].help);
     }
 }
 
@@ -90,7 +90,7 @@ static void print_main_help(FILE *f)
     for (k = 0; commands[k]; k++) {
         char left[64];
         snprintf(left, sizeof(left), "%s %s", commands[k]->name, commands[k]->args);
-        fprintf(f, "  %-28s %s\n", left, commands[k]->summary);
+        fprintf(f, "  %-32s %s\n", left, commands[k]->summary);
     }
     fprintf(f, "\nGlobal options (before or after the command):\n");
     print_options(f, global_options);
@@ -100,7 +100,8 @@ static void print_main_help(FILE *f)
 
 static void print_command_help(FILE *f, const struct command *cmd)
 {
-    fprintf(f, "usage: rmqtopo %s [OPTIONS] %s\n\n%s\n", cmd->name, cmd->args, cmd->description);
+    fprintf(f, "usage: rmqtopo %s [OPTIONS]%s%s\n\n%s\n", cmd->name, cmd->args[0] ? " " : "",
+            cmd->args, cmd->description);
     if (cmd->options && cmd->options[0].name) {
         fprintf(f, "\nOptions:\n");
         print_options(f, cmd->options);
@@ -146,7 +147,7 @@ static int parse_seconds(const struct command *cmd, const char *name, const stru
         return 0;
     d = strtod(v->v[v->n - 1], &end);
     if (end == v->v[v->n - 1] || *end || d <= 0 || d > 86400) {
-        usage_error(cmd, "%s takes a number of seconds (e.g. 5 or 0.5), got '%s'", name,
+        usage_error(cmd, "%s takes a positive number of seconds (e.g. 5 or 0.5), got '%s'", name,
                     v->v[v->n - 1]);
         return -1;
     }
@@ -222,7 +223,12 @@ int main(int argc, char **argv)
                         names[k] = commands[k]->name;
                     names[k] = NULL;
                     guess = rmqt_did_you_mean(arg, names);
-                    if (guess)
+                    if (strcmp(arg, "apply") == 0 || strcmp(arg, "dlq") == 0)
+                        status = usage_error(NULL,
+                                             "'%s' is not in this version of rmqtopo yet (see "
+                                             "'rmqtopo --help' for what is)",
+                                             arg);
+                    else if (guess)
                         status = usage_error(NULL, "unknown command '%s' (did you mean '%s'?)", arg,
                                              guess);
                     else
@@ -290,8 +296,10 @@ int main(int argc, char **argv)
         status = EXIT_OK;
         goto flush;
     }
-    if (GOPT("version")->n && !cmd)
-        cmd = &cmd_version;
+    if (GOPT("version")->n) {
+        cmd = &cmd_version; /* --version wins, wherever it stands */
+        npos = 0;
+    }
     if (!cmd) {
         print_main_help(stderr);
         status = EXIT_USAGE;

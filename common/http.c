@@ -45,6 +45,8 @@ struct rmqt_http {
     int retries;
     uint64_t rng;
     char curl_error[CURL_ERROR_SIZE];
+    void (*trace)(const char *line, void *ctx);
+    void *trace_ctx;
 };
 
 struct sink {
@@ -196,6 +198,8 @@ struct rmqt_http *rmqt_http_new(const struct rmqt_http_config *cfg, struct rmqt_
     h->backoff_ms = cfg->backoff_ms > 0 ? cfg->backoff_ms : DEFAULT_BACKOFF_MS;
     h->max_body = cfg->max_body ? cfg->max_body : DEFAULT_MAX_BODY;
     h->retries = cfg->retries < 0 ? 0 : cfg->retries == 0 ? DEFAULT_RETRIES : cfg->retries;
+    h->trace = cfg->trace;
+    h->trace_ctx = cfg->trace_ctx;
     h->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)h;
     return h;
 }
@@ -287,6 +291,25 @@ void rmqt_http_reason(struct strbuf *sb, const char *body, size_t len)
     json_decref(doc);
 }
 
+/* For an error answer that carries no reason of the broker's. */
+static const char *status_phrase(long status)
+{
+    switch (status) {
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found (is this the URL of a RabbitMQ management API?)";
+    case 405:
+        return "Method Not Allowed (is this the URL of a RabbitMQ management API?)";
+    case 406:
+        return "Not Acceptable (is this the URL of a RabbitMQ management API?)";
+    case 409:
+        return "Conflict";
+    default:
+        return "error";
+    }
+}
+
 static uint64_t next_random(struct rmqt_http *h)
 {
     /* xorshift64*: jitter needs no quality, only independence between processes */
@@ -323,6 +346,8 @@ static bool is_transient(CURLcode rc)
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
     case CURLE_PARTIAL_FILE:
+    case CURLE_WEIRD_SERVER_REPLY:   /* not HTTP at all, e.g. the AMQP port: try the next node */
+    case CURLE_UNSUPPORTED_PROTOCOL: /* "HTTP/0.9": the same (URLs are http(s) only) */
         return true;
     default:
         return false;
@@ -382,7 +407,7 @@ int rmqt_http_request(struct rmqt_http *h, const char *method, const char *path,
     int round, rc = -1;
     size_t tried;
     bool had_answer = false;
-    long deadline;
+    long deadline, started;
     int rounds = 0;
 
     headers = curl_slist_append(headers, "Accept: application/json");
@@ -422,9 +447,23 @@ int rmqt_http_request(struct rmqt_http *h, const char *method, const char *path,
             curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, left);
             if (left < h->connect_timeout_ms)
                 curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, left);
+            started = now_ms();
             cc = curl_easy_perform(h->curl);
             if (cc == CURLE_OK)
                 curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+            if (h->trace) {
+                char line[1024];
+                if (cc == CURLE_OK)
+                    snprintf(line, sizeof(line),
+                             "%s %s as user '%s' -> HTTP %ld, %zu bytes, %ld ms", method, url.buf,
+                             h->user, resp->status, resp->body.len, now_ms() - started);
+                else
+                    snprintf(line, sizeof(line), "%s %s as user '%s' -> %s (%ld ms)", method,
+                             url.buf, h->user,
+                             h->curl_error[0] ? h->curl_error : curl_easy_strerror(cc),
+                             now_ms() - started);
+                h->trace(line, h->trace_ctx);
+            }
             if (sink.overflow || cc == CURLE_FILESIZE_EXCEEDED) {
                 rmqt_error_set(err, RMQT_ERR_LIMIT,
                                "%s %s: the response is larger than %zu MiB, the most rmqtopo "
@@ -437,6 +476,11 @@ int rmqt_http_request(struct rmqt_http *h, const char *method, const char *path,
                     continue; /* a node's own answer says more than a refused connection */
                 strbuf_reset(&last);
                 strbuf_addf(&last, "%s", h->curl_error[0] ? h->curl_error : curl_easy_strerror(cc));
+                if (cc == CURLE_WEIRD_SERVER_REPLY || cc == CURLE_UNSUPPORTED_PROTOCOL)
+                    strbuf_addf(&last,
+                                " (%s does not speak HTTP: is it the AMQP port? The "
+                                "management API usually listens on 15672)",
+                                h->urls[idx]);
                 if (!is_transient(cc)) {
                     /* TLS problems and the like: no other node will do better */
                     rmqt_error_set(err, RMQT_ERR_CONNECT, "%s %s: %s", method, url.buf, last.buf);
@@ -478,7 +522,8 @@ int rmqt_http_request(struct rmqt_http *h, const char *method, const char *path,
                                    path, reason.buf ? reason.buf : "");
                 else
                     rmqt_error_set(err, RMQT_ERR_HTTP, "%s %s: %ld %s", method, url.buf,
-                                   resp->status, reason.buf ? reason.buf : "");
+                                   resp->status,
+                                   reason.len ? reason.buf : status_phrase(resp->status));
                 err->detail = resp->status;
                 strbuf_release(&reason);
                 goto out;

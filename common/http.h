@@ -32,6 +32,11 @@ struct rmqt_http_config {
     size_t max_body;         /* largest response accepted; 0: 256 MiB */
     int retries;             /* rounds after the first; <0: none; 0: default 3 */
     long backoff_ms;         /* first backoff; 0: 200 (doubles, with jitter) */
+    /* Called with one line per attempt (method, URL without credentials, user, outcome,
+     * time), e.g. for --verbose; NULL: silent. May be called from a worker thread. Never
+     * given the password. */
+    void (*trace)(const char *line, void *ctx);
+    void *trace_ctx;
 };
 
 struct rmqt_http;

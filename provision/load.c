@@ -92,8 +92,9 @@ static void unknown_key(struct loader *L, const struct ynode *key, const char *c
     if (key->bad)
         return; /* its variable is reported already */
     if (key->len == 2 && memcmp(key->text, "<<", 2) == 0) {
-        err_at(L, key->pos, "YAML merge keys (<<) are not supported: repeat the settings, or "
-                            "put shared queue settings in a policy");
+        err_at(L, key->pos,
+               "YAML merge keys (<<) are not supported: repeat the settings, or "
+               "put shared queue settings in a policy");
         return;
     }
     const char *guess = rmqt_did_you_mean(key->text, known);
@@ -164,8 +165,7 @@ static bool want_int(struct loader *L, const struct ynode *n, int64_t *out)
         err_at(L, n->pos, "integer %s is out of range", q(n));
     else if (n->kind == YN_SCALAR && n->type == YS_STRING && n->len && n->len < 32 &&
              strspn(n->text, "-0123456789") == n->len)
-        err_at(L, n->pos, "expected a whole number, found the string %s (remove the quotes)",
-               q(n));
+        err_at(L, n->pos, "expected a whole number, found the string %s (remove the quotes)", q(n));
     else
         err_at(L, n->pos, "expected a whole number, found %s", q(n));
     return false;
@@ -842,9 +842,9 @@ static bool object_name_ok(struct loader *L, const struct ynode *key, const char
     if (key->len == 0) {
         /* "" is the default exchange, and a queue declared as "" gets a server-made name */
         err_at(L, key->pos, "a %s name must not be empty%s", what,
-               strcmp(what, "queue") == 0
-                   ? " (the broker would make up an amq.gen-* name)"
-                   : strcmp(what, "exchange") == 0 ? " (\"\" is the default exchange)" : "");
+               strcmp(what, "queue") == 0      ? " (the broker would make up an amq.gen-* name)"
+               : strcmp(what, "exchange") == 0 ? " (\"\" is the default exchange)"
+                                               : "");
         return false;
     }
     if (strlen(key->text) != key->len) {

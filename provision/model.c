@@ -135,6 +135,48 @@ struct policy *vhost_add_policy(struct vhost *vh, const char *name)
     return p;
 }
 
+static int cmp_exchange(const void *a, const void *b)
+{
+    return strcmp(((const struct exchange *)a)->name, ((const struct exchange *)b)->name);
+}
+
+static int cmp_queue(const void *a, const void *b)
+{
+    return strcmp(((const struct queue *)a)->name, ((const struct queue *)b)->name);
+}
+
+static int cmp_policy(const void *a, const void *b)
+{
+    return strcmp(((const struct policy *)a)->name, ((const struct policy *)b)->name);
+}
+
+static int cmp_binding(const void *pa, const void *pb)
+{
+    const struct binding *a = pa, *b = pb;
+    int c = strcmp(a->source, b->source);
+
+    if (!c)
+        c = strcmp(a->destination, b->destination);
+    if (!c)
+        c = (int)a->dest_is_exchange - (int)b->dest_is_exchange;
+    if (!c)
+        c = strcmp(a->routing_key, b->routing_key);
+    return c;
+}
+
+void vhost_sort(struct vhost *vh)
+{
+    if (vh->n_exchanges)
+        qsort(vh->exchanges, vh->n_exchanges, sizeof(*vh->exchanges), cmp_exchange);
+    if (vh->n_queues)
+        qsort(vh->queues, vh->n_queues, sizeof(*vh->queues), cmp_queue);
+    if (vh->n_policies)
+        qsort(vh->policies, vh->n_policies, sizeof(*vh->policies), cmp_policy);
+    if (vh->n_bindings)
+        qsort(vh->bindings, vh->n_bindings, sizeof(*vh->bindings), cmp_binding);
+    vhost_index(vh);
+}
+
 void vhost_index(struct vhost *vh)
 {
     size_t k;

@@ -127,6 +127,10 @@ struct queue *vhost_add_queue(struct vhost *vh, const char *name);
 struct binding *vhost_add_binding(struct vhost *vh);
 struct policy *vhost_add_policy(struct vhost *vh, const char *name);
 
+/* Sorts vh's exchanges, queues and policies by name and its bindings by (source,
+ * destination, routing key), then rebuilds the indexes: a stable order for export. */
+void vhost_sort(struct vhost *vh);
+
 /* (Re)builds the name indexes of vh. */
 void vhost_index(struct vhost *vh);
 /* Lookups through the index; NULL when absent. Borrowed. */

@@ -181,6 +181,11 @@ out=$(RMQTOPO_API_URL="http://$user:$secret@127.0.0.1:1" "$BIN" plan --connect-t
 all_output+=$out
 expect_eq "unreachable broker: exit 1" 1 "$st"
 expect_contains "unreachable broker: says so" "$out" "no management API answered"
+host=${RMQTOPO_API_URL#http://}
+out=$(RMQTOPO_API_URL="http://$user:$secret@$host" "$BIN" -v plan -o json "$work/topology.yaml" 2>&1); st=$?
+all_output+=$out
+expect_eq "credentials in the URL from the environment, --verbose: plans (exit 0)" 0 "$st"
+expect_contains "--verbose: shows the requests" "$out" "GET http://$host/api/overview as user '$user'"
 case $all_output in
   *"$secret"*) fail "the password never appears in any output" "$all_output" ;;
   *) pass "the password never appears in any output" ;;
