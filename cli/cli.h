@@ -96,12 +96,17 @@ struct plan_session {
     struct plan plan;
     struct diag_list dl;
     struct rmqt_http *http;
+    char error[1024]; /* why it failed; "" when it did not */
 };
 
-/* Loads and validates file, reads the broker and plans (cmd_plan.c). Prints diagnostics and
- * failures; returns EXIT_OK with s filled, or the exit status to end with. Release s with
- * plan_session_release either way. */
+/* Loads and validates file, reads the broker and plans (cmd_plan.c). Prints nothing: returns
+ * EXIT_OK with s filled, or the exit status to end with, s holding the diagnostics and the
+ * reason. Release s with plan_session_release either way. */
 int cli_run_plan(struct cli *cli, const char *file, bool prune, struct plan_session *s);
+/* Shows the session's diagnostics and failure: as text on stderr (doc NULL), or added to
+ * doc as "diagnostics" and "error". */
+struct json_t;
+void plan_session_report(struct cli *cli, struct plan_session *s, struct json_t *doc);
 void plan_session_release(struct plan_session *s);
 
 /* Prints one diagnostic as text to f: "file:line:col: path: message" (warnings say

@@ -158,6 +158,8 @@ void plan_print_text(FILE *f, const struct plan *p, bool color)
         strbuf_addc(&sb, '\n');
         for (j = 0; j < c->n_fields; j++) {
             const struct change_field *fl = &c->fields[j];
+            if (c->action == CH_CREATE && strcmp(fl->field, "type") == 0)
+                continue; /* shown on the change's own line */
             strbuf_adds(&sb, "        ");
             rmqt_sanitize_add(&sb, fl->field, strlen(fl->field));
             strbuf_adds(&sb, ": ");
@@ -205,7 +207,8 @@ json_t *plan_to_json(const struct plan *p)
         } else {
             json_object_set_new(o, "name", json_string(c->name));
         }
-        if (c->action == CH_UPDATE || c->action == CH_REPLACE) {
+        if (c->action == CH_UPDATE || c->action == CH_REPLACE ||
+            (c->action == CH_CREATE && c->n_fields)) {
             json_t *fields = json_array();
             for (j = 0; j < c->n_fields; j++) {
                 const struct change_field *fl = &c->fields[j];

@@ -140,6 +140,45 @@ static void add_str_field(struct change *c, const char *field, const char *old_v
     tval_release(&n);
 }
 
+/* What a create sets, as fields with no old value: the new object's type, the flags that
+ * differ from their defaults, and its arguments. */
+static void add_create_fields(struct change *c, const char *type, const struct tflag *durable,
+                              const struct tflag *auto_delete, const struct tflag *internal,
+                              const struct targs *args)
+{
+    struct strbuf field = {0};
+    size_t k;
+
+    if (type) {
+        struct tval t = {0};
+        tval_set_string(&t, type, strlen(type));
+        add_field(c, "type", NULL, &t);
+        tval_release(&t);
+    }
+    if (durable && durable->set && !durable->value) {
+        struct tval b = {0};
+        tval_set_bool(&b, false);
+        add_field(c, "durable", NULL, &b);
+    }
+    if (auto_delete && auto_delete->set && auto_delete->value) {
+        struct tval b = {0};
+        tval_set_bool(&b, true);
+        add_field(c, "auto_delete", NULL, &b);
+    }
+    if (internal && internal->set && internal->value) {
+        struct tval b = {0};
+        tval_set_bool(&b, true);
+        add_field(c, "internal", NULL, &b);
+    }
+    for (k = 0; args && k < args->n; k++) {
+        strbuf_reset(&field);
+        strbuf_adds(&field, "arguments.");
+        strbuf_adds(&field, args->v[k].key);
+        add_field(c, field.buf, NULL, &args->v[k].val);
+    }
+    strbuf_release(&field);
+}
+
 static bool flag_value(const struct tflag *f, bool dflt)
 {
     return f->set ? f->value : dflt;
@@ -232,6 +271,7 @@ static void diff_exchanges(struct vdiff *d)
         if (!l) {
             c = add_change(d->p, CH_CREATE, CK_EXCHANGE, d->want->name, w->name);
             c->want_exchange = w;
+            add_create_fields(c, w->type, &w->durable, &w->auto_delete, &w->internal, &w->args);
             continue;
         }
         nflags += strcmp(l->type, w->type ? w->type : "") != 0;
@@ -286,6 +326,8 @@ static void diff_queues(struct vdiff *d)
         if (!l) {
             c = add_change(d->p, CH_CREATE, CK_QUEUE, d->want->name, w->name);
             c->want_queue = w;
+            add_create_fields(c, w->type_set ? queue_type_name(w->type) : NULL, &w->durable,
+                              &w->auto_delete, NULL, &w->args);
             continue;
         }
         ld = flag_value(&l->durable, true);
@@ -376,8 +418,21 @@ static void diff_policies(struct vdiff *d)
         bool same;
 
         if (!strmap_get(&live_idx, w->name, strlen(w->name), &li)) {
+            struct tval v = {0};
             c = add_change(d->p, CH_CREATE, CK_POLICY, d->want->name, w->name);
             c->want_policy = w;
+            tval_set_string(&v, w->pattern ? w->pattern : "", strlen(w->pattern ? w->pattern : ""));
+            add_field(c, "pattern", NULL, &v);
+            tval_set_string(&v, w->apply_to, strlen(w->apply_to));
+            add_field(c, "apply-to", NULL, &v);
+            tval_set_int(&v, w->priority);
+            add_field(c, "priority", NULL, &v);
+            tval_release(&v);
+            for (j = 0; j < w->definition.n; j++) {
+                strbuf_reset(&field);
+                strbuf_addf(&field, "definition.%s", w->definition.entries[j].key);
+                add_field(c, field.buf, NULL, &w->definition.entries[j].val);
+            }
             continue;
         }
         l = &d->live->policies[li];

@@ -474,7 +474,12 @@ static void test_diff_missing_queue_is_a_create(void **state)
     expect_plan_size(&f.plan, 1);
     c = must_find(&f.plan, CH_CREATE, CK_QUEUE, "q");
     assert_string_equal(c->vhost, "v");
-    assert_int_equal(c->n_fields, 0);
+    /* a create lists what it sets, each with no old value: here only the type */
+    assert_int_equal(c->n_fields, 1);
+    assert_string_equal(c->fields[0].field, "type");
+    assert_false(c->fields[0].has_old);
+    assert_true(c->fields[0].has_new);
+    assert_string_equal(c->fields[0].new_value.s, "quorum");
     assert_non_null(c->want_queue);
     assert_null(c->live_queue);
     assert_int_equal(f.plan.count[CH_CREATE], 1);
