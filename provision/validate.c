@@ -18,6 +18,7 @@
 
 #include "policymatch.h"
 #include "routing.h"
+#include "units.h"
 #include "strbuf.h"
 #include "strmap.h"
 #include "textutil.h"
@@ -811,6 +812,21 @@ static bool policy_matches(const struct vctx *c, size_t pi, const char *name)
     return c->policy_re_ok[pi] && regexec(&c->policy_re[pi], name, 0, NULL, 0) == 0;
 }
 
+/* Settings a policy can never make (broker-facts.md): the message that says where they go. */
+static const char *policy_cannot_set(const char *key)
+{
+    if (strcmp(key, "queue-type") == 0 || strcmp(key, "x-queue-type") == 0 ||
+        strcmp(key, "type") == 0)
+        return "a policy cannot set the queue type: set 'type' on the queue";
+    if (strcmp(key, "max-priority") == 0 || strcmp(key, "x-max-priority") == 0)
+        return "a policy cannot set a classic queue's maximum priority: set "
+               "'arguments: {x-max-priority: N}' on the queue";
+    if (strcmp(key, "single-active-consumer") == 0 || strcmp(key, "x-single-active-consumer") == 0)
+        return "a policy cannot set single active consumer: set 'single_active_consumer' on the "
+               "queue";
+    return NULL;
+}
+
 static void check_policy_definition(struct vctx *c, const struct policy *p)
 {
     size_t k;
@@ -834,6 +850,10 @@ static void check_policy_definition(struct vctx *c, const struct policy *p)
                 s = &pdspecs[j];
         strbuf_addf(&path, "policies.%s.definition.%s", p->name, key);
         describe_found(&found, v);
+        if (!s && policy_cannot_set(key)) {
+            vdiag(c, DIAG_ERROR, pos, strbuf_str(&path), "%s", policy_cannot_set(key));
+            goto next;
+        }
         if (!s) {
             const char *guess = rmqt_did_you_mean(key, pdspec_keys);
             if (guess || rmqt_has_prefix(key, "x-"))
@@ -894,6 +914,23 @@ static void check_policy_definition(struct vctx *c, const struct policy *p)
         case PD_ANY:
             break;
         }
+        if (problem && v->kind == TV_STRING &&
+            (s->type == PD_INT_NONNEG || s->type == PD_INT_POS)) {
+            /* units are the file's convenience; a policy holds the broker's raw values */
+            int64_t raw;
+            const char *why;
+            bool ms = strcmp(key, "message-ttl") == 0 || strcmp(key, "expires") == 0 ||
+                      strcmp(key, "consumer-timeout") == 0;
+            bool bytes = strstr(key, "bytes") != NULL;
+            if ((ms && units_parse_duration(v->s, &raw, &why) == 0) ||
+                (bytes && units_parse_size(v->s, &raw, &why) == 0)) {
+                vdiag(c, DIAG_ERROR, pos, strbuf_str(&path),
+                      "expected an integer in %s, found %s: a policy definition holds the "
+                      "broker's raw values (write %lld)",
+                      ms ? "milliseconds" : "bytes", strbuf_str(&found), (long long)raw);
+                goto next;
+            }
+        }
         if (problem) {
             if (s->type == PD_ENUM && v->kind == TV_STRING) {
                 struct strbuf list = {0};
@@ -927,7 +964,8 @@ static void check_policy_versions(struct vctx *c, const struct policy *p)
         (strcmp(p->apply_to, "classic_queues") == 0 || strcmp(p->apply_to, "quorum_queues") == 0 ||
          strcmp(p->apply_to, "streams") == 0))
         vdiag(c, DIAG_ERROR, p->apply_to_pos, policy_path(c, p, "apply_to"),
-              "apply_to '%s' needs RabbitMQ 3.12 or later (the broker is %s): use 'queues'",
+              "apply_to '%s' needs RabbitMQ 3.12 or later (the broker is %s): use 'queues' "
+              "with a pattern that matches only those queues",
               p->apply_to, broker_version_str(c));
     if (!c->opts || !c->opts->broker_known)
         return;
