@@ -186,7 +186,7 @@ static const char *want_enum(struct loader *L, const struct ynode *n, const char
                 return allowed[k];
     for (k = 0; allowed[k]; k++) {
         if (k)
-            strbuf_adds(&list, k + 1 == 0 || allowed[k + 1] ? ", " : " or ");
+            strbuf_adds(&list, allowed[k + 1] ? ", " : " or ");
         strbuf_adds(&list, allowed[k]);
     }
     guess = n->kind == YN_SCALAR ? rmqt_did_you_mean(n->text, allowed) : NULL;

@@ -687,7 +687,8 @@ static void test_load_max_length_as_string_is_error(void **state)
 
     fx_load(f, QHEAD "        max_length: \"100\"\n");
     EXPECT_COUNTS(&f->dl, 1, 0);
-    EXPECT_ERROR(&f->dl, "queues.q.max_length", 6, 21, "expected a whole number, found the string '100' (remove the quotes)");
+    EXPECT_ERROR(&f->dl, "queues.q.max_length", 6, 21,
+                 "expected a whole number, found the string '100' (remove the quotes)");
 }
 
 static void test_load_max_length_out_of_range_is_error(void **state)
