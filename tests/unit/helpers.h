@@ -209,4 +209,63 @@ static inline void expect_counts_(const struct diag_list *dl, size_t errors, siz
 /* The common head of a test topology: vhost "v" starts at line 3; its sections at column 5. */
 #define TOPO_HEAD "version: 1\nvhosts:\n  v:\n"
 
+/* topology.md's "Shape" example, as a complete file: the format's own example must load and
+ * validate. */
+#define TOPOLOGY_SHAPE_EXAMPLE                                                                     \
+    "version: 1\n"                                                                                 \
+    "vhosts:\n"                                                                                    \
+    "  orders:\n"                                                                                  \
+    "    exchanges:\n"                                                                             \
+    "      orders:\n"                                                                              \
+    "        type: topic\n"                                                                        \
+    "        durable: true\n"                                                                      \
+    "        auto_delete: false\n"                                                                 \
+    "        internal: false\n"                                                                    \
+    "        alternate_exchange: orders.unrouted\n"                                                \
+    "        arguments: {}\n"                                                                      \
+    "      orders.dlx: { type: topic }\n"                                                          \
+    "      orders.unrouted: { type: fanout }\n"                                                    \
+    "      orders.audit: { type: fanout, internal: true }\n"                                       \
+    "    queues:\n"                                                                                \
+    "      orders.placed:\n"                                                                       \
+    "        type: quorum\n"                                                                       \
+    "        durable: true\n"                                                                      \
+    "        auto_delete: false\n"                                                                 \
+    "        message_ttl: 7d\n"                                                                    \
+    "        expires: 30m\n"                                                                       \
+    "        max_length: 100000\n"                                                                 \
+    "        max_length_bytes: 1GiB\n"                                                             \
+    "        overflow: reject-publish\n"                                                           \
+    "        dead_letter_exchange: orders.dlx\n"                                                   \
+    "        dead_letter_routing_key: orders.placed.dead\n"                                        \
+    "        dead_letter_strategy: at-least-once\n"                                                \
+    "        delivery_limit: 5\n"                                                                  \
+    "        single_active_consumer: false\n"                                                      \
+    "        initial_group_size: 3\n"                                                              \
+    "        arguments: {}\n"                                                                      \
+    "        bind:\n"                                                                              \
+    "          - { exchange: orders, routing_key: order.placed }\n"                                \
+    "      orders.dlq:\n"                                                                          \
+    "        type: quorum\n"                                                                       \
+    "        message_ttl: 7d\n"                                                                    \
+    "        bind:\n"                                                                              \
+    "          - { exchange: orders.dlx, routing_key: \"#\" }\n"                                   \
+    "      orders.audit.log:\n"                                                                    \
+    "        type: stream\n"                                                                       \
+    "        max_age: 7d\n"                                                                        \
+    "        max_length_bytes: 20GB\n"                                                             \
+    "    bindings:\n"                                                                              \
+    "      - source: orders\n"                                                                     \
+    "        destination: orders.audit\n"                                                          \
+    "        destination_type: exchange\n"                                                         \
+    "        routing_key: \"order.*\"\n"                                                           \
+    "        arguments: {}\n"                                                                      \
+    "      - { source: orders.audit, destination: orders.audit.log }\n"                            \
+    "    policies:\n"                                                                              \
+    "      dlq-cap:\n"                                                                             \
+    "        pattern: \"\\\\.dlq$\"\n"                                                             \
+    "        apply_to: queues\n"                                                                   \
+    "        priority: 0\n"                                                                        \
+    "        definition: { max-length: 1000000 }\n"
+
 #endif
