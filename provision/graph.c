@@ -333,6 +333,17 @@ static void label_line(struct gctx *g, bool *first)
 }
 
 /* One binding argument as "key=value". */
+/* "(policy NAME)" on a new line, for a route that a policy sets; nothing when pol is NULL. */
+static void label_policy(struct gctx *g, const struct policy *pol, bool *first)
+{
+    if (!pol)
+        return;
+    label_line(g, first);
+    label_str(g, "(policy ");
+    label_str(g, pol->name);
+    label_str(g, ")");
+}
+
 static void label_arg(struct gctx *g, const struct tval_entry *a)
 {
     label_str(g, a->key ? a->key : "");
@@ -431,22 +442,12 @@ static void edge_label(struct gctx *g, const struct gvhost *gv, const struct ged
             label_str(g, "key ");
             label_str(g, e->dlrk[0] ? e->dlrk : "\"\"");
         }
-        if (e->pol) {
-            label_line(g, &first);
-            label_str(g, "(policy ");
-            label_str(g, e->pol->name);
-            label_str(g, ")");
-        }
+        label_policy(g, e->pol, &first);
         break;
     case EDGE_ALTERNATE:
         label_line(g, &first);
         label_str(g, "alternate");
-        if (e->pol) {
-            label_line(g, &first);
-            label_str(g, "(policy ");
-            label_str(g, e->pol->name);
-            label_str(g, ")");
-        }
+        label_policy(g, e->pol, &first);
         break;
     }
 }
