@@ -71,6 +71,7 @@ extern const struct command cmd_diff;
 extern const struct command cmd_export;
 extern const struct command cmd_graph;
 extern const struct command cmd_version;
+extern const struct command cmd_apply;
 
 /* Values of a command option (by long name); NULL when the name is not in the table. */
 const struct optvalues *opt_get(const struct parsed_opts *opts, const char *name);
@@ -85,6 +86,18 @@ int cli_fail(struct cli *cli, int status, const char *fmt, ...)
 /* The management API client for the connection options and environment (connect.c).
  * NULL with err set when the settings are unusable (e.g. an unreadable password file). */
 struct rmqt_http *cli_http_client(struct cli *cli, struct rmqt_error *err);
+
+/* The AMQP connection settings of cli.md (URLs, user, password, TLS) for rmqt_session_open;
+ * cfg points into the struct. -1 with err set when the password file cannot be read. */
+#include "session.h"
+struct cli_amqp {
+    struct rmqt_session_config cfg;
+    struct optvalues urls;
+    char *password;
+};
+int cli_amqp_setup(struct cli *cli, struct cli_amqp *a, struct rmqt_error *err);
+/* Wipes the password and frees. */
+void cli_amqp_release(struct cli_amqp *a);
 
 /* The file against the broker, as plan and apply need it. */
 #include "diff.h"

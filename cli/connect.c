@@ -16,6 +16,7 @@
 #include <string.h>
 
 #define DEFAULT_API_URL "http://localhost:15672"
+#define DEFAULT_AMQP_URL "amqp://localhost:5672"
 
 static void split_urls(struct optvalues *out, const char *s)
 {
@@ -116,4 +117,53 @@ out:
         free((char *)urls.v[k]);
     free(urls.v);
     return h;
+}
+
+int cli_amqp_setup(struct cli *cli, struct cli_amqp *a, struct rmqt_error *err)
+{
+    const char *env;
+    size_t k;
+
+    memset(a, 0, sizeof(*a));
+    if (cli->amqp_urls.n) {
+        for (k = 0; k < cli->amqp_urls.n; k++)
+            split_urls(&a->urls, cli->amqp_urls.v[k]);
+    } else if ((env = getenv("RMQTOPO_AMQP_URL")) && *env) {
+        split_urls(&a->urls, env);
+    } else {
+        split_urls(&a->urls, DEFAULT_AMQP_URL);
+    }
+    if (cli->password_file) {
+        if (read_password_file(cli->password_file, &a->password, err) < 0)
+            return -1;
+    } else if ((env = getenv("RMQTOPO_PASSWORD")) && *env) {
+        a->password = xstrdup(env);
+    }
+    a->cfg.urls = a->urls.v;
+    a->cfg.n_urls = a->urls.n;
+    a->cfg.user = cli->user                                             ? cli->user
+                  : (getenv("RMQTOPO_USER") && *getenv("RMQTOPO_USER")) ? getenv("RMQTOPO_USER")
+                                                                        : NULL;
+    a->cfg.password = a->password;
+    a->cfg.cacert = cli->cacert;
+    a->cfg.cert = cli->cert;
+    a->cfg.key = cli->key;
+    a->cfg.insecure = cli->insecure;
+    a->cfg.connect_timeout_ms = cli->connect_timeout_ms;
+    a->cfg.timeout_ms = cli->timeout_ms;
+    return 0;
+}
+
+void cli_amqp_release(struct cli_amqp *a)
+{
+    size_t k;
+
+    if (a->password) {
+        memset(a->password, 0, strlen(a->password));
+        free(a->password);
+    }
+    for (k = 0; k < a->urls.n; k++)
+        free((char *)a->urls.v[k]);
+    free(a->urls.v);
+    memset(a, 0, sizeof(*a));
 }

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 static const struct command *const commands[] = {
-    &cmd_validate, &cmd_plan, &cmd_diff, &cmd_export, &cmd_graph, &cmd_version, NULL,
+    &cmd_validate, &cmd_plan, &cmd_apply, &cmd_diff, &cmd_export, &cmd_graph, &cmd_version, NULL,
 };
 
 static const struct optspec global_options[] = {
@@ -223,7 +223,7 @@ int main(int argc, char **argv)
                         names[k] = commands[k]->name;
                     names[k] = NULL;
                     guess = rmqt_did_you_mean(arg, names);
-                    if (strcmp(arg, "apply") == 0 || strcmp(arg, "dlq") == 0)
+                    if (strcmp(arg, "dlq") == 0)
                         status = usage_error(NULL,
                                              "'%s' is not in this version of rmqtopo yet (see "
                                              "'rmqtopo --help' for what is)",

@@ -18,36 +18,6 @@
 #define C_BOLD "\033[1m"
 #define C_RESET "\033[0m"
 
-json_t *tval_to_json(const struct tval *v)
-{
-    json_t *j;
-    size_t k;
-
-    switch (v->kind) {
-    case TV_NULL:
-        return json_null();
-    case TV_BOOL:
-        return json_boolean(v->b);
-    case TV_INT:
-        return json_integer((json_int_t)v->i);
-    case TV_DOUBLE:
-        return json_real(v->d);
-    case TV_STRING:
-        return json_stringn_nocheck(v->s, v->len);
-    case TV_LIST:
-        j = json_array();
-        for (k = 0; k < v->n; k++)
-            json_array_append_new(j, tval_to_json(&v->entries[k].val));
-        return j;
-    case TV_MAP:
-        j = json_object();
-        for (k = 0; k < v->n; k++)
-            json_object_set_new_nocheck(j, v->entries[k].key, tval_to_json(&v->entries[k].val));
-        return j;
-    }
-    return json_null();
-}
-
 static const char *symbol(enum change_action a)
 {
     switch (a) {
@@ -107,6 +77,34 @@ static void add_name(struct strbuf *sb, const char *name)
     strbuf_addc(sb, '\'');
 }
 
+void plan_describe_change(struct strbuf *sb, const struct change *c)
+{
+    strbuf_addf(sb, "%s ", change_kind_name(c->kind));
+    if (c->kind == CK_BINDING) {
+        add_name(sb, c->source);
+        strbuf_addf(sb, " -> %s ", c->dest_is_exchange ? "exchange" : "queue");
+        add_name(sb, c->destination);
+        strbuf_adds(sb, " routing key ");
+        add_name(sb, c->routing_key);
+        if (c->args.n) {
+            strbuf_adds(sb, " arguments ");
+            add_value(sb, &c->args, true);
+        }
+    } else {
+        add_name(sb, c->name);
+        if (c->kind == CK_EXCHANGE && c->action == CH_CREATE && c->want_exchange &&
+            c->want_exchange->type)
+            strbuf_addf(sb, " (%s)", c->want_exchange->type);
+        if (c->kind == CK_QUEUE && c->action == CH_CREATE && c->want_queue)
+            strbuf_addf(sb, " (%s)", queue_type_name(c->want_queue->type));
+    }
+}
+
+const char *plan_symbol(enum change_action a)
+{
+    return symbol(a);
+}
+
 void plan_print_text(FILE *f, const struct plan *p, bool color)
 {
     struct strbuf sb = {0};
@@ -122,26 +120,9 @@ void plan_print_text(FILE *f, const struct plan *p, bool color)
             add_name(&sb, vhost);
             strbuf_addf(&sb, "%s\n", color ? C_RESET : "");
         }
-        strbuf_addf(&sb, "  %s%-3s%s %s ", color ? colour(c->action) : "", symbol(c->action),
-                    color ? C_RESET : "", change_kind_name(c->kind));
-        if (c->kind == CK_BINDING) {
-            add_name(&sb, c->source);
-            strbuf_addf(&sb, " -> %s ", c->dest_is_exchange ? "exchange" : "queue");
-            add_name(&sb, c->destination);
-            strbuf_adds(&sb, " routing key ");
-            add_name(&sb, c->routing_key);
-            if (c->args.n) {
-                strbuf_adds(&sb, " arguments ");
-                add_value(&sb, &c->args, true);
-            }
-        } else {
-            add_name(&sb, c->name);
-            if (c->kind == CK_EXCHANGE && c->action == CH_CREATE && c->want_exchange &&
-                c->want_exchange->type)
-                strbuf_addf(&sb, " (%s)", c->want_exchange->type);
-            if (c->kind == CK_QUEUE && c->action == CH_CREATE && c->want_queue)
-                strbuf_addf(&sb, " (%s)", queue_type_name(c->want_queue->type));
-        }
+        strbuf_addf(&sb, "  %s%-3s%s ", color ? colour(c->action) : "", symbol(c->action),
+                    color ? C_RESET : "");
+        plan_describe_change(&sb, c);
         if (c->has_messages) {
             if (c->action == CH_REPLACE)
                 strbuf_addf(&sb, " (%lld %s to migrate)", (long long)c->messages,
@@ -185,45 +166,50 @@ void plan_print_text(FILE *f, const struct plan *p, bool color)
     strbuf_release(&sb);
 }
 
+json_t *change_to_json(const struct change *c)
+{
+    json_t *o = json_object();
+    size_t j;
+
+    json_object_set_new(o, "action", json_string(change_action_name(c->action)));
+    json_object_set_new(o, "kind", json_string(change_kind_name(c->kind)));
+    json_object_set_new(o, "vhost", json_string(c->vhost));
+    if (c->kind == CK_BINDING) {
+        json_object_set_new(o, "source", json_string(c->source));
+        json_object_set_new(o, "destination", json_string(c->destination));
+        json_object_set_new(o, "destination_type",
+                            json_string(c->dest_is_exchange ? "exchange" : "queue"));
+        json_object_set_new(o, "routing_key", json_string(c->routing_key));
+        json_object_set_new(o, "arguments", tval_to_json(&c->args));
+    } else {
+        json_object_set_new(o, "name", json_string(c->name));
+    }
+    if (c->action == CH_UPDATE || c->action == CH_REPLACE ||
+        (c->action == CH_CREATE && c->n_fields)) {
+        json_t *fields = json_array();
+        for (j = 0; j < c->n_fields; j++) {
+            const struct change_field *fl = &c->fields[j];
+            json_array_append_new(
+                fields, json_pack("{s:s, s:o, s:o}", "field", fl->field, "old",
+                                  fl->has_old ? tval_to_json(&fl->old_value) : json_null(), "new",
+                                  fl->has_new ? tval_to_json(&fl->new_value) : json_null()));
+        }
+        json_object_set_new(o, "fields", fields);
+    }
+    if (c->has_messages)
+        json_object_set_new(o, "messages", json_integer((json_int_t)c->messages));
+    if (c->note)
+        json_object_set_new(o, "note", json_string(c->note));
+    return o;
+}
+
 json_t *plan_to_json(const struct plan *p)
 {
     json_t *doc = json_object(), *changes = json_array();
-    size_t k, j;
+    size_t k;
 
     for (k = 0; k < p->n; k++) {
-        const struct change *c = &p->v[k];
-        json_t *o = json_object();
-
-        json_object_set_new(o, "action", json_string(change_action_name(c->action)));
-        json_object_set_new(o, "kind", json_string(change_kind_name(c->kind)));
-        json_object_set_new(o, "vhost", json_string(c->vhost));
-        if (c->kind == CK_BINDING) {
-            json_object_set_new(o, "source", json_string(c->source));
-            json_object_set_new(o, "destination", json_string(c->destination));
-            json_object_set_new(o, "destination_type",
-                                json_string(c->dest_is_exchange ? "exchange" : "queue"));
-            json_object_set_new(o, "routing_key", json_string(c->routing_key));
-            json_object_set_new(o, "arguments", tval_to_json(&c->args));
-        } else {
-            json_object_set_new(o, "name", json_string(c->name));
-        }
-        if (c->action == CH_UPDATE || c->action == CH_REPLACE ||
-            (c->action == CH_CREATE && c->n_fields)) {
-            json_t *fields = json_array();
-            for (j = 0; j < c->n_fields; j++) {
-                const struct change_field *fl = &c->fields[j];
-                json_array_append_new(
-                    fields,
-                    json_pack("{s:s, s:o, s:o}", "field", fl->field, "old",
-                              fl->has_old ? tval_to_json(&fl->old_value) : json_null(), "new",
-                              fl->has_new ? tval_to_json(&fl->new_value) : json_null()));
-            }
-            json_object_set_new(o, "fields", fields);
-        }
-        if (c->has_messages)
-            json_object_set_new(o, "messages", json_integer((json_int_t)c->messages));
-        if (c->note)
-            json_object_set_new(o, "note", json_string(c->note));
+        json_t *o = change_to_json(&p->v[k]);
         json_array_append_new(changes, o);
     }
     json_object_set_new(doc, "changes", changes);

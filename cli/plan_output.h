@@ -9,16 +9,21 @@
 #include <stdio.h>
 
 #include "diff.h"
+#include "strbuf.h"
 #include "value.h"
 
 /* Prints the plan: a line per change, the fields that differ, notes, and the closing
  * "Plan: ..." line. */
 void plan_print_text(FILE *f, const struct plan *p, bool color);
 
+/* Appends what a change is about, on one line: "queue 'q' (quorum)", "binding 'x' -> ...". */
+void plan_describe_change(struct strbuf *sb, const struct change *c);
+/* "+", "~", "-/+", "-", "?" */
+const char *plan_symbol(enum change_action a);
+/* One change as in the plan's JSON document (new reference). */
+json_t *change_to_json(const struct change *c);
+
 /* The plan as cli.md's JSON document (new reference). */
 json_t *plan_to_json(const struct plan *p);
-
-/* A typed value as JSON (new reference): integers stay integers, strings strings. */
-json_t *tval_to_json(const struct tval *v);
 
 #endif

@@ -134,8 +134,9 @@ static void add_str_field(struct change *c, const char *field, const char *old_v
 {
     struct tval o = {0}, n = {0};
     tval_set_string(&o, old_value, strlen(old_value));
-    tval_set_string(&n, new_value, strlen(new_value));
-    add_field(c, field, &o, &n);
+    if (new_value)
+        tval_set_string(&n, new_value, strlen(new_value));
+    add_field(c, field, &o, new_value ? &n : NULL); /* NULL: the field goes away */
     tval_release(&o);
     tval_release(&n);
 }
@@ -305,6 +306,34 @@ static void diff_exchanges(struct vdiff *d)
     }
 }
 
+/* The live queue holding the messages of a migration of queue `name` that did not finish. */
+static const struct queue *holding_of(const struct vdiff *d, const char *name)
+{
+    const struct queue *h;
+    char *hn;
+
+    if (!d->live)
+        return NULL;
+    hn = holding_queue_name(name);
+    h = vhost_find_queue(d->live, hn);
+    free(hn);
+    return h;
+}
+
+static void note_holding(struct change *c, const struct queue *h)
+{
+    char *note;
+
+    if (!h)
+        return;
+    c->holding_queue = h;
+    note = xasprintf("%s%san interrupted migration left messages in queue '%s': apply moves them "
+                     "back",
+                     c->note ? c->note : "", c->note ? "; " : "", h->name);
+    free(c->note);
+    c->note = note;
+}
+
 static void diff_queues(struct vdiff *d)
 {
     size_t k;
@@ -323,19 +352,30 @@ static void diff_queues(struct vdiff *d)
         bool wd = flag_value(&w->durable, true), wa = flag_value(&w->auto_delete, false);
         bool ld, la;
 
+        const struct queue *h = holding_of(d, w->name);
+
         if (!l) {
             c = add_change(d->p, CH_CREATE, CK_QUEUE, d->want->name, w->name);
             c->want_queue = w;
             add_create_fields(c, w->type_set ? queue_type_name(w->type) : NULL, &w->durable,
                               &w->auto_delete, NULL, &w->args);
+            note_holding(c, h);
             continue;
         }
         ld = flag_value(&l->durable, true);
         la = flag_value(&l->auto_delete, false);
         nflags = (l->type != wtype) + (ld != wd) + (la != wa);
         nargs = diff_args(NULL, &l->args, &w->args, &cmp, &ignored);
-        if (!nflags && !nargs)
+        if (!nflags && !nargs) {
+            if (h) { /* the migration got as far as the new queue: its messages come back */
+                c = add_change(d->p, CH_UPDATE, CK_QUEUE, d->want->name, w->name);
+                c->want_queue = w;
+                c->live_queue = l;
+                add_str_field(c, "holding_queue", h->name, NULL);
+                note_holding(c, h);
+            }
             continue;
+        }
         c = add_change(d->p, CH_REPLACE, CK_QUEUE, d->want->name, w->name);
         c->want_queue = w;
         c->live_queue = l;
@@ -349,6 +389,7 @@ static void diff_queues(struct vdiff *d)
         if (!nflags && ignored == nargs)
             c->note = xstrdup("the broker keeps arguments its queue type does not know without "
                               "comparing them: the queue must be deleted and declared again");
+        note_holding(c, h);
         strmap_put(&d->replaced_queues, w->name, strlen(w->name), k);
     }
 }
@@ -478,6 +519,21 @@ static void diff_policies(struct vdiff *d)
 
 /* Live objects the file does not name: unmanaged, or deletes with prune. Bindings first (a
  * delete removes them before their queues and exchanges), then queues, exchanges, policies. */
+/* Whether name is the holding queue of a queue the file names: it belongs to apply's
+ * migration, is never unmanaged and never pruned. */
+static bool is_holding_of_wanted(const struct vdiff *d, const char *name)
+{
+    size_t k;
+
+    if (!is_holding_queue_name(name))
+        return false;
+    for (k = 0; k < d->want->n_queues; k++)
+        if (holding_of(d, d->want->queues[k].name) &&
+            strcmp(name, holding_of(d, d->want->queues[k].name)->name) == 0)
+            return true;
+    return false;
+}
+
 static void diff_unmanaged(struct vdiff *d, const bool *live_matched)
 {
     enum change_action act = d->opts && d->opts->prune ? CH_DELETE : CH_UNMANAGED;
@@ -505,7 +561,7 @@ static void diff_unmanaged(struct vdiff *d, const bool *live_matched)
     for (k = 0; k < d->live->n_queues; k++) {
         const struct queue *l = &d->live->queues[k];
         struct change *c;
-        if (vhost_find_queue(d->want, l->name))
+        if (vhost_find_queue(d->want, l->name) || is_holding_of_wanted(d, l->name))
             continue;
         c = add_change(d->p, act, CK_QUEUE, d->want->name, l->name);
         c->live_queue = l;

@@ -47,6 +47,9 @@ struct change {
     int64_t messages;
     bool has_messages;
     char *note; /* why, when not obvious (NULL when none) */
+    /* a queue whose migration was interrupted: the live queue holding its messages (apply
+     * moves them back); NULL when none */
+    const struct queue *holding_queue;
     /* the objects, borrowed from the models (NULL where absent) */
     const struct vhost *want_vhost;
     const struct exchange *want_exchange, *live_exchange;

@@ -5,6 +5,7 @@
  */
 #include "model.h"
 
+#include "textutil.h"
 #include "xalloc.h"
 
 #include <stdlib.h>
@@ -265,4 +266,22 @@ bool queue_type_parse(const char *s, enum queue_type *out)
     else
         return false;
     return true;
+}
+
+#define HOLDING_PREFIX "rmqtopo.migrate."
+
+char *holding_queue_name(const char *queue)
+{
+    size_t n = strlen(queue);
+
+    /* a queue name is at most 255 bytes: keep the prefix, cut the name, add its hash */
+    if (n + sizeof(HOLDING_PREFIX) - 1 <= 255)
+        return xasprintf(HOLDING_PREFIX "%s", queue);
+    return xasprintf(HOLDING_PREFIX "%.200s.%016llx", queue,
+                     (unsigned long long)rmqt_hash(queue, n));
+}
+
+bool is_holding_queue_name(const char *name)
+{
+    return strncmp(name, HOLDING_PREFIX, sizeof(HOLDING_PREFIX) - 1) == 0;
 }

@@ -148,6 +148,13 @@ void targs_release(struct targs *a);
  * in an unambiguous form: two bindings are the same object exactly when these are equal. */
 void binding_identity(struct strbuf *sb, const struct binding *b);
 
+/* The name of the queue that holds queue's messages while apply migrates it (replace with
+ * messages): derived from the name alone, so that a re-run after a crash finds it. New;
+ * the caller frees it. At most 255 bytes (long names are cut and get a hash). */
+char *holding_queue_name(const char *queue);
+/* Whether name has the holding queues' prefix. */
+bool is_holding_queue_name(const char *name);
+
 const char *queue_type_name(enum queue_type t);
 /* Parses "classic" | "quorum" | "stream"; false if none. */
 bool queue_type_parse(const char *s, enum queue_type *out);

@@ -37,8 +37,8 @@ int plan_finish(struct rmqt_http *h, const struct topology *desired,
         struct vhost *vh;
         size_t j;
 
-        if (c->kind != CK_QUEUE || !c->live_queue ||
-            (c->action != CH_REPLACE && c->action != CH_DELETE))
+        if (c->kind != CK_QUEUE || !(c->live_queue || c->holding_queue) ||
+            (c->action != CH_REPLACE && c->action != CH_DELETE && !c->holding_queue))
             continue;
         vh = find_vhost(live, c->vhost);
         if (!vh || vh->counts_read)
@@ -49,9 +49,15 @@ int plan_finish(struct rmqt_http *h, const struct topology *desired,
         /* counts come per vhost: fill every queue change of this vhost at once */
         for (j = 0; j < out->n; j++) {
             struct change *o = &out->v[j];
-            if (o->kind == CK_QUEUE && o->live_queue && o->live_queue->has_messages &&
-                strcmp(o->vhost, c->vhost) == 0) {
-                o->messages = o->live_queue->messages;
+            const struct queue *q = o->holding_queue ? o->holding_queue : o->live_queue;
+            if (o->kind != CK_QUEUE || strcmp(o->vhost, c->vhost) != 0)
+                continue;
+            /* an interrupted migration: the messages are the queue's and the holding
+             * queue's together */
+            if (q && q->has_messages) {
+                o->messages = q->messages;
+                if (o->holding_queue && o->live_queue && o->live_queue->has_messages)
+                    o->messages += o->live_queue->messages;
                 o->has_messages = true;
             }
         }

@@ -4,6 +4,8 @@
  */
 #include "value.h"
 
+#include <jansson.h>
+
 #include "textutil.h"
 #include "xalloc.h"
 
@@ -259,4 +261,34 @@ void tval_describe(struct strbuf *sb, const struct tval *v)
         strbuf_adds(sb, v->kind == TV_MAP ? "}" : "]");
         break;
     }
+}
+
+json_t *tval_to_json(const struct tval *v)
+{
+    json_t *j;
+    size_t k;
+
+    switch (v->kind) {
+    case TV_NULL:
+        return json_null();
+    case TV_BOOL:
+        return json_boolean(v->b);
+    case TV_INT:
+        return json_integer((json_int_t)v->i);
+    case TV_DOUBLE:
+        return json_real(v->d);
+    case TV_STRING:
+        return json_stringn_nocheck(v->s, v->len);
+    case TV_LIST:
+        j = json_array();
+        for (k = 0; k < v->n; k++)
+            json_array_append_new(j, tval_to_json(&v->entries[k].val));
+        return j;
+    case TV_MAP:
+        j = json_object();
+        for (k = 0; k < v->n; k++)
+            json_object_set_new_nocheck(j, v->entries[k].key, tval_to_json(&v->entries[k].val));
+        return j;
+    }
+    return json_null();
 }

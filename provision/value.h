@@ -58,4 +58,9 @@ const char *tval_kind_name(enum tval_kind kind);
 /* Appends a short, safe rendering of v (strings quoted) for messages. */
 void tval_describe(struct strbuf *sb, const struct tval *v);
 
+/* A typed value as JSON (new reference): integers stay integers, strings strings (the JSON the
+ * management API reads back with the same AMQP types). */
+struct json_t;
+struct json_t *tval_to_json(const struct tval *v);
+
 #endif

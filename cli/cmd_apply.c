@@ -1,0 +1,349 @@
+/*
+ * cmd_apply.c - `rmqtopo apply FILE`: make the broker match the file.
+ *
+ * plan, then the consents (cli.md: --allow-replace, --prune and --force are the whole
+ * consent; on a terminal a replace or delete is also confirmed unless --yes), then the
+ * changes (provision/apply), then plan again: anything left is a failure. The exact message
+ * and consumer counts that the consents depend on are read over AMQP just before anything
+ * changes, because the management API's statistics lag.
+ *
+ * Nothing is changed when a consent is missing. When a step fails, the output says what was
+ * applied, what failed with the broker's reason, and what was not attempted; a re-run
+ * continues from there, since it plans again.
+ */
+#include "cli.h"
+
+#include "apply.h"
+#include "plan_output.h"
+#include "textutil.h"
+#include "xalloc.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const struct optspec apply_options_spec[] = {
+    {"dry-run", 0, NULL, "only show the plan (the same as 'rmqtopo plan'; exit 2 on changes)"},
+    {"prune", 0, NULL, "delete what the file does not name, inside the file's vhosts"},
+    {"allow-replace", 0, NULL, "replace queues that hold messages, migrating their messages"},
+    {"force", 0, NULL, "also act on queues with consumers, and prune queues holding messages"},
+    {"yes", 'y', NULL, "do not ask for confirmation on a terminal"},
+    {"concurrency", 0, "N", "AMQP connections working in parallel (default 16)"},
+    {NULL, 0, NULL, NULL},
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static void progress_line(void *ctx, const char *line)
+{
+    struct strbuf sb = {0};
+    (void)ctx;
+    rmqt_sanitize_add(&sb, line, strlen(line));
+    fprintf(stderr, "rmqtopo: %s\n", strbuf_str(&sb));
+    strbuf_release(&sb);
+}
+
+static bool plan_needs_confirmation(const struct plan *p)
+{
+    return p->count[CH_REPLACE] || p->count[CH_DELETE];
+}
+
+/* Asks on the terminal; true when the answer is yes. */
+static bool confirm(void)
+{
+    char line[64];
+
+    fprintf(stderr, "This plan replaces or deletes objects. Apply it? [y/N] ");
+    fflush(stderr);
+    if (!fgets(line, sizeof(line), stdin))
+        return false;
+    return line[0] == 'y' || line[0] == 'Y';
+}
+
+static bool has_queue_work(const struct plan *p)
+{
+    size_t k;
+    for (k = 0; k < p->n; k++)
+        if (p->v[k].kind == CK_QUEUE &&
+            (p->v[k].action == CH_REPLACE || p->v[k].action == CH_DELETE || p->v[k].holding_queue))
+            return true;
+    return false;
+}
+
+static void print_steps_text(struct cli *cli, const struct plan *p, const struct apply_result *r)
+{
+    struct strbuf sb = {0};
+    size_t k, shown = 0;
+
+    (void)cli;
+    if (r->failed) {
+        strbuf_adds(&sb, "failed:\n  ");
+        strbuf_addf(&sb, "%-3s ", plan_symbol(p->v[r->failed_index].action));
+        plan_describe_change(&sb, &p->v[r->failed_index]);
+        strbuf_adds(&sb, "\n      ");
+        rmqt_sanitize_add(&sb, r->failure, strlen(r->failure));
+        strbuf_addc(&sb, '\n');
+    }
+    if (r->pending) {
+        strbuf_addf(&sb, "not attempted (%zu):\n", r->pending);
+        for (k = 0; k < p->n; k++) {
+            if (p->v[k].action == CH_UNMANAGED || r->steps[k] != STEP_PENDING)
+                continue;
+            if (shown++ == 20) {
+                strbuf_addf(&sb, "  ... and %zu more\n", r->pending - 20);
+                break;
+            }
+            strbuf_addf(&sb, "  %-3s ", plan_symbol(p->v[k].action));
+            plan_describe_change(&sb, &p->v[k]);
+            strbuf_addc(&sb, '\n');
+        }
+    }
+    fwrite(sb.buf, 1, sb.len, stderr);
+    strbuf_release(&sb);
+}
+
+static json_t *steps_json(const struct plan *p, const struct apply_result *r, enum apply_step st)
+{
+    json_t *a = json_array();
+    size_t k;
+    for (k = 0; k < p->n; k++) {
+        json_t *o;
+        if (p->v[k].action == CH_UNMANAGED || r->steps[k] != st)
+            continue;
+        o = change_to_json(&p->v[k]);
+        if (st == STEP_FAILED && k == r->failed_index)
+            json_object_set_new(o, "error", json_string(r->failure));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+struct apply_run {
+    struct cli *cli;
+    const char *file;
+    bool prune, dry_run, yes;
+    struct apply_options ao;
+    json_t *doc; /* -o json: the document being built */
+};
+
+/* After the changes: plan again; anything left is a failure. */
+static int replan(struct apply_run *ar)
+{
+    struct plan_session s;
+    int status = cli_run_plan(ar->cli, ar->file, ar->prune, &s);
+    size_t left;
+
+    if (status != EXIT_OK) {
+        if (ar->doc)
+            json_object_set_new(ar->doc, "error", json_string(s.error));
+        else
+            cli_fail(ar->cli, EXIT_FAIL, "planning again after apply: %s", s.error);
+        plan_session_release(&s);
+        return EXIT_FAIL;
+    }
+    left = plan_change_count(&s.plan);
+    if (ar->doc) {
+        json_object_set_new(ar->doc, "left", plan_to_json(&s.plan));
+        if (left)
+            json_object_set_new(ar->doc, "error",
+                                json_string("changes are left after apply (see \"left\")"));
+    } else if (left) {
+        fprintf(stderr, "rmqtopo: %zu %s left after apply:\n", left,
+                left == 1 ? "change is" : "changes are");
+        plan_print_text(stderr, &s.plan, ar->cli->color_err);
+    }
+    plan_session_release(&s);
+    return left ? EXIT_FAIL : EXIT_OK;
+}
+
+static int do_apply(struct apply_run *ar, struct plan_session *s)
+{
+    struct cli *cli = ar->cli;
+    struct apply_result r;
+    struct rmqt_error err;
+    char **why = NULL;
+    size_t n_why = 0, k;
+    int status = EXIT_OK;
+
+    apply_result_init(&r);
+    if (ar->doc)
+        json_object_set_new(ar->doc, "plan", plan_to_json(&s->plan));
+    else
+        plan_print_text(stdout, &s->plan, cli->color_out);
+    if (plan_change_count(&s->plan) == 0) {
+        if (ar->doc)
+            json_object_set_new(ar->doc, "applied", json_integer(0));
+        else
+            printf("Nothing to change.\n");
+        goto out;
+    }
+    fflush(stdout);
+    /* exact counts, just before anything changes */
+    if (has_queue_work(&s->plan) && apply_preflight(&s->plan, &ar->ao, &r, &err) < 0) {
+        status = EXIT_FAIL;
+        if (ar->doc)
+            json_object_set_new(ar->doc, "error", json_string(err.message));
+        else
+            cli_fail(cli, status, "%s (nothing was changed)", err.message);
+        goto out;
+    }
+    if (has_queue_work(&s->plan) && apply_refusals(&s->plan, &ar->ao, &r, &why, &n_why)) {
+        status = EXIT_FAIL;
+        if (ar->doc) {
+            json_t *a = json_array();
+            for (k = 0; k < n_why; k++)
+                json_array_append_new(a, json_string(why[k]));
+            json_object_set_new(ar->doc, "refused", a);
+            json_object_set_new(ar->doc, "error",
+                                json_string("apply refused: nothing was changed"));
+        } else {
+            for (k = 0; k < n_why; k++)
+                cli_fail(cli, status, "%s", why[k]);
+            cli_fail(cli, status, "apply refused: nothing was changed");
+        }
+        goto out;
+    }
+    if (plan_needs_confirmation(&s->plan) && !ar->yes && isatty(STDIN_FILENO) &&
+        isatty(STDERR_FILENO) && !confirm()) {
+        status = cli_fail(cli, EXIT_FAIL, "apply cancelled: nothing was changed");
+        goto out;
+    }
+    install_signals();
+    if (apply_plan(&s->plan, &ar->ao, &r) < 0) {
+        status = EXIT_FAIL;
+        if (ar->doc) {
+            json_object_set_new(ar->doc, "applied", steps_json(&s->plan, &r, STEP_DONE));
+            json_object_set_new(ar->doc, "failed", steps_json(&s->plan, &r, STEP_FAILED));
+            json_object_set_new(ar->doc, "not_attempted", steps_json(&s->plan, &r, STEP_PENDING));
+            json_object_set_new(ar->doc, "error", json_string(r.failure));
+        } else {
+            cli_fail(cli, status, "apply stopped: %zu applied, %zu failed, %zu not attempted",
+                     r.done, r.failed, r.pending);
+            print_steps_text(cli, &s->plan, &r);
+            fprintf(stderr, "rmqtopo: a re-run continues from here\n");
+        }
+        goto out;
+    }
+    if (ar->doc) {
+        json_object_set_new(ar->doc, "applied", json_integer((json_int_t)r.done));
+        json_object_set_new(ar->doc, "migrated_messages", json_integer((json_int_t)r.migrated));
+    }
+    status = replan(ar);
+    if (status == EXIT_OK && !ar->doc) {
+        printf("Applied: %zu %s", r.done, r.done == 1 ? "change" : "changes");
+        if (r.migrated)
+            printf(" (%llu messages migrated)", (unsigned long long)r.migrated);
+        printf(".\n");
+    }
+out:
+    for (k = 0; k < n_why; k++)
+        free(why[k]);
+    free(why);
+    apply_result_release(&r);
+    return status;
+}
+
+static int run_apply(struct cli *cli, const struct parsed_opts *opts, int argc, char **argv)
+{
+    struct apply_run ar;
+    struct plan_session s;
+    struct cli_amqp amqp;
+    struct rmqt_error err;
+    const char *conc = opt_last(opts, "concurrency");
+    int status;
+
+    if (argc != 1) {
+        fprintf(stderr, "rmqtopo: apply takes one topology file\nTry 'rmqtopo apply --help'.\n");
+        return EXIT_USAGE;
+    }
+    memset(&ar, 0, sizeof(ar));
+    ar.cli = cli;
+    ar.file = argv[0];
+    ar.prune = opt_flag(opts, "prune");
+    ar.dry_run = opt_flag(opts, "dry-run");
+    ar.yes = opt_flag(opts, "yes");
+    ar.ao.allow_replace = opt_flag(opts, "allow-replace");
+    ar.ao.force = opt_flag(opts, "force");
+    ar.ao.stop = &stop_requested;
+    if (conc) {
+        char *end;
+        long v;
+        errno = 0;
+        v = strtol(conc, &end, 10);
+        if (errno || *end || v < 1 || v > 256) {
+            fprintf(stderr, "rmqtopo: --concurrency takes a number from 1 to 256, not '%s'\n",
+                    conc);
+            return EXIT_USAGE;
+        }
+        ar.ao.concurrency = (unsigned)v;
+    }
+    if (ar.dry_run) /* apply --dry-run is plan */
+        return cmd_plan.run(cli, opts, argc, argv);
+    if (cli_amqp_setup(cli, &amqp, &err) < 0) {
+        cli_amqp_release(&amqp);
+        return cli_fail(cli, EXIT_FAIL, "%s", err.message);
+    }
+    ar.ao.amqp = &amqp.cfg;
+    if (isatty(STDERR_FILENO))
+        ar.ao.progress = progress_line;
+    if (cli->output == OUTPUT_JSON)
+        ar.doc = json_object();
+    status = cli_run_plan(cli, ar.file, ar.prune, &s);
+    if (status == EXIT_OK) {
+        ar.ao.http = s.http;
+        plan_session_report(cli, &s, ar.doc); /* warnings */
+        status = do_apply(&ar, &s);
+    } else {
+        plan_session_report(cli, &s, ar.doc);
+    }
+    if (ar.doc) {
+        json_dumpf(ar.doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        json_decref(ar.doc);
+    }
+    plan_session_release(&s);
+    cli_amqp_release(&amqp);
+    return status;
+}
+
+const struct command cmd_apply = {
+    "apply",
+    "FILE",
+    "make the broker match FILE",
+    "Plans FILE against the live broker, then makes the broker match it: exchanges, queues\n"
+    "and bindings over AMQP (16 connections in parallel), vhosts and policies over the\n"
+    "management API. Then it plans again: anything left is a failure.\n"
+    "\n"
+    "A queue holding messages is replaced only with --allow-replace, and then its messages\n"
+    "are migrated (moved to a holding queue with publisher confirms and moved back; a re-run\n"
+    "after a crash finishes the migration). Queues with consumers need --force, and so does\n"
+    "pruning a queue that holds messages. On a terminal, a plan that replaces or deletes\n"
+    "asks for confirmation unless --yes.\n"
+    "\n"
+    "Exit status: 0 applied (or nothing to do), 1 failure (refused, a step failed, changes\n"
+    "left), 2 --dry-run found changes, 64 usage error.",
+    apply_options_spec,
+    run_apply,
+};

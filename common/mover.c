@@ -1,0 +1,542 @@
+/*
+ * mover.c - the safe mover (dlq.md): consume, publish with confirms, acknowledge after.
+ *
+ * Decisions:
+ * - Two connections served by one thread with poll(): rabbitmq-c reads one socket at a time
+ *   and delivers, returns and confirms interleaved; keeping consume and publish apart means
+ *   each socket carries one kind of traffic and neither starves the other.
+ * - Publishes awaiting a confirm live in a ring indexed by sequence number (confirm mode
+ *   numbers publishes 1, 2, ... on the channel). A confirm marks entries; entries leave the
+ *   ring in order, and only then is the source acknowledged, so source acks go out in
+ *   delivery order.
+ * - basic.return carries no sequence number; the broker sends it just before the ack that
+ *   covers the publish. It is matched to an outstanding publish by a digest of exchange,
+ *   routing key, properties and body (identical contents are interchangeable), and that
+ *   publish's source message is then not acknowledged.
+ * - Source acks are coalesced with multiple=true while every earlier delivery of the channel
+ *   is confirmed; once a message is held (skipped, returned, refused), acks are sent one by one,
+ *   because multiple=true would acknowledge the held message too.
+ * - The run handles at most the ready count of a passive queue.declare taken at the start
+ *   (exact, unlike the management API's statistics): a message that dies again during the run
+ *   comes back behind the snapshot and is not handled twice.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "mover.h"
+
+#include "msgcodec.h"
+#include "xalloc.h"
+
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#define DEFAULT_WINDOW 512
+#define DEFAULT_IDLE_MS 1000
+#define DRAIN_TIMEOUT_MS 30000
+#define IDLE_CHECKS 5
+
+struct pending {
+    uint64_t tag;
+    struct rmqt_digest digest;
+    bool done, acked, returned;
+};
+
+struct mover {
+    struct rmqt_session *src, *dst;
+    const struct rmqt_mover_config *cfg;
+    struct rmqt_mover_stats *st;
+    struct rmqt_error *err;
+    amqp_channel_t sch, pch, dch; /* consume, passive checks, publish */
+    amqp_bytes_t ctag;
+    char ctag_buf[256];
+    struct pending *ring;
+    size_t cap, head, count;
+    uint64_t head_seq, next_seq; /* the sequence number of ring[head]; of the next publish */
+    uint64_t taken, target, published;
+    uint64_t multi_tag; /* confirmed deliveries not yet acknowledged with multiple=true */
+    bool held_any;
+    bool stopping, failed, consuming;
+    amqp_table_entry_t *scratch;
+    size_t scratch_cap;
+    double t0, first_publish;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int fail(struct mover *m, int rc)
+{
+    m->failed = true;
+    m->stopping = true;
+    return rc;
+}
+
+static int ack_source(struct mover *m, uint64_t tag, bool multiple)
+{
+    int status = amqp_basic_ack(rmqt_session_conn(m->src), m->sch, tag, multiple);
+    return rmqt_session_status(m->src, status, "acknowledge at the source", m->err);
+}
+
+static int flush_multi(struct mover *m)
+{
+    uint64_t tag = m->multi_tag;
+    m->multi_tag = 0;
+    return tag ? ack_source(m, tag, true) : 0;
+}
+
+/* A message stays unacknowledged at the source from now on: no more multiple acks. */
+static int hold(struct mover *m)
+{
+    if (m->held_any)
+        return 0;
+    if (flush_multi(m) < 0)
+        return -1;
+    m->held_any = true;
+    return 0;
+}
+
+static struct pending *pending_at(struct mover *m, uint64_t seq)
+{
+    if (seq < m->head_seq || seq >= m->head_seq + m->count)
+        return NULL;
+    return &m->ring[(m->head + (size_t)(seq - m->head_seq)) % m->cap];
+}
+
+/* Settles the entries at the head that the broker has answered. */
+static int settle(struct mover *m)
+{
+    while (m->count && m->ring[m->head].done) {
+        struct pending *p = &m->ring[m->head];
+        if (p->acked && !p->returned) {
+            m->st->moved++;
+            if (!m->held_any)
+                m->multi_tag = p->tag;
+            else if (ack_source(m, p->tag, false) < 0)
+                return -1;
+        } else if (p->returned) {
+            m->st->returned++;
+        } else {
+            /* nack: the broker did not take it; give it back to the source now */
+            int status;
+            m->st->nacked++;
+            if (hold(m) < 0)
+                return -1;
+            status = amqp_basic_nack(rmqt_session_conn(m->src), m->sch, p->tag, false, true);
+            if (rmqt_session_status(m->src, status, "requeue at the source", m->err) < 0)
+                return -1;
+            if (!m->failed)
+                rmqt_error_set(m->err, RMQT_ERR_AMQP,
+                               "the broker refused a publish (basic.nack): the message stays in "
+                               "queue '%s'; stopping",
+                               m->cfg->queue);
+            fail(m, 0);
+        }
+        m->head = (m->head + 1) % m->cap;
+        m->head_seq++;
+        m->count--;
+    }
+    return m->held_any ? 0 : flush_multi(m);
+}
+
+static int on_confirm(struct mover *m, uint64_t seq, bool multiple, bool ack)
+{
+    uint64_t s = multiple ? m->head_seq : seq;
+    for (; s <= seq; s++) {
+        struct pending *p = pending_at(m, s);
+        if (p && !p->done) {
+            p->done = true;
+            p->acked = ack;
+        }
+    }
+    return settle(m);
+}
+
+static int on_return(struct mover *m, const amqp_frame_t *frame)
+{
+    amqp_basic_return_t *r = frame->payload.method.decoded;
+    amqp_connection_state_t conn = rmqt_session_conn(m->dst);
+    struct rmqt_digest d;
+    amqp_message_t msg;
+    amqp_rpc_reply_t rr;
+    char ex[256], rk[256];
+    size_t k;
+    int code = r->reply_code;
+
+    snprintf(ex, sizeof(ex), "%.*s", (int)r->exchange.len, (const char *)r->exchange.bytes);
+    snprintf(rk, sizeof(rk), "%.*s", (int)r->routing_key.len, (const char *)r->routing_key.bytes);
+    rr = amqp_read_message(conn, frame->channel, &msg, 0);
+    if (rmqt_session_check(m->dst, frame->channel, rr, "read a returned message", m->err) < 0)
+        return -1;
+    rmqt_digest_init(&d);
+    rmqt_digest_message(&d, rmqt_bytes(ex), rmqt_bytes(rk), &msg.properties, msg.body);
+    amqp_destroy_message(&msg);
+    for (k = 0; k < m->count; k++) {
+        struct pending *p = &m->ring[(m->head + k) % m->cap];
+        if (!p->done && !p->returned && rmqt_digest_equal(&p->digest, &d)) {
+            p->returned = true;
+            break;
+        }
+    }
+    if (hold(m) < 0)
+        return -1;
+    if (m->cfg->stop_on_return && !m->failed) {
+        rmqt_error_set(m->err, RMQT_ERR_AMQP,
+                       "the broker returned a message (%d NO_ROUTE: exchange '%s', routing key "
+                       "'%s'): it stays in queue '%s'; stopping",
+                       code, ex, rk, m->cfg->queue);
+        fail(m, 0);
+    }
+    return 0;
+}
+
+/* Reads what the destination sent: confirms, returns, closes. Waits up to timeout_ms for the
+ * first frame. */
+static int drain_dst(struct mover *m, long timeout_ms)
+{
+    amqp_connection_state_t conn = rmqt_session_conn(m->dst);
+    struct timeval tv;
+    amqp_frame_t f;
+    int status;
+
+    tv.tv_sec = timeout_ms / 1000;
+    tv.tv_usec = (timeout_ms % 1000) * 1000;
+    for (;;) {
+        status = amqp_simple_wait_frame_noblock(conn, &f, &tv);
+        if (status == AMQP_STATUS_TIMEOUT)
+            break;
+        if (rmqt_session_status(m->dst, status, "read confirms", m->err) < 0)
+            return -1;
+        tv.tv_sec = 0;
+        tv.tv_usec = 0;
+        if (f.frame_type != AMQP_FRAME_METHOD)
+            continue;
+        switch (f.payload.method.id) {
+        case AMQP_BASIC_ACK_METHOD: {
+            amqp_basic_ack_t *a = f.payload.method.decoded;
+            if (on_confirm(m, a->delivery_tag, a->multiple, true) < 0)
+                return -1;
+            break;
+        }
+        case AMQP_BASIC_NACK_METHOD: {
+            amqp_basic_nack_t *a = f.payload.method.decoded;
+            if (on_confirm(m, a->delivery_tag, a->multiple, false) < 0)
+                return -1;
+            break;
+        }
+        case AMQP_BASIC_RETURN_METHOD:
+            if (on_return(m, &f) < 0)
+                return -1;
+            break;
+        case AMQP_CHANNEL_CLOSE_METHOD:
+        case AMQP_CONNECTION_CLOSE_METHOD:
+            return rmqt_session_closed_by_broker(m->dst, &f, "publish", m->err);
+        default:
+            break; /* connection.blocked/unblocked and the like */
+        }
+    }
+    amqp_maybe_release_buffers_on_channel(conn, m->dch);
+    return 0;
+}
+
+static int publish(struct mover *m, const amqp_envelope_t *env)
+{
+    const struct rmqt_mover_config *cfg = m->cfg;
+    struct rmqt_outgoing out;
+    struct pending *p;
+    int verdict, status;
+
+    memset(&out, 0, sizeof(out));
+    out.exchange = rmqt_bytes(cfg->exchange ? cfg->exchange : "");
+    out.routing_key = rmqt_bytes(cfg->routing_key ? cfg->routing_key : "");
+    rmqt_props_without_counters(&env->message.properties, &out.props, &m->scratch, &m->scratch_cap);
+    out.body = env->message.body;
+    verdict = RMQT_MOVE;
+    if (cfg->prepare) {
+        verdict = cfg->prepare(cfg->ctx, env, &out, m->err);
+        if (verdict < 0)
+            return fail(m, -1);
+    }
+    if (verdict == RMQT_STOP) {
+        m->stopping = true;
+        return hold(m); /* this one stays unacknowledged: released at the end */
+    }
+    if (verdict == RMQT_SKIP) {
+        m->st->skipped++;
+        return hold(m);
+    }
+    p = &m->ring[(m->head + m->count) % m->cap];
+    memset(p, 0, sizeof(*p));
+    p->tag = env->delivery_tag;
+    rmqt_digest_init(&p->digest);
+    rmqt_digest_message(&p->digest, out.exchange, out.routing_key, &out.props, out.body);
+    status = amqp_basic_publish(rmqt_session_conn(m->dst), m->dch, out.exchange, out.routing_key, 1,
+                                0, &out.props, out.body);
+    if (rmqt_session_status(m->dst, status, "publish", m->err) < 0)
+        return fail(m, -1);
+    if (m->count == 0)
+        m->head_seq = m->next_seq;
+    m->count++;
+    m->next_seq++;
+    if (m->published++ == 0)
+        m->first_publish = now_s();
+    return 0;
+}
+
+/* Reads one delivery (or whatever the source sent) without waiting. */
+static int take_one(struct mover *m)
+{
+    amqp_connection_state_t conn = rmqt_session_conn(m->src);
+    struct timeval tv = {0, 0};
+    amqp_envelope_t env;
+    amqp_rpc_reply_t r;
+    amqp_frame_t f;
+    int rc;
+
+    amqp_maybe_release_buffers_on_channel(conn, m->sch);
+    r = amqp_consume_message(conn, &env, &tv, 0);
+    if (r.reply_type == AMQP_RESPONSE_NORMAL) {
+        m->taken++;
+        rc = publish(m, &env);
+        amqp_destroy_envelope(&env);
+        return rc;
+    }
+    if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && r.library_error == AMQP_STATUS_TIMEOUT)
+        return 0;
+    if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+        r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
+        /* not a delivery: the broker cancelled the consumer or closed the channel */
+        if (rmqt_session_status(m->src, amqp_simple_wait_frame(conn, &f), "consume", m->err) < 0)
+            return fail(m, -1);
+        if (f.frame_type != AMQP_FRAME_METHOD)
+            return 0;
+        if (f.payload.method.id == AMQP_BASIC_CANCEL_METHOD) {
+            m->consuming = false;
+            rmqt_error_set(m->err, RMQT_ERR_AMQP,
+                           "the broker cancelled the consumer of queue '%s' (deleted?)",
+                           m->cfg->queue);
+            return fail(m, -1);
+        }
+        if (f.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD ||
+            f.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD) {
+            m->consuming = false;
+            rmqt_session_closed_by_broker(m->src, &f, "consume", m->err);
+            return fail(m, -1);
+        }
+        return 0;
+    }
+    rmqt_session_check(m->src, m->sch, r, "consume", m->err);
+    m->consuming = false;
+    return fail(m, -1);
+}
+
+static bool has_buffered(struct rmqt_session *s)
+{
+    amqp_connection_state_t c = rmqt_session_conn(s);
+    return amqp_frames_enqueued(c) || amqp_data_in_buffer(c);
+}
+
+static void report(struct mover *m)
+{
+    if (m->cfg->progress)
+        m->cfg->progress(m->cfg->ctx, m->st);
+}
+
+static int setup(struct mover *m)
+{
+    const struct rmqt_mover_config *cfg = m->cfg;
+    amqp_connection_state_t sc = rmqt_session_conn(m->src), dc = rmqt_session_conn(m->dst);
+    amqp_basic_consume_ok_t *ok;
+    uint32_t ready = 0, consumers = 0;
+    uint64_t prefetch;
+    char what[600];
+
+    m->sch = rmqt_session_open_channel(m->src, m->err);
+    if (!m->sch)
+        return -1;
+    m->pch = rmqt_session_open_channel(m->src, m->err);
+    if (!m->pch)
+        return -1;
+    if (rmqt_session_queue_counts(m->src, m->pch, cfg->queue, &ready, &consumers, m->err) < 0)
+        return -1;
+    m->st->snapshot = ready;
+    m->st->consumers = consumers;
+    m->target = cfg->limit && cfg->limit < ready ? cfg->limit : ready;
+    if (m->target == 0)
+        return 0;
+    m->dch = rmqt_session_open_channel(m->dst, m->err);
+    if (!m->dch)
+        return -1;
+    amqp_confirm_select(dc, m->dch);
+    if (rmqt_session_check(m->dst, m->dch, amqp_get_rpc_reply(dc), "confirm.select", m->err) < 0)
+        return -1;
+    /* a run that may hold messages needs a prefetch above what it holds, or it stalls
+     * (dlq.md); one that holds none keeps the broker's buffer at the window */
+    prefetch = m->cap;
+    if (cfg->prepare)
+        prefetch = m->target + m->cap > 65535 ? 0 : m->target + m->cap;
+    amqp_basic_qos(sc, m->sch, 0, (uint16_t)prefetch, 0);
+    if (rmqt_session_check(m->src, m->sch, amqp_get_rpc_reply(sc), "basic.qos", m->err) < 0)
+        return -1;
+    ok = amqp_basic_consume(sc, m->sch, rmqt_bytes(cfg->queue), amqp_empty_bytes, 0, 0, 0,
+                            amqp_empty_table);
+    snprintf(what, sizeof(what), "consume from queue '%s'", cfg->queue);
+    if (rmqt_session_check(m->src, m->sch, amqp_get_rpc_reply(sc), what, m->err) < 0)
+        return -1;
+    m->ctag.len = ok->consumer_tag.len < sizeof(m->ctag_buf) ? ok->consumer_tag.len : 0;
+    memcpy(m->ctag_buf, ok->consumer_tag.bytes, m->ctag.len);
+    m->ctag.bytes = m->ctag_buf;
+    m->consuming = true;
+    return 0;
+}
+
+/* The main loop: take while the window has room, read confirms, stop at the snapshot. */
+static void run_loop(struct mover *m)
+{
+    const struct rmqt_mover_config *cfg = m->cfg;
+    long idle_ms = cfg->idle_ms > 0 ? cfg->idle_ms : DEFAULT_IDLE_MS;
+    double last_delivery = now_s(), last_report = now_s();
+    int idle_checks = 0;
+
+    for (;;) {
+        struct pollfd pfd[2];
+        bool want_src, rate_wait = false;
+        double now = now_s(), wait_s = 0.1;
+        int n = 0, k;
+
+        if (cfg->stop && *cfg->stop)
+            m->stopping = true;
+        if (drain_dst(m, 0) < 0) {
+            fail(m, -1);
+            break;
+        }
+        if ((m->stopping || m->taken >= m->target) && m->count == 0)
+            break;
+        want_src = !m->stopping && m->taken < m->target && m->count < m->cap;
+        if (want_src && cfg->rate > 0 && m->published > 0) {
+            double next = m->first_publish + (double)m->published / cfg->rate;
+            if (now < next) {
+                want_src = false;
+                rate_wait = true;
+                wait_s = next - now < 0.1 ? next - now : 0.1;
+            }
+        }
+        if (now - last_report >= 0.5) {
+            report(m);
+            last_report = now;
+        }
+        if (want_src && has_buffered(m->src)) {
+            uint64_t before = m->taken;
+            if (take_one(m) < 0)
+                break;
+            if (m->taken != before) {
+                last_delivery = now_s();
+                idle_checks = 0;
+            }
+            continue;
+        }
+        pfd[n].fd = rmqt_session_fd(m->dst);
+        pfd[n++].events = POLLIN;
+        if (want_src) {
+            pfd[n].fd = rmqt_session_fd(m->src);
+            pfd[n++].events = POLLIN;
+        }
+        k = poll(pfd, (nfds_t)n, (int)(wait_s * 1000) + (rate_wait ? 1 : 0));
+        if (k > 0 && want_src && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            uint64_t before = m->taken;
+            if (take_one(m) < 0)
+                break;
+            if (m->taken != before) {
+                last_delivery = now_s();
+                idle_checks = 0;
+            }
+        }
+        if (want_src && m->count == 0 && now_s() - last_delivery >= (double)idle_ms / 1000) {
+            /* nothing came for a while: are the snapshot's messages still there? (another
+             * consumer may have taken them, or they expired) */
+            uint32_t ready = 0;
+            if (rmqt_session_queue_counts(m->src, m->pch, cfg->queue, &ready, NULL, m->err) < 0) {
+                fail(m, -1);
+                break;
+            }
+            if (ready == 0 || ++idle_checks >= IDLE_CHECKS)
+                m->stopping = true;
+            last_delivery = now_s();
+        }
+    }
+}
+
+/* Ends the run: no more deliveries, the outstanding confirms, acks, the channel closed (what
+ * was not acknowledged goes back to the queue). */
+static void finish(struct mover *m)
+{
+    amqp_connection_state_t sc = rmqt_session_conn(m->src);
+    struct rmqt_error ignore;
+    double until = now_s() + DRAIN_TIMEOUT_MS / 1000.0;
+
+    if (m->consuming && rmqt_session_is_alive(m->src)) {
+        amqp_basic_cancel(sc, m->sch, m->ctag);
+        rmqt_session_check(m->src, m->sch, amqp_get_rpc_reply(sc), "cancel", &ignore);
+        m->consuming = false;
+    }
+    while (m->count && rmqt_session_is_alive(m->dst) && now_s() < until) {
+        if (drain_dst(m, 100) < 0) {
+            fail(m, -1);
+            break;
+        }
+    }
+    if (rmqt_session_is_alive(m->src)) {
+        if (!m->held_any)
+            flush_multi(m);
+        if (m->sch) {
+            amqp_channel_close(sc, m->sch, AMQP_REPLY_SUCCESS);
+            rmqt_session_check(m->src, m->sch, amqp_get_rpc_reply(sc), "close", &ignore);
+        }
+    }
+    if (m->count && !m->failed) {
+        rmqt_error_set(m->err, RMQT_ERR_CONNECT,
+                       "%zu publishes were not confirmed in time: their messages stay in queue "
+                       "'%s'",
+                       m->count, m->cfg->queue);
+        m->failed = true;
+    }
+}
+
+int rmqt_mover_run(struct rmqt_session *src, struct rmqt_session *dst,
+                   const struct rmqt_mover_config *cfg, struct rmqt_mover_stats *st,
+                   struct rmqt_error *err)
+{
+    struct mover m;
+    uint64_t handled;
+
+    memset(st, 0, sizeof(*st));
+    memset(&m, 0, sizeof(m));
+    m.src = src;
+    m.dst = dst;
+    m.cfg = cfg;
+    m.st = st;
+    m.err = err;
+    m.cap = cfg->window ? cfg->window : DEFAULT_WINDOW;
+    m.ring = xcalloc(m.cap, sizeof(*m.ring));
+    m.next_seq = 1;
+    m.head_seq = 1;
+    m.t0 = now_s();
+    if (setup(&m) < 0)
+        m.failed = true;
+    else if (m.target > 0)
+        run_loop(&m);
+    finish(&m);
+    handled = st->moved + st->skipped + st->returned + st->nacked;
+    st->left = m.target > handled ? m.target - handled : 0;
+    st->seconds = now_s() - m.t0;
+    report(&m);
+    free(m.ring);
+    free(m.scratch);
+    return m.failed ? -1 : 0;
+}

@@ -1,0 +1,79 @@
+/*
+ * mover.h - the safe mover: take messages from a queue and publish them elsewhere without ever
+ * losing one (dlq.md, "The safe mover"). apply's queue migration and the dlq commands use it.
+ *
+ * The source message is acknowledged only after the broker confirmed the publish and did not
+ * return it. A crash or a lost connection at any moment loses nothing: unacknowledged messages
+ * go back to the source queue, and at most the messages in flight are delivered twice.
+ *
+ * Two sessions: the source consumes (manual acks, a prefetch), the destination publishes in
+ * confirm mode with `mandatory`. Both are served from one thread, whichever has frames.
+ */
+#ifndef RMQT_MOVER_H
+#define RMQT_MOVER_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "amqp_compat.h"
+#include "error.h"
+#include "session.h"
+
+/* What to do with one delivery. */
+enum rmqt_verdict {
+    RMQT_MOVE, /* publish out (below) and acknowledge the source after the confirm */
+    RMQT_SKIP, /* leave it in the source queue (released at the end, never rejected) */
+    RMQT_STOP, /* stop the run before this message (it stays in the source) */
+};
+
+/* The publish a delivery becomes. prepare() may change any of it; the strings and the
+ * properties it points to must stay valid until the next call of prepare(). */
+struct rmqt_outgoing {
+    amqp_bytes_t exchange, routing_key;
+    amqp_basic_properties_t props;
+    amqp_bytes_t body;
+};
+
+struct rmqt_mover_stats {
+    uint64_t snapshot;  /* ready messages when the run started: the most it handles */
+    uint32_t consumers; /* other consumers of the source when the run started */
+    uint64_t moved;     /* published, confirmed, acknowledged at the source */
+    uint64_t skipped;   /* left in place by prepare() */
+    uint64_t returned;  /* the broker could not route them: left in the source */
+    uint64_t nacked;    /* the broker refused them: left in the source */
+    uint64_t left;      /* of the snapshot, not handled (stopped, limit, vanished) */
+    double seconds;
+};
+
+struct rmqt_mover_config {
+    const char *queue;       /* the source queue */
+    const char *exchange;    /* where messages go by default ("" the default exchange) */
+    const char *routing_key; /* ... with this routing key (for "": the target queue) */
+    /* Optional: decides on one delivery and edits its publish (which starts as a verbatim copy
+     * without the broker's delivery counters, to exchange/routing_key). Returns the verdict,
+     * or -1 with err set to stop the run with an error. */
+    int (*prepare)(void *ctx, const amqp_envelope_t *in, struct rmqt_outgoing *out,
+                   struct rmqt_error *err);
+    void *ctx;
+    uint64_t limit;      /* handle at most this many deliveries; 0: the snapshot */
+    double rate;         /* publishes a second, from the first one (no burst); 0: unlimited */
+    unsigned window;     /* publishes awaiting a confirm; 0: 512 */
+    bool stop_on_return; /* a returned message ends the run with an error */
+    long idle_ms;        /* no delivery for this long: look whether anything is left; 0: 1000 */
+    /* set (e.g. by a signal handler) to stop: the run finishes what is in flight */
+    const volatile sig_atomic_t *stop;
+    /* called now and then with the running totals (e.g. for progress on a terminal) */
+    void (*progress)(void *ctx, const struct rmqt_mover_stats *st);
+};
+
+/* Moves messages from cfg->queue (on src) to their destination (on dst); src and dst must
+ * be different sessions. Fills st in any case. Returns 0 when the run ended normally (end of
+ * the snapshot, the limit, a stop request); -1 with err set when it ended on an error (a
+ * nack, a return with stop_on_return, a lost connection): what was confirmed was still
+ * acknowledged, everything else stays in the source queue. */
+int rmqt_mover_run(struct rmqt_session *src, struct rmqt_session *dst,
+                   const struct rmqt_mover_config *cfg, struct rmqt_mover_stats *st,
+                   struct rmqt_error *err);
+
+#endif

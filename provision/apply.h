@@ -1,0 +1,82 @@
+/*
+ * apply.h - carry out a plan: the last stage of the pipeline.
+ *
+ * Exchanges, queues and bindings are declared, bound, unbound and deleted over AMQP, from a
+ * pool of connections working in parallel; vhosts and policies over the management API (AMQP
+ * cannot make them). Order: vhosts, exchanges, queues, bindings, policies; then the deletions
+ * (--prune), bindings first, then policies, queues, exchanges. The first refusal stops the
+ * run: what is under way finishes, nothing new starts.
+ *
+ * A queue that must be replaced while it holds messages is migrated: its messages go to a
+ * holding queue (named after it, so a re-run finds it) with the safe mover, the queue is
+ * deleted and declared anew with its bindings, and the messages come back.
+ */
+#ifndef RMQT_APPLY_H
+#define RMQT_APPLY_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diff.h"
+#include "error.h"
+#include "http.h"
+#include "session.h"
+
+struct apply_options {
+    const struct rmqt_session_config *amqp; /* URLs, credentials, TLS (the vhost is set here) */
+    struct rmqt_http *http;
+    bool allow_replace;   /* migrate queues that hold messages */
+    bool force;           /* with consumers attached; prune queues that hold messages */
+    unsigned concurrency; /* AMQP connections per vhost; 0: 16 */
+    const volatile sig_atomic_t *stop; /* set to stop starting new steps */
+    /* Lines about long work (migrations) for a progress display; NULL: none. Called from
+     * worker threads, one call at a time. */
+    void (*progress)(void *ctx, const char *line);
+    void *progress_ctx;
+};
+
+/* What the broker holds now of a queue the plan replaces or deletes (exact: passive
+ * queue.declare over AMQP). */
+struct apply_queue_state {
+    bool known; /* checked */
+    bool exists;
+    uint32_t messages, consumers;
+    bool holding_exists;
+    uint32_t holding_messages;
+};
+
+enum apply_step { STEP_PENDING = 0, STEP_DONE, STEP_FAILED };
+
+struct apply_result {
+    enum apply_step *steps;           /* one per change of the plan */
+    struct apply_queue_state *queues; /* one per change (queue changes only) */
+    size_t done, failed, pending;     /* changes (unmanaged ones are not counted) */
+    size_t failed_index;              /* the change that failed first, when failed */
+    char failure[1024];               /* its reason, with the broker's text */
+    uint64_t migrated;                /* messages moved back into migrated queues */
+};
+
+void apply_result_init(struct apply_result *r);
+void apply_result_release(struct apply_result *r);
+
+/* Reads, over AMQP, the messages and consumers of every queue the plan replaces or deletes,
+ * and of holding queues, into r->queues (r is set up for p). -1 with err set when the broker
+ * cannot be reached. */
+int apply_preflight(const struct plan *p, const struct apply_options *o, struct apply_result *r,
+                    struct rmqt_error *err);
+
+/* Appends to why (one line each, new strings) every change that needs a consent the options
+ * do not give: a replace of a queue holding messages without allow_replace, a queue with
+ * consumers or a delete of a queue holding messages without force, a stream holding
+ * messages (its messages cannot be migrated). Returns how many. Uses r from apply_preflight. */
+size_t apply_refusals(const struct plan *p, const struct apply_options *o,
+                      const struct apply_result *r, char ***why, size_t *n_why);
+
+/* Carries out p. Returns 0 when every change was applied; -1 when a step failed (r says
+ * which, with the broker's reason, and which were applied and which not attempted) or the
+ * run was stopped. */
+int apply_plan(const struct plan *p, const struct apply_options *o, struct apply_result *r);
+
+#endif
