@@ -9,6 +9,7 @@
 
 #include "xalloc.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 void rmqt_digest_init(struct rmqt_digest *d)
@@ -116,14 +117,38 @@ static void add_value(struct rmqt_digest *d, const amqp_field_value_t *v)
     }
 }
 
+static int entry_cmp(const void *a, const void *b)
+{
+    const amqp_table_entry_t *x = *(const amqp_table_entry_t *const *)a;
+    const amqp_table_entry_t *y = *(const amqp_table_entry_t *const *)b;
+    size_t n = x->key.len < y->key.len ? x->key.len : y->key.len;
+    int c = n ? memcmp(x->key.bytes, y->key.bytes, n) : 0;
+    if (c)
+        return c;
+    return x->key.len < y->key.len ? -1 : x->key.len > y->key.len;
+}
+
+/* A table is a map: its entries are hashed in key order, because the broker may re-encode a
+ * table in another order (a quorum queue sorts the headers when it adds x-delivery-count). */
 static void add_table(struct rmqt_digest *d, const amqp_table_t *t)
 {
+    const amqp_table_entry_t *small[16], **sorted = small;
     int k;
+
     add_u64(d, (uint64_t)t->num_entries);
+    if (t->num_entries <= 0)
+        return;
+    if (t->num_entries > 16)
+        sorted = xmalloc((size_t)t->num_entries * sizeof(*sorted));
+    for (k = 0; k < t->num_entries; k++)
+        sorted[k] = &t->entries[k];
+    qsort(sorted, (size_t)t->num_entries, sizeof(*sorted), entry_cmp);
     for (k = 0; k < t->num_entries; k++) {
-        add_bytes(d, t->entries[k].key);
-        add_value(d, &t->entries[k].value);
+        add_bytes(d, sorted[k]->key);
+        add_value(d, &sorted[k]->value);
     }
+    if (sorted != small)
+        free(sorted);
 }
 
 void rmqt_digest_message(struct rmqt_digest *d, amqp_bytes_t exchange, amqp_bytes_t routing_key,
