@@ -1345,6 +1345,79 @@ static void test_diff_plans_20000_unmanaged_objects_in_linear_time(void **state)
     topology_release(&empty);
 }
 
+/* apply's migration: a holding queue left by an interrupted run belongs to the migration. */
+static void test_diff_holding_queue_of_a_wanted_queue_is_not_unmanaged_nor_pruned(void **state)
+{
+    struct fx f;
+    (void)state;
+
+    plan_against(&f, "version: 1\nvhosts:\n  v:\n    queues:\n      q: { type: quorum }\n", NULL,
+                 Q("q", "{\"x-queue-type\":\"quorum\"}") Q("rmqtopo.migrate.q", "{}"), NULL, NULL,
+                 true);
+    /* not a delete (even with prune): an update of q that moves the messages back */
+    expect_plan_size(&f.plan, 1);
+    assert_non_null(find_change(&f.plan, CH_UPDATE, CK_QUEUE, "q"));
+    assert_non_null(find_change(&f.plan, CH_UPDATE, CK_QUEUE, "q")->holding_queue);
+    assert_non_null(
+        strstr(find_change(&f.plan, CH_UPDATE, CK_QUEUE, "q")->note, "rmqtopo.migrate.q"));
+    assert_int_equal(plan_change_count(&f.plan), 1);
+    fx_release(&f);
+}
+
+static void test_diff_interrupted_migration_marks_the_replace_and_the_create(void **state)
+{
+    struct fx f;
+    (void)state;
+
+    /* killed before the old queue was deleted: still a replace, now with a holding queue */
+    plan_against(&f, "version: 1\nvhosts:\n  v:\n    queues:\n      q: { type: quorum }\n", NULL,
+                 Q("q", "{}") Q("rmqtopo.migrate.q", "{}"), NULL, NULL, false);
+    expect_plan_size(&f.plan, 1);
+    assert_non_null(find_change(&f.plan, CH_REPLACE, CK_QUEUE, "q")->holding_queue);
+    fx_release(&f);
+    /* killed after the delete: a create that also moves the messages back */
+    plan_against(&f, "version: 1\nvhosts:\n  v:\n    queues:\n      q: { type: quorum }\n", NULL,
+                 Q("rmqtopo.migrate.q", "{}"), NULL, NULL, false);
+    expect_plan_size(&f.plan, 1);
+    assert_non_null(find_change(&f.plan, CH_CREATE, CK_QUEUE, "q")->holding_queue);
+    fx_release(&f);
+}
+
+static void test_diff_holding_queue_of_an_unknown_queue_is_unmanaged(void **state)
+{
+    struct fx f;
+    (void)state;
+
+    plan_against(&f, "version: 1\nvhosts:\n  v:\n    queues:\n      q: {}\n", NULL,
+                 Q("q", "{}") Q("rmqtopo.migrate.other", "{}"), NULL, NULL, false);
+    expect_plan_size(&f.plan, 1);
+    assert_non_null(find_change(&f.plan, CH_UNMANAGED, CK_QUEUE, "rmqtopo.migrate.other"));
+    fx_release(&f);
+}
+
+static void test_diff_holding_queue_name_is_derived_and_bounded(void **state)
+{
+    char long_name[256];
+    char *a, *b, *c;
+    (void)state;
+
+    a = holding_queue_name("orders");
+    assert_string_equal(a, "rmqtopo.migrate.orders");
+    assert_true(is_holding_queue_name(a));
+    assert_false(is_holding_queue_name("orders"));
+    memset(long_name, 'x', 255);
+    long_name[255] = '\0';
+    b = holding_queue_name(long_name);
+    long_name[254] = 'y';
+    c = holding_queue_name(long_name);
+    assert_true(strlen(b) <= 255);
+    assert_true(is_holding_queue_name(b));
+    assert_string_not_equal(b, c); /* cut names still differ by their hash */
+    free(a);
+    free(b);
+    free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1394,6 +1467,10 @@ int main(void)
         cmocka_unit_test(test_diff_changes_carry_their_vhost),
         cmocka_unit_test(test_diff_action_and_kind_names),
         cmocka_unit_test(test_diff_release_accepts_null_and_empty_plans),
+        cmocka_unit_test(test_diff_holding_queue_of_a_wanted_queue_is_not_unmanaged_nor_pruned),
+        cmocka_unit_test(test_diff_interrupted_migration_marks_the_replace_and_the_create),
+        cmocka_unit_test(test_diff_holding_queue_of_an_unknown_queue_is_unmanaged),
+        cmocka_unit_test(test_diff_holding_queue_name_is_derived_and_bounded),
         cmocka_unit_test(test_diff_plans_20000_queues_and_bindings_in_linear_time),
         cmocka_unit_test(test_diff_plans_20000_unmanaged_objects_in_linear_time),
     };
