@@ -5,7 +5,8 @@
 #
 # What it shows grows with the tool: today it validates topologies/orders.yaml (and shows what
 # validate says about a broken copy of it), plans it against the private broker, creates part
-# of it by hand through the management API to show drift, exports the live vhost, and draws
+# of it by hand through the management API to show drift, applies it, migrates a queue that
+# holds messages (refused first, then with --allow-replace), exports the live vhost, and draws
 # the topology. The broker is left running for you to explore; `scripts/broker.sh stop` stops it.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -51,6 +52,19 @@ api PUT /exchanges/orders/orders.dlx '{"type":"topic","durable":true}' >/dev/nul
 api PUT /queues/orders/orders.dlq '{"durable":true,"arguments":{"x-queue-type":"quorum","x-message-ttl":86400000}}' >/dev/null
 api PUT /queues/orders/legacy.jobs '{"durable":true}' >/dev/null
 ./build/rmqtopo plan topologies/orders.yaml | grep -E "^vhost|-/\+|^ +\?|x-message-ttl|^Plan" || true
+
+say "rmqtopo apply --yes topologies/orders.yaml (16 AMQP connections; vhost and policy over HTTP)"
+./build/rmqtopo apply --yes topologies/orders.yaml 2>/dev/null | tail -n 3 || true
+echo "(orders.dlq held no messages, so replacing it needed no consent; legacy.jobs is unmanaged: left alone)"
+
+say "a queue holding messages, replaced: refused without --allow-replace, migrated with it"
+./build/tests/msgtool publish orders orders.dlq 1000 demo
+sed 's/message_ttl: 7d/message_ttl: 14d/' topologies/orders.yaml > "$broken"
+./build/rmqtopo apply --yes "$broken" 2>&1 | grep -E "^rmqtopo" || echo "(exit status $?)"
+./build/rmqtopo apply --yes --allow-replace "$broken" 2>/dev/null | tail -n 1
+api GET "/queues/orders/orders.dlq" | python3 -c 'import json,sys; q=json.load(sys.stdin); print("orders.dlq now:", q["type"], "x-message-ttl", q["arguments"]["x-message-ttl"], "messages", q.get("messages", "(statistics lag)"))'
+./build/tests/msgtool dump orders orders.dlq | wc -l | sed 's/^/messages in orders.dlq, counted over AMQP: /'
+./build/rmqtopo apply --yes topologies/orders.yaml --allow-replace 2>/dev/null | tail -n 1
 
 say "rmqtopo export --vhost orders (the live vhost as a topology file)"
 ./build/rmqtopo export --vhost orders
