@@ -73,13 +73,18 @@ static bool plan_needs_confirmation(const struct plan *p)
 /* Asks on the terminal; true when the answer is yes. */
 static bool confirm(void)
 {
+    /* the question goes to the terminal itself: stderr may be redirected to a log */
+    FILE *tty = fopen("/dev/tty", "w");
+    FILE *out = tty ? tty : stderr;
     char line[64];
+    bool yes;
 
-    fprintf(stderr, "This plan replaces or deletes objects. Apply it? [y/N] ");
-    fflush(stderr);
-    if (!fgets(line, sizeof(line), stdin))
-        return false;
-    return line[0] == 'y' || line[0] == 'Y';
+    fprintf(out, "This plan replaces or deletes objects. Apply it? [y/N] ");
+    fflush(out);
+    yes = fgets(line, sizeof(line), stdin) && (line[0] == 'y' || line[0] == 'Y');
+    if (tty)
+        fclose(tty);
+    return yes;
 }
 
 static bool has_queue_work(const struct plan *p)
@@ -225,8 +230,7 @@ static int do_apply(struct apply_run *ar, struct plan_session *s)
         }
         goto out;
     }
-    if (plan_needs_confirmation(&s->plan) && !ar->yes && isatty(STDIN_FILENO) &&
-        isatty(STDERR_FILENO) && !confirm()) {
+    if (plan_needs_confirmation(&s->plan) && !ar->yes && isatty(STDIN_FILENO) && !confirm()) {
         status = cli_fail(cli, EXIT_FAIL, "apply cancelled: nothing was changed");
         goto out;
     }

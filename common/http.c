@@ -279,8 +279,35 @@ void rmqt_http_reason(struct strbuf *sb, const char *body, size_t len)
             reason = json_string_value(e);
     }
     if (reason) {
-        /* the broker quotes names in its reasons, and names can hold control characters */
-        rmqt_sanitize_add(sb, reason, strlen(reason));
+        /* the broker HTML-escapes its reasons (Erlang's << >> come as &lt;&lt; &gt;&gt;) and
+         * ends lines with newlines: undo the one, fold the other into spaces; names can hold
+         * control characters, so the rest is sanitised */
+        struct strbuf plain = {0};
+        const char *p = reason;
+        while (*p) {
+            static const struct {
+                const char *entity, *text;
+            } entities[] = {
+                {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"}, {"&amp;", "&"}};
+            size_t e;
+            for (e = 0; e < sizeof(entities) / sizeof(entities[0]); e++)
+                if (strncmp(p, entities[e].entity, strlen(entities[e].entity)) == 0)
+                    break;
+            if (e < sizeof(entities) / sizeof(entities[0])) {
+                strbuf_adds(&plain, entities[e].text);
+                p += strlen(entities[e].entity);
+            } else if (*p == '\n' || *p == '\r' || *p == '\t') {
+                if (plain.len && plain.buf[plain.len - 1] != ' ')
+                    strbuf_addc(&plain, ' ');
+                p++;
+            } else {
+                strbuf_addc(&plain, *p++);
+            }
+        }
+        while (plain.len && plain.buf[plain.len - 1] == ' ')
+            plain.len--;
+        rmqt_sanitize_add(sb, plain.buf ? plain.buf : "", plain.len);
+        strbuf_release(&plain);
     } else {
         size_t k, n = len > 200 ? 200 : len;
         for (k = 0; k < n; k++)

@@ -429,6 +429,25 @@ static int bind_queue(struct run *run, struct rmqt_session *s, const struct chan
     return 0;
 }
 
+/* After the move back: with no consumer to take them, the queue must hold at least what was
+ * moved in; fewer means its new limits (max-length, max-length-bytes) dropped or
+ * dead-lettered some. That must not pass as a success. */
+static int check_moved_back(struct rmqt_session *s, const char *queue, uint64_t moved,
+                            struct rmqt_error *err)
+{
+    uint32_t ready = 0, consumers = 0;
+
+    if (rmqt_session_queue_counts(s, rmqt_session_channel(s), queue, &ready, &consumers, err) < 0)
+        return -1;
+    if (consumers == 0 && ready < moved)
+        return rmqt_error_set(err, RMQT_ERR_INVALID,
+                              "queue '%s' holds %u messages after %llu were moved back into it: "
+                              "its new limits dropped or dead-lettered %llu",
+                              queue, ready, (unsigned long long)moved,
+                              (unsigned long long)(moved - ready));
+    return 0;
+}
+
 /* A queue replace that keeps the messages, or the rest of one that was interrupted. */
 static int migrate_queue(struct run *run, struct pool *pl, unsigned k, const struct change *c,
                          struct rmqt_error *err)
@@ -476,6 +495,8 @@ static int migrate_queue(struct run *run, struct pool *pl, unsigned k, const str
         pthread_mutex_lock(&run->lock);
         run->r->migrated += moved;
         pthread_mutex_unlock(&run->lock);
+        if (check_moved_back(s, c->name, moved, err) < 0)
+            goto out;
         if (delete_queue(s, hname, QT_CLASSIC, true, err) < 0)
             goto out;
         progress(run, "migrated queue '%s' in vhost '%s': %llu messages back", c->name, c->vhost,
@@ -493,6 +514,10 @@ static bool needs_migration(const struct run *run, const struct change *c)
 {
     const struct apply_queue_state *q = &run->r->queues[c - run->p->v];
     if (c->kind != CK_QUEUE || c->action == CH_DELETE || c->action == CH_UNMANAGED)
+        return false;
+    /* a stream's messages cannot be moved: replacing it (--force) deletes them */
+    if (c->live_queue && c->live_queue->type == QT_STREAM && !c->holding_queue &&
+        !q->holding_exists)
         return false;
     return c->holding_queue || q->holding_exists || (c->action == CH_REPLACE && q->messages);
 }
@@ -690,7 +715,7 @@ static int phase_of(const struct change *c)
 {
     bool del = c->action == CH_DELETE;
     if (c->action == CH_UNMANAGED)
-        return -1;
+        return c->kind == CK_BINDING && c->rebind ? PH_BINDINGS : -1;
     switch (c->kind) {
     case CK_VHOST:
         return del ? -1 : PH_VHOSTS;
@@ -823,6 +848,7 @@ size_t apply_refusals(const struct plan *p, const struct apply_options *o,
     for (k = 0; k < p->n; k++) {
         const struct change *c = &p->v[k];
         const struct apply_queue_state *q = &r->queues[k];
+        const struct targ *a;
 
         if (!wants_preflight(c) || !q->known)
             continue;
@@ -831,13 +857,26 @@ size_t apply_refusals(const struct plan *p, const struct apply_options *o,
                     xasprintf("queue '%s' in vhost '%s' holds %u messages: replacing it needs "
                               "--allow-replace (its messages are then migrated, none dropped)",
                               c->name, c->vhost, q->messages));
-        if (c->action == CH_REPLACE && q->messages && c->live_queue &&
-            c->live_queue->type == QT_STREAM)
+        /* a stream's messages cannot be moved, and its count is not a ready count */
+        if ((c->action == CH_REPLACE || c->action == CH_DELETE) && q->exists && c->live_queue &&
+            c->live_queue->type == QT_STREAM && !o->force)
             add_why(why, n_why,
-                    xasprintf("queue '%s' in vhost '%s' is a stream holding %u messages: a "
-                              "stream's messages cannot be migrated; delete it yourself if "
-                              "they may go",
-                              c->name, c->vhost, q->messages));
+                    xasprintf("queue '%s' in vhost '%s' is a stream: its messages cannot be "
+                              "migrated, and %s it deletes them all; that needs --force",
+                              c->name, c->vhost,
+                              c->action == CH_DELETE ? "deleting" : "replacing"));
+        if (c->action == CH_REPLACE && c->want_queue && !o->force &&
+            (a = targs_get(&c->want_queue->args, "x-max-length")) && a->val.kind == TV_INT &&
+            (int64_t)q->messages + q->holding_messages > a->val.i)
+            add_why(
+                why, n_why,
+                xasprintf(
+                    "queue '%s' in vhost '%s' holds %llu messages but its new "
+                    "max_length is %lld: migrating would drop or dead-letter %llu of "
+                    "them; that needs --force",
+                    c->name, c->vhost, (unsigned long long)q->messages + q->holding_messages,
+                    (long long)a->val.i,
+                    (unsigned long long)((int64_t)q->messages + q->holding_messages - a->val.i)));
         if (c->action == CH_DELETE && q->messages && !o->force)
             add_why(why, n_why,
                     xasprintf("queue '%s' in vhost '%s' holds %u messages: --prune deletes it "

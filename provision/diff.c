@@ -549,14 +549,18 @@ static void diff_unmanaged(struct vdiff *d, const bool *live_matched)
             continue;
         c = add_binding_change(d->p, act, d->want->name, l);
         c->live_binding = l;
-        /* deleting a replaced object takes its bindings with it, the file's or not */
-        if (act == CH_UNMANAGED && is_replaced(&d->replaced_exchanges, l->source))
-            c->note = xasprintf("lost when exchange '%s' is replaced", l->source);
-        else if (act == CH_UNMANAGED &&
-                 (l->dest_is_exchange ? is_replaced(&d->replaced_exchanges, l->destination)
-                                      : is_replaced(&d->replaced_queues, l->destination)))
-            c->note = xasprintf("lost when %s '%s' is replaced",
+        /* deleting a replaced object takes its bindings with it, the file's or not: apply
+         * binds the unmanaged ones again (only --prune deletes what the file does not name) */
+        if (act == CH_UNMANAGED && is_replaced(&d->replaced_exchanges, l->source)) {
+            c->note = xasprintf("re-created after exchange '%s' is replaced", l->source);
+            c->rebind = true;
+        } else if (act == CH_UNMANAGED &&
+                   (l->dest_is_exchange ? is_replaced(&d->replaced_exchanges, l->destination)
+                                        : is_replaced(&d->replaced_queues, l->destination))) {
+            c->note = xasprintf("re-created after %s '%s' is replaced",
                                 l->dest_is_exchange ? "exchange" : "queue", l->destination);
+            c->rebind = true;
+        }
     }
     for (k = 0; k < d->live->n_queues; k++) {
         const struct queue *l = &d->live->queues[k];

@@ -50,6 +50,8 @@ struct change {
     /* a queue whose migration was interrupted: the live queue holding its messages (apply
      * moves them back); NULL when none */
     const struct queue *holding_queue;
+    /* an unmanaged binding that a replace deletes: apply binds it again */
+    bool rebind;
     /* the objects, borrowed from the models (NULL where absent) */
     const struct vhost *want_vhost;
     const struct exchange *want_exchange, *live_exchange;

@@ -201,6 +201,13 @@ expect_eq "migrated queue has the new type and argument" '["quorum", 200000]' \
 expect_eq "the migrated queue's binding is back" '"w"' "$(api GET "/bindings/$vm/e/in/q/work" | jget 'd[0]["routing_key"]')"
 expect_eq "no holding queue is left" '[]' "$(api GET "/queues/$vm?columns=name" | jget '[q["name"] for q in d if q["name"].startswith("rmqtopo.")]')"
 
+sed 's/max_length: 200000/max_length: 10/' "$work/m2.yaml" > "$work/m3.yaml"
+out=$("$BIN" apply --yes --allow-replace "$work/m3.yaml" 2>&1); rc=$?
+expect_eq "a new max_length below the message count: exit 1" 1 "$rc"
+expect_contains "a new max_length below the message count: says why" "$out" "holds 2000 messages but its new max_length is 10: migrating would drop or dead-letter 1990 of them; that needs --force"
+"$MSGTOOL" dump "$vm" args | sort > "$work/args.refused"
+expect_eq "a new max_length below the message count: the queue keeps them" "$(cat "$work/args.before")" "$(cat "$work/args.refused")"
+
 # --- 5. kill -9 during a migration, then a re-run: nothing lost ------------------------------
 cat > "$work/k1.yaml" <<YAML
 version: 1
@@ -284,11 +291,14 @@ expect_eq "--prune: built-in exchanges stay" 200 \
   "$(curl -s -o /dev/null -w '%{http_code}' -u guest:guest "$RMQTOPO_API_URL/api/exchanges/$vp/amq.topic")"
 
 # --- 7. exchange replace re-creates its bindings; JSON output ----------------------------------
+api PUT "/queues/$vp/theirs" '{"durable":true}' >/dev/null
+api POST "/bindings/$vp/e/keep/q/theirs" '{"routing_key":"t"}' >/dev/null
 sed 's/keep: { type: fanout }/keep: { type: direct }/' "$work/p.yaml" > "$work/p2.yaml"
 out=$("$BIN" -o json apply --yes "$work/p2.yaml" 2>/dev/null); rc=$?
 expect_eq "exchange replace: exit 0" 0 "$rc"
 expect_eq "exchange replace: JSON says 2 applied (replace + binding)" '2' "$(echo "$out" | jget 'd["applied"]')"
 expect_eq "exchange replace: new type" '"direct"' "$(api GET "/exchanges/$vp/keep" | jget 'd["type"]')"
 expect_eq "exchange replace: binding re-created" '1' "$(api GET "/bindings/$vp/e/keep/q/keep.q" | jget 'len(d)')"
+expect_eq "exchange replace: an unmanaged binding is bound again (no --prune)" '1' "$(api GET "/bindings/$vp/e/keep/q/theirs" | jget 'len(d)')"
 
 finish

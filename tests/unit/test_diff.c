@@ -1346,6 +1346,28 @@ static void test_diff_plans_20000_unmanaged_objects_in_linear_time(void **state)
 }
 
 /* apply's migration: a holding queue left by an interrupted run belongs to the migration. */
+static void test_diff_unmanaged_binding_of_a_replaced_exchange_is_bound_again(void **state)
+{
+    struct fx f;
+    const struct change *c;
+    (void)state;
+
+    /* another team's binding from an exchange whose type changes: the replace deletes it,
+     * and only --prune may delete what the file does not name */
+    plan_against(&f,
+                 "version: 1\nvhosts:\n  v:\n    exchanges:\n      x: { type: direct }\n"
+                 "    queues:\n      q: {}\n",
+                 X("x", "topic", "{}"), Q("q", "{}") Q("theirs", "{}"),
+                 "{\"source\":\"x\",\"destination\":\"theirs\",\"destination_type\":\"queue\","
+                 "\"routing_key\":\"k\",\"arguments\":{}},",
+                 NULL, false);
+    c = find_binding(&f.plan, CH_UNMANAGED, "x", "theirs", "k");
+    assert_non_null(c);
+    assert_true(c->rebind);
+    assert_non_null(strstr(c->note, "re-created"));
+    fx_release(&f);
+}
+
 static void test_diff_holding_queue_of_a_wanted_queue_is_not_unmanaged_nor_pruned(void **state)
 {
     struct fx f;
@@ -1467,6 +1489,7 @@ int main(void)
         cmocka_unit_test(test_diff_changes_carry_their_vhost),
         cmocka_unit_test(test_diff_action_and_kind_names),
         cmocka_unit_test(test_diff_release_accepts_null_and_empty_plans),
+        cmocka_unit_test(test_diff_unmanaged_binding_of_a_replaced_exchange_is_bound_again),
         cmocka_unit_test(test_diff_holding_queue_of_a_wanted_queue_is_not_unmanaged_nor_pruned),
         cmocka_unit_test(test_diff_interrupted_migration_marks_the_replace_and_the_create),
         cmocka_unit_test(test_diff_holding_queue_of_an_unknown_queue_is_unmanaged),

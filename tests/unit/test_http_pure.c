@@ -143,6 +143,16 @@ static void test_http_reason_takes_the_brokers_406_text(void **state)
                   "value '5000' of type 'long' but current is none");
 }
 
+/* seen on 3.10.8: a policy with an unknown key */
+static void test_http_reason_undoes_html_escapes_and_folds_lines(void **state)
+{
+    (void)state;
+
+    expect_reason("{\"error\":\"bad_request\",\"reason\":\"Validation failed\\n\\n[{&lt;&lt;"
+                  "\\\"no-such-key\\\"&gt;&gt;,1}] are not recognised policy settings\\n\"}",
+                  "Validation failed [{<<\"no-such-key\">>,1}] are not recognised policy settings");
+}
+
 static void test_http_reason_without_reason_takes_the_error(void **state)
 {
     (void)state;
@@ -276,6 +286,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_encode_default_vhost_is_percent_2f),
+        cmocka_unit_test(test_http_reason_undoes_html_escapes_and_folds_lines),
         cmocka_unit_test(test_url_encode_keeps_unreserved_characters),
         cmocka_unit_test(test_url_encode_escapes_spaces_and_reserved_characters),
         cmocka_unit_test(test_url_encode_escapes_each_byte_of_utf8),
