@@ -97,12 +97,11 @@ static bool has_queue_work(const struct plan *p)
     return false;
 }
 
-static void print_steps_text(struct cli *cli, const struct plan *p, const struct apply_result *r)
+static void print_steps_text(const struct plan *p, const struct apply_result *r)
 {
     struct strbuf sb = {0};
     size_t k, shown = 0;
 
-    (void)cli;
     if (r->failed) {
         strbuf_adds(&sb, "failed:\n  ");
         strbuf_addf(&sb, "%-3s ", plan_symbol(p->v[r->failed_index].action));
@@ -191,6 +190,7 @@ static int do_apply(struct apply_run *ar, struct plan_session *s)
     char **why = NULL;
     size_t n_why = 0, k;
     int status = EXIT_OK;
+    bool queue_work;
 
     apply_result_init(&r);
     if (ar->doc)
@@ -206,7 +206,8 @@ static int do_apply(struct apply_run *ar, struct plan_session *s)
     }
     fflush(stdout);
     /* exact counts, just before anything changes */
-    if (has_queue_work(&s->plan) && apply_preflight(&s->plan, &ar->ao, &r, &err) < 0) {
+    queue_work = has_queue_work(&s->plan);
+    if (queue_work && apply_preflight(&s->plan, &ar->ao, &r, &err) < 0) {
         status = EXIT_FAIL;
         if (ar->doc)
             json_object_set_new(ar->doc, "error", json_string(err.message));
@@ -214,7 +215,7 @@ static int do_apply(struct apply_run *ar, struct plan_session *s)
             cli_fail(cli, status, "%s (nothing was changed)", err.message);
         goto out;
     }
-    if (has_queue_work(&s->plan) && apply_refusals(&s->plan, &ar->ao, &r, &why, &n_why)) {
+    if (queue_work && apply_refusals(&s->plan, &ar->ao, &r, &why, &n_why)) {
         status = EXIT_FAIL;
         if (ar->doc) {
             json_t *a = json_array();
@@ -245,7 +246,7 @@ static int do_apply(struct apply_run *ar, struct plan_session *s)
         } else {
             cli_fail(cli, status, "apply stopped: %zu applied, %zu failed, %zu not attempted",
                      r.done, r.failed, r.pending);
-            print_steps_text(cli, &s->plan, &r);
+            print_steps_text(&s->plan, &r);
             fprintf(stderr, "rmqtopo: a re-run continues from here\n");
         }
         goto out;

@@ -66,35 +66,74 @@ static void trace_line(const char *line, void *ctx)
     strbuf_release(&sb);
 }
 
+/* The URLs of one endpoint: the options given, else the environment variable, else the
+ * default; each may list several, comma-separated. */
+static void choose_urls(struct optvalues *out, const struct optvalues *given, const char *env_name,
+                        const char *dflt)
+{
+    const char *env = getenv(env_name);
+    size_t k;
+
+    if (given->n) {
+        for (k = 0; k < given->n; k++)
+            split_urls(out, given->v[k]);
+    } else {
+        split_urls(out, env && *env ? env : dflt);
+    }
+}
+
+static void free_urls(struct optvalues *urls)
+{
+    size_t k;
+    for (k = 0; k < urls->n; k++)
+        free((char *)urls->v[k]);
+    free(urls->v);
+    memset(urls, 0, sizeof(*urls));
+}
+
+/* The password (new; NULL: the URL's, else the client's default): --password-file, else
+ * RMQTOPO_PASSWORD. -1 with err set when the file cannot be read. */
+static int choose_password(const struct cli *cli, char **out, struct rmqt_error *err)
+{
+    const char *env = getenv("RMQTOPO_PASSWORD");
+
+    *out = NULL;
+    if (cli->password_file)
+        return read_password_file(cli->password_file, out, err);
+    if (env && *env)
+        *out = xstrdup(env);
+    return 0;
+}
+
+static void free_password(char *password)
+{
+    if (password) {
+        memset(password, 0, strlen(password));
+        free(password);
+    }
+}
+
+/* The user: --user, else RMQTOPO_USER; NULL: the URL's, else "guest". Borrowed. */
+static const char *choose_user(const struct cli *cli)
+{
+    const char *env = getenv("RMQTOPO_USER");
+    return cli->user ? cli->user : env && *env ? env : NULL;
+}
+
 struct rmqt_http *cli_http_client(struct cli *cli, struct rmqt_error *err)
 {
     struct rmqt_http_config cfg;
     struct optvalues urls = {0};
     struct rmqt_http *h = NULL;
     char *password = NULL;
-    const char *env;
-    size_t k;
 
     memset(&cfg, 0, sizeof(cfg));
-    if (cli->api_urls.n) {
-        for (k = 0; k < cli->api_urls.n; k++)
-            split_urls(&urls, cli->api_urls.v[k]);
-    } else if ((env = getenv("RMQTOPO_API_URL")) && *env) {
-        split_urls(&urls, env);
-    } else {
-        split_urls(&urls, DEFAULT_API_URL);
-    }
-    if (cli->password_file) {
-        if (read_password_file(cli->password_file, &password, err) < 0)
-            goto out;
-    } else if ((env = getenv("RMQTOPO_PASSWORD")) && *env) {
-        password = xstrdup(env);
-    }
+    choose_urls(&urls, &cli->api_urls, "RMQTOPO_API_URL", DEFAULT_API_URL);
+    if (choose_password(cli, &password, err) < 0)
+        goto out;
     cfg.urls = urls.v;
     cfg.n_urls = urls.n;
-    cfg.user = cli->user                                             ? cli->user
-               : (getenv("RMQTOPO_USER") && *getenv("RMQTOPO_USER")) ? getenv("RMQTOPO_USER")
-                                                                     : NULL;
+    cfg.user = choose_user(cli);
     cfg.password = password;
     cfg.cacert = cli->cacert;
     cfg.cert = cli->cert;
@@ -109,41 +148,20 @@ struct rmqt_http *cli_http_client(struct cli *cli, struct rmqt_error *err)
                         "verified\n");
     h = rmqt_http_new(&cfg, err);
 out:
-    if (password) {
-        memset(password, 0, strlen(password));
-        free(password);
-    }
-    for (k = 0; k < urls.n; k++)
-        free((char *)urls.v[k]);
-    free(urls.v);
+    free_password(password);
+    free_urls(&urls);
     return h;
 }
 
 int cli_amqp_setup(struct cli *cli, struct cli_amqp *a, struct rmqt_error *err)
 {
-    const char *env;
-    size_t k;
-
     memset(a, 0, sizeof(*a));
-    if (cli->amqp_urls.n) {
-        for (k = 0; k < cli->amqp_urls.n; k++)
-            split_urls(&a->urls, cli->amqp_urls.v[k]);
-    } else if ((env = getenv("RMQTOPO_AMQP_URL")) && *env) {
-        split_urls(&a->urls, env);
-    } else {
-        split_urls(&a->urls, DEFAULT_AMQP_URL);
-    }
-    if (cli->password_file) {
-        if (read_password_file(cli->password_file, &a->password, err) < 0)
-            return -1;
-    } else if ((env = getenv("RMQTOPO_PASSWORD")) && *env) {
-        a->password = xstrdup(env);
-    }
+    choose_urls(&a->urls, &cli->amqp_urls, "RMQTOPO_AMQP_URL", DEFAULT_AMQP_URL);
+    if (choose_password(cli, &a->password, err) < 0)
+        return -1;
     a->cfg.urls = a->urls.v;
     a->cfg.n_urls = a->urls.n;
-    a->cfg.user = cli->user                                             ? cli->user
-                  : (getenv("RMQTOPO_USER") && *getenv("RMQTOPO_USER")) ? getenv("RMQTOPO_USER")
-                                                                        : NULL;
+    a->cfg.user = choose_user(cli);
     a->cfg.password = a->password;
     a->cfg.cacert = cli->cacert;
     a->cfg.cert = cli->cert;
@@ -156,14 +174,7 @@ int cli_amqp_setup(struct cli *cli, struct cli_amqp *a, struct rmqt_error *err)
 
 void cli_amqp_release(struct cli_amqp *a)
 {
-    size_t k;
-
-    if (a->password) {
-        memset(a->password, 0, strlen(a->password));
-        free(a->password);
-    }
-    for (k = 0; k < a->urls.n; k++)
-        free((char *)a->urls.v[k]);
-    free(a->urls.v);
+    free_password(a->password);
+    free_urls(&a->urls);
     memset(a, 0, sizeof(*a));
 }

@@ -56,7 +56,9 @@ struct mover {
     size_t cap, head, count;
     uint64_t head_seq, next_seq; /* the sequence number of ring[head]; of the next publish */
     uint64_t taken, target, published;
-    uint64_t multi_tag; /* confirmed deliveries not yet acknowledged with multiple=true */
+    double last_delivery; /* when the last delivery came (for the idle check) */
+    int idle_checks;      /* idle checks in a row that found messages still ready */
+    uint64_t multi_tag;   /* confirmed deliveries not yet acknowledged with multiple=true */
     bool held_any;
     bool stopping, failed, consuming;
     amqp_table_entry_t *scratch;
@@ -303,6 +305,8 @@ static int take_one(struct mover *m)
     r = amqp_consume_message(conn, &env, &tv, 0);
     if (r.reply_type == AMQP_RESPONSE_NORMAL) {
         m->taken++;
+        m->last_delivery = now_s();
+        m->idle_checks = 0;
         rc = publish(m, &env);
         amqp_destroy_envelope(&env);
         return rc;
@@ -401,8 +405,9 @@ static void run_loop(struct mover *m)
 {
     const struct rmqt_mover_config *cfg = m->cfg;
     long idle_ms = cfg->idle_ms > 0 ? cfg->idle_ms : DEFAULT_IDLE_MS;
-    double last_delivery = now_s(), last_report = now_s();
-    int idle_checks = 0;
+    double last_report = now_s();
+
+    m->last_delivery = now_s();
 
     for (;;) {
         struct pollfd pfd[2];
@@ -432,13 +437,8 @@ static void run_loop(struct mover *m)
             last_report = now;
         }
         if (want_src && has_buffered(m->src)) {
-            uint64_t before = m->taken;
             if (take_one(m) < 0)
                 break;
-            if (m->taken != before) {
-                last_delivery = now_s();
-                idle_checks = 0;
-            }
             continue;
         }
         pfd[n].fd = rmqt_session_fd(m->dst);
@@ -448,16 +448,9 @@ static void run_loop(struct mover *m)
             pfd[n++].events = POLLIN;
         }
         k = poll(pfd, (nfds_t)n, (int)(wait_s * 1000) + (rate_wait ? 1 : 0));
-        if (k > 0 && want_src && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-            uint64_t before = m->taken;
-            if (take_one(m) < 0)
-                break;
-            if (m->taken != before) {
-                last_delivery = now_s();
-                idle_checks = 0;
-            }
-        }
-        if (want_src && m->count == 0 && now_s() - last_delivery >= (double)idle_ms / 1000) {
+        if (k > 0 && want_src && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) && take_one(m) < 0)
+            break;
+        if (want_src && m->count == 0 && now_s() - m->last_delivery >= (double)idle_ms / 1000) {
             /* nothing came for a while: are the snapshot's messages still there? (another
              * consumer may have taken them, or they expired) */
             uint32_t ready = 0;
@@ -465,9 +458,9 @@ static void run_loop(struct mover *m)
                 fail(m, -1);
                 break;
             }
-            if (ready == 0 || ++idle_checks >= IDLE_CHECKS)
+            if (ready == 0 || ++m->idle_checks >= IDLE_CHECKS)
                 m->stopping = true;
-            last_delivery = now_s();
+            m->last_delivery = now_s();
         }
     }
 }

@@ -153,8 +153,9 @@ int rmqt_session_check(struct rmqt_session *s, amqp_channel_t ch, amqp_rpc_reply
     case AMQP_RESPONSE_NONE:
         return rmqt_error_set(err, RMQT_ERR_INTERNAL, "%s: no reply from the library", what);
     case AMQP_RESPONSE_LIBRARY_EXCEPTION:
-        if (status_is_fatal(r.library_error) || r.library_error == AMQP_STATUS_TIMEOUT)
-            s->alive = false; /* a timed-out RPC leaves the protocol state unknown */
+        /* even a timed-out RPC leaves the protocol state unknown */
+        if (r.library_error != AMQP_STATUS_UNEXPECTED_STATE)
+            s->alive = false;
         rmqt_error_set(err, RMQT_ERR_CONNECT, "%s: %s (%s)", what,
                        amqp_error_string2(r.library_error), s->url);
         return -1;

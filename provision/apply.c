@@ -371,11 +371,14 @@ static int move_all(struct run *run, struct rmqt_session *src, struct rmqt_sessi
                           from, left, MOVE_ROUNDS);
 }
 
+/* Whether queue name exists, with its ready messages and consumers (either may be NULL);
+ * false and err set on an error other than 404 NOT_FOUND. */
 static bool queue_exists(struct rmqt_session *s, const char *name, uint32_t *messages,
-                         struct rmqt_error *err)
+                         uint32_t *consumers, struct rmqt_error *err)
 {
     struct rmqt_error ignore;
-    if (rmqt_session_queue_counts(s, rmqt_session_channel(s), name, messages, NULL, &ignore) == 0)
+    if (rmqt_session_queue_counts(s, rmqt_session_channel(s), name, messages, consumers, &ignore) ==
+        0)
         return true;
     if (ignore.code == RMQT_ERR_AMQP && ignore.detail == 404)
         return false;
@@ -462,8 +465,8 @@ static int migrate_queue(struct run *run, struct pool *pl, unsigned k, const str
     if (!s || !(aux = pool_session(pl, k, true, err)))
         goto out;
     err->code = RMQT_OK;
-    q_exists = queue_exists(s, c->name, &qmsgs, err);
-    h_exists = queue_exists(s, hname, &hmsgs, err);
+    q_exists = queue_exists(s, c->name, &qmsgs, NULL, err);
+    h_exists = queue_exists(s, hname, &hmsgs, NULL, err);
     if (err->code != RMQT_OK)
         goto out;
     if (c->action == CH_REPLACE && q_exists) {
@@ -818,12 +821,9 @@ int apply_preflight(const struct plan *p, const struct apply_options *o, struct 
         }
         err->code = RMQT_OK;
         q->known = true;
-        q->exists = queue_exists(s, c->name, &q->messages, err);
-        if (q->exists && rmqt_session_queue_counts(s, rmqt_session_channel(s), c->name, NULL,
-                                                   &q->consumers, err) < 0)
-            goto out;
+        q->exists = queue_exists(s, c->name, &q->messages, &q->consumers, err);
         hname = holding_queue_name(c->name);
-        q->holding_exists = queue_exists(s, hname, &q->holding_messages, err);
+        q->holding_exists = queue_exists(s, hname, &q->holding_messages, NULL, err);
         free(hname);
         if (err->code != RMQT_OK)
             goto out;

@@ -517,8 +517,6 @@ static void diff_policies(struct vdiff *d)
     strmap_release(&live_idx);
 }
 
-/* Live objects the file does not name: unmanaged, or deletes with prune. Bindings first (a
- * delete removes them before their queues and exchanges), then queues, exchanges, policies. */
 /* Whether name is the holding queue of a queue the file names: it belongs to apply's
  * migration, is never unmanaged and never pruned. */
 static bool is_holding_of_wanted(const struct vdiff *d, const char *name)
@@ -527,12 +525,18 @@ static bool is_holding_of_wanted(const struct vdiff *d, const char *name)
 
     if (!is_holding_queue_name(name))
         return false;
-    for (k = 0; k < d->want->n_queues; k++)
-        if (holding_of(d, d->want->queues[k].name) &&
-            strcmp(name, holding_of(d, d->want->queues[k].name)->name) == 0)
+    for (k = 0; k < d->want->n_queues; k++) {
+        char *hn = holding_queue_name(d->want->queues[k].name);
+        bool same = strcmp(hn, name) == 0;
+        free(hn);
+        if (same)
             return true;
+    }
     return false;
 }
+
+/* Live objects the file does not name: unmanaged, or deletes with prune. Bindings first (a
+ * delete removes them before their queues and exchanges), then queues, exchanges, policies. */
 
 static void diff_unmanaged(struct vdiff *d, const bool *live_matched)
 {
