@@ -72,6 +72,8 @@ extern const struct command cmd_export;
 extern const struct command cmd_graph;
 extern const struct command cmd_version;
 extern const struct command cmd_apply;
+extern const struct command cmd_dlq_inspect;
+extern const struct command cmd_dlq_replay;
 
 /* Values of a command option (by long name); NULL when the name is not in the table. */
 const struct optvalues *opt_get(const struct parsed_opts *opts, const char *name);

@@ -21,7 +21,8 @@
 #include <unistd.h>
 
 static const struct command *const commands[] = {
-    &cmd_validate, &cmd_plan, &cmd_apply, &cmd_diff, &cmd_export, &cmd_graph, &cmd_version, NULL,
+    &cmd_validate, &cmd_plan,        &cmd_apply,      &cmd_diff,    &cmd_export,
+    &cmd_graph,    &cmd_dlq_inspect, &cmd_dlq_replay, &cmd_version, NULL,
 };
 
 static const struct optspec global_options[] = {
@@ -96,6 +97,24 @@ static void print_main_help(FILE *f)
     print_options(f, global_options);
     fprintf(f, "\nExit status: 0 success, 1 failure (invalid topology, broker refused), 2 changes\n"
                "found (plan), 64 usage error. 'rmqtopo COMMAND --help' describes a command.\n");
+}
+
+#define DLQ_COMMANDS "inspect, replay"
+
+/* The commands of a group ("dlq"), for `rmqtopo dlq --help`. */
+static void print_group_help(FILE *f, const char *group)
+{
+    size_t k, n = strlen(group);
+
+    fprintf(f, "usage: rmqtopo %s COMMAND [OPTIONS] ARGS\n\nCommands:\n", group);
+    for (k = 0; commands[k]; k++) {
+        char left[64];
+        if (strncmp(commands[k]->name, group, n) != 0 || commands[k]->name[n] != ' ')
+            continue;
+        snprintf(left, sizeof(left), "%s %s", commands[k]->name, commands[k]->args);
+        fprintf(f, "  %-32s %s\n", left, commands[k]->summary);
+    }
+    fprintf(f, "\n'rmqtopo %s COMMAND --help' describes a command.\n", group);
 }
 
 static void print_command_help(FILE *f, const struct command *cmd)
@@ -216,6 +235,28 @@ int main(int argc, char **argv)
         if (only_positional || arg[0] != '-' || arg[1] == '\0') {
             if (!cmd && npos == 0) {
                 cmd = find_command(arg);
+                if (!cmd && strcmp(arg, "dlq") == 0) {
+                    /* "dlq inspect" and friends: a two-word command */
+                    char two[64];
+                    if (i + 1 >= argc || argv[i + 1][0] == '-') {
+                        if (i + 1 < argc && (strcmp(argv[i + 1], "--help") == 0 ||
+                                             strcmp(argv[i + 1], "-h") == 0)) {
+                            print_group_help(stdout, "dlq");
+                            status = EXIT_OK;
+                            goto flush;
+                        }
+                        status = usage_error(NULL, "'dlq' needs a command: %s", DLQ_COMMANDS);
+                        goto out;
+                    }
+                    snprintf(two, sizeof(two), "dlq %s", argv[i + 1]);
+                    cmd = find_command(two);
+                    if (!cmd) {
+                        status = usage_error(NULL, "unknown command 'dlq %s' (there are: %s)",
+                                             argv[i + 1], DLQ_COMMANDS);
+                        goto out;
+                    }
+                    i++;
+                }
                 if (!cmd) {
                     const char *names[16];
                     const char *guess;
@@ -223,12 +264,7 @@ int main(int argc, char **argv)
                         names[k] = commands[k]->name;
                     names[k] = NULL;
                     guess = rmqt_did_you_mean(arg, names);
-                    if (strcmp(arg, "dlq") == 0)
-                        status = usage_error(NULL,
-                                             "'%s' is not in this version of rmqtopo yet (see "
-                                             "'rmqtopo --help' for what is)",
-                                             arg);
-                    else if (guess)
+                    if (guess)
                         status = usage_error(NULL, "unknown command '%s' (did you mean '%s'?)", arg,
                                              guess);
                     else

@@ -41,7 +41,7 @@
 struct pending {
     uint64_t tag;
     struct rmqt_digest digest;
-    bool done, acked, returned;
+    bool done, acked, returned, parked;
 };
 
 struct mover {
@@ -117,7 +117,10 @@ static int settle(struct mover *m)
     while (m->count && m->ring[m->head].done) {
         struct pending *p = &m->ring[m->head];
         if (p->acked && !p->returned) {
-            m->st->moved++;
+            if (p->parked)
+                m->st->parked++;
+            else
+                m->st->moved++;
             if (!m->held_any)
                 m->multi_tag = p->tag;
             else if (ack_source(m, p->tag, false) < 0)
@@ -276,6 +279,7 @@ static int publish(struct mover *m, const amqp_envelope_t *env)
     p = &m->ring[(m->head + m->count) % m->cap];
     memset(p, 0, sizeof(*p));
     p->tag = env->delivery_tag;
+    p->parked = verdict == RMQT_PARK;
     rmqt_digest_init(&p->digest);
     rmqt_digest_message(&p->digest, out.exchange, out.routing_key, &out.props, out.body);
     status = amqp_basic_publish(rmqt_session_conn(m->dst), m->dch, out.exchange, out.routing_key, 1,
@@ -349,7 +353,7 @@ static bool has_buffered(struct rmqt_session *s)
 static void report(struct mover *m)
 {
     if (m->cfg->progress)
-        m->cfg->progress(m->cfg->ctx, m->st);
+        m->cfg->progress(m->cfg->progress_ctx ? m->cfg->progress_ctx : m->cfg->ctx, m->st);
 }
 
 static int setup(struct mover *m)
@@ -371,7 +375,7 @@ static int setup(struct mover *m)
         return -1;
     m->st->snapshot = ready;
     m->st->consumers = consumers;
-    m->target = cfg->limit && cfg->limit < ready ? cfg->limit : ready;
+    m->target = ready;
     if (m->target == 0)
         return 0;
     m->dch = rmqt_session_open_channel(m->dst, m->err);
@@ -383,8 +387,11 @@ static int setup(struct mover *m)
     /* a run that may hold messages needs a prefetch above what it holds, or it stalls
      * (dlq.md); one that holds none keeps the broker's buffer at the window */
     prefetch = m->cap;
-    if (cfg->prepare)
-        prefetch = m->target + m->cap > 65535 ? 0 : m->target + m->cap;
+    if (cfg->prepare) {
+        prefetch = m->target + m->cap;
+        if (prefetch > 65535)
+            prefetch = cfg->bounded_prefetch ? 65535 : 0;
+    }
     amqp_basic_qos(sc, m->sch, 0, (uint16_t)prefetch, 0);
     if (rmqt_session_check(m->src, m->sch, amqp_get_rpc_reply(sc), "basic.qos", m->err) < 0)
         return -1;
@@ -423,6 +430,8 @@ static void run_loop(struct mover *m)
         }
         if ((m->stopping || m->taken >= m->target) && m->count == 0)
             break;
+        if (cfg->limit && m->published >= cfg->limit)
+            m->stopping = true;
         want_src = !m->stopping && m->taken < m->target && m->count < m->cap;
         if (want_src && cfg->rate > 0 && m->published > 0) {
             double next = m->first_publish + (double)m->published / cfg->rate;
@@ -525,7 +534,7 @@ int rmqt_mover_run(struct rmqt_session *src, struct rmqt_session *dst,
     else if (m.target > 0)
         run_loop(&m);
     finish(&m);
-    handled = st->moved + st->skipped + st->returned + st->nacked;
+    handled = st->moved + st->parked + st->skipped + st->returned + st->nacked;
     st->left = m.target > handled ? m.target - handled : 0;
     st->seconds = now_s() - m.t0;
     report(&m);

@@ -25,6 +25,7 @@ enum rmqt_verdict {
     RMQT_MOVE, /* publish out (below) and acknowledge the source after the confirm */
     RMQT_SKIP, /* leave it in the source queue (released at the end, never rejected) */
     RMQT_STOP, /* stop the run before this message (it stays in the source) */
+    RMQT_PARK, /* as RMQT_MOVE, counted as parked (a replay's loop guard) */
 };
 
 /* The publish a delivery becomes. prepare() may change any of it; the strings and the
@@ -39,6 +40,7 @@ struct rmqt_mover_stats {
     uint64_t snapshot;  /* ready messages when the run started: the most it handles */
     uint32_t consumers; /* other consumers of the source when the run started */
     uint64_t moved;     /* published, confirmed, acknowledged at the source */
+    uint64_t parked;    /* as moved, for RMQT_PARK verdicts */
     uint64_t skipped;   /* left in place by prepare() */
     uint64_t returned;  /* the broker could not route them: left in the source */
     uint64_t nacked;    /* the broker refused them: left in the source */
@@ -56,7 +58,8 @@ struct rmqt_mover_config {
     int (*prepare)(void *ctx, const amqp_envelope_t *in, struct rmqt_outgoing *out,
                    struct rmqt_error *err);
     void *ctx;
-    uint64_t limit;      /* handle at most this many deliveries; 0: the snapshot */
+    uint64_t limit;      /* publish at most this many messages (moved or parked); 0: no limit.
+                            The run never takes more deliveries than the snapshot either way */
     double rate;         /* publishes a second, from the first one (no burst); 0: unlimited */
     unsigned window;     /* publishes awaiting a confirm; 0: 512 */
     bool stop_on_return; /* a returned message ends the run with an error */
@@ -65,6 +68,10 @@ struct rmqt_mover_config {
     const volatile sig_atomic_t *stop;
     /* called now and then with the running totals (e.g. for progress on a terminal) */
     void (*progress)(void *ctx, const struct rmqt_mover_stats *st);
+    void *progress_ctx; /* NULL: ctx */
+    /* the source is a quorum queue: its "unlimited" prefetch (0) is a fixed credit, so a run
+     * that holds messages asks for at most 65535 instead */
+    bool bounded_prefetch;
 };
 
 /* Moves messages from cfg->queue (on src) to their destination (on dst); src and dst must

@@ -28,7 +28,8 @@
 # unless every node runs and answers. Extra node config: drop *.conf files in
 # <state dir>/node<i>/conf.d/ (kept across stop/start).
 #
-# Tunables (environment): RMQTOPO_BROKER_DIR, RMQTOPO_BROKER_BOOT_TIMEOUT (s,
+# Tunables (environment): RMQTOPO_BROKER_PLUGINS (extra plugins, space separated,
+# e.g. "rabbitmq_shovel rabbitmq_shovel_management"), RMQTOPO_BROKER_DIR, RMQTOPO_BROKER_BOOT_TIMEOUT (s,
 # default 120), RMQTOPO_BROKER_API_TIMEOUT (s, default 60),
 # RMQTOPO_RABBITMQ_BIN (default /usr/lib/rabbitmq/bin).
 set -euo pipefail
@@ -414,7 +415,9 @@ cluster_formation.peer_discovery_backend = classic_config
 cluster_formation.classic_config.nodes.1 = $(node_name 0)
 EOF
     fi
-    echo '[rabbitmq_management].' >"$nd/enabled_plugins"
+    local plugins=rabbitmq_management p
+    for p in ${RMQTOPO_BROKER_PLUGINS:-}; do plugins="$plugins,$p"; done
+    echo "[$plugins]." >"$nd/enabled_plugins"
 }
 
 write_state_files() {

@@ -8,6 +8,14 @@
  *                                            "message_id digest"; the messages stay
  *   msgtool hold VHOST QUEUE SECONDS         be a consumer of QUEUE (taking nothing) for a
  *                                            while
+ *   msgtool reject VHOST QUEUE N             take N messages and reject them (requeue=false),
+ *                                            so that they are dead-lettered
+ *
+ * publish reads the environment: MSGTOOL_EXCHANGE (publish there, QUEUE being the routing
+ * key), MSGTOOL_EXPIRATION (a per-message TTL in ms), MSGTOOL_CC (a CC header, comma
+ * separated keys), MSGTOOL_SIZE (pad each body to this many bytes), MSGTOOL_BINARY=1 (binary
+ * bodies). dump with MSGTOOL_STRIP=1 leaves the death headers (x-death, x-first-death-*,
+ * x-last-death-*) and rmqtopo-replay-count out of the digest: what a replay keeps.
  *
  * The AMQP URL comes from RMQTOPO_AMQP_URL. Each message has message_id PREFIX-i, a body of
  * its own, and headers of many AMQP types (long, int, string, bool, timestamp, byte array,
@@ -17,6 +25,7 @@
 #include "msgcodec.h"
 #include "session.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,12 +67,32 @@ static int publish(const char *vhost, const char *queue, long n, const char *pre
     struct rmqt_error err;
     long i;
 
+    const char *exchange = getenv("MSGTOOL_EXCHANGE") ? getenv("MSGTOOL_EXCHANGE") : "";
+    const char *expiration = getenv("MSGTOOL_EXPIRATION");
+    const char *cc = getenv("MSGTOOL_CC");
+    long size = getenv("MSGTOOL_SIZE") ? atol(getenv("MSGTOOL_SIZE")) : 0;
+    bool binary = getenv("MSGTOOL_BINARY") && strcmp(getenv("MSGTOOL_BINARY"), "1") == 0;
+    char *big = NULL;
+    amqp_field_value_t ccv[16];
+    int ncc = 0;
+
+    if (cc) {
+        char *copy = strdup(cc), *tok, *save = NULL;
+        for (tok = strtok_r(copy, ",", &save); tok && ncc < 16; tok = strtok_r(NULL, ",", &save)) {
+            ccv[ncc].kind = AMQP_FIELD_KIND_UTF8;
+            ccv[ncc++].value.bytes = amqp_cstring_bytes(strdup(tok));
+        }
+        free(copy);
+    }
+    if (size > 0)
+        big = malloc((size_t)size);
     amqp_confirm_select(c, ch);
     if (rmqt_session_check(s, ch, amqp_get_rpc_reply(c), "confirm.select", &err) < 0)
         die(&err);
     for (i = 0; i < n; i++) {
         char id[64], body[128], str[64];
-        amqp_table_entry_t h[8], inner[2];
+        amqp_bytes_t payload;
+        amqp_table_entry_t h[9], inner[2];
         amqp_field_value_t arr[2];
         amqp_basic_properties_t p;
         uint8_t bytes[3] = {0, 1, 255};
@@ -122,10 +151,37 @@ static int publish(const char *vhost, const char *queue, long n, const char *pre
         p.timestamp = 1600000000u + (uint64_t)i;
         p.headers.num_entries = 8;
         p.headers.entries = h;
+        if (ncc) {
+            h[8].key = amqp_cstring_bytes("CC");
+            h[8].value.kind = AMQP_FIELD_KIND_ARRAY;
+            h[8].value.value.array.num_entries = ncc;
+            h[8].value.value.array.entries = ccv;
+            p.headers.num_entries = 9;
+        }
+        if (expiration) {
+            p._flags |= AMQP_BASIC_EXPIRATION_FLAG;
+            p.expiration = amqp_cstring_bytes(expiration);
+        }
+        payload = amqp_cstring_bytes(body);
+        if (binary) {
+            size_t k;
+            for (k = 0; k < 16; k++)
+                body[k] = (char)((i * 7 + (long)k * 31) & 0xff);
+            body[0] = 0;
+            body[1] = (char)0xff;
+            payload.len = 16;
+        }
+        if (big) {
+            long k;
+            for (k = 0; k < size; k++)
+                big[k] = binary ? (char)((k * 13 + i) & 0xff) : (char)('a' + (k + i) % 26);
+            memcpy(big, payload.bytes, payload.len < (size_t)size ? payload.len : (size_t)size);
+            payload.bytes = big;
+            payload.len = (size_t)size;
+        }
         if (rmqt_session_status(s,
-                                amqp_basic_publish(c, ch, amqp_cstring_bytes(""),
-                                                   amqp_cstring_bytes(queue), 0, 0, &p,
-                                                   amqp_cstring_bytes(body)),
+                                amqp_basic_publish(c, ch, amqp_cstring_bytes(exchange),
+                                                   amqp_cstring_bytes(queue), 0, 0, &p, payload),
                                 "publish", &err) < 0)
             die(&err);
         /* wait for the confirm now and then, so the broker holds them all at the end */
@@ -150,7 +206,22 @@ static int publish(const char *vhost, const char *queue, long n, const char *pre
         }
     }
     rmqt_session_close(s);
+    free(big);
     return 0;
+}
+
+static bool strip_key(amqp_bytes_t k)
+{
+    static const char *const exact[] = {"x-death", "rmqtopo-replay-count", NULL};
+    static const char *const prefix[] = {"x-first-death-", "x-last-death-", NULL};
+    int j;
+    for (j = 0; exact[j]; j++)
+        if (k.len == strlen(exact[j]) && memcmp(k.bytes, exact[j], k.len) == 0)
+            return true;
+    for (j = 0; prefix[j]; j++)
+        if (k.len >= strlen(prefix[j]) && memcmp(k.bytes, prefix[j], strlen(prefix[j])) == 0)
+            return true;
+    return false;
 }
 
 static int dump(const char *vhost, const char *queue)
@@ -174,7 +245,7 @@ static int dump(const char *vhost, const char *queue)
     for (k = 0; k < ready; k++) {
         amqp_envelope_t env;
         amqp_basic_properties_t p;
-        amqp_table_entry_t *scratch = NULL;
+        amqp_table_entry_t *scratch = NULL, kept[64];
         size_t cap = 0;
         struct rmqt_digest d;
         struct timeval tv = {10, 0};
@@ -186,6 +257,14 @@ static int dump(const char *vhost, const char *queue)
         }
         /* the digest of what a copy must keep: no exchange/routing key, no counters */
         rmqt_props_without_counters(&env.message.properties, &p, &scratch, &cap);
+        if (getenv("MSGTOOL_STRIP") && (p._flags & AMQP_BASIC_HEADERS_FLAG)) {
+            int from, to = 0;
+            for (from = 0; from < p.headers.num_entries; from++)
+                if (!strip_key(p.headers.entries[from].key))
+                    kept[to++] = p.headers.entries[from];
+            p.headers.entries = kept;
+            p.headers.num_entries = to;
+        }
         rmqt_digest_init(&d);
         rmqt_digest_message(&d, amqp_empty_bytes, amqp_empty_bytes, &p, env.message.body);
         printf("%.*s %016llx%016llx\n", (int)p.message_id.len, (const char *)p.message_id.bytes,
@@ -216,8 +295,41 @@ static int hold(const char *vhost, const char *queue, int seconds)
     return 0;
 }
 
+static int reject(const char *vhost, const char *queue, long n)
+{
+    struct rmqt_session *s = open_session(vhost);
+    amqp_connection_state_t c = rmqt_session_conn(s);
+    amqp_channel_t ch = rmqt_session_channel(s);
+    struct rmqt_error err;
+    long k;
+
+    amqp_basic_qos(c, ch, 0, 100, 0);
+    amqp_basic_consume(c, ch, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0, 0,
+                       amqp_empty_table);
+    if (rmqt_session_check(s, ch, amqp_get_rpc_reply(c), "consume", &err) < 0)
+        die(&err);
+    for (k = 0; k < n; k++) {
+        amqp_envelope_t env;
+        struct timeval tv = {10, 0};
+        amqp_rpc_reply_t r = amqp_consume_message(c, &env, &tv, 0);
+        if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+            fprintf(stderr, "msgtool: rejected %ld of %ld messages\n", k, n);
+            return 1;
+        }
+        if (amqp_basic_reject(c, ch, env.delivery_tag, 0) != AMQP_STATUS_OK) {
+            fprintf(stderr, "msgtool: reject failed\n");
+            return 1;
+        }
+        amqp_destroy_envelope(&env);
+    }
+    rmqt_session_close(s);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 5 && strcmp(argv[1], "reject") == 0)
+        return reject(argv[2], argv[3], atol(argv[4]));
     if (argc == 5 && strcmp(argv[1], "hold") == 0)
         return hold(argv[2], argv[3], atoi(argv[4]));
     if (argc >= 5 && strcmp(argv[1], "publish") == 0)

@@ -1,0 +1,103 @@
+/*
+ * browse.c - a non-destructive read (dlq.md).
+ *
+ * Every delivery stays unacknowledged until the channel closes, so the prefetch must cover
+ * the whole read, or the broker stops delivering and the read stalls. The read ends at the
+ * limit, at the snapshot, or when nothing has come for a while (other consumers may hold the
+ * rest, or messages expired).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "browse.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+
+#define IDLE_MS 2000
+#define MAX_PREFETCH 65535
+
+int browse_queue(struct rmqt_session *s, const char *queue, uint64_t limit, bool bounded_prefetch,
+                 browse_fn fn, void *ctx, const volatile sig_atomic_t *stop,
+                 struct browse_stats *st, struct rmqt_error *err)
+{
+    amqp_connection_state_t conn = rmqt_session_conn(s);
+    amqp_channel_t ch = 0;
+    uint32_t ready = 0, consumers = 0;
+    uint64_t want, prefetch;
+    char what[600];
+    int rc = -1;
+
+    memset(st, 0, sizeof(*st));
+    if (rmqt_session_queue_counts(s, rmqt_session_channel(s), queue, &ready, &consumers, err) < 0)
+        return -1;
+    st->snapshot = ready;
+    st->consumers = consumers;
+    want = limit && limit < ready ? limit : ready;
+    if (want == 0)
+        return 0;
+    ch = rmqt_session_open_channel(s, err);
+    if (!ch)
+        return -1;
+    prefetch = want;
+    if (prefetch > MAX_PREFETCH)
+        prefetch = bounded_prefetch ? MAX_PREFETCH : 0;
+    amqp_basic_qos(conn, ch, 0, (uint16_t)prefetch, 0);
+    if (rmqt_session_check(s, ch, amqp_get_rpc_reply(conn), "basic.qos", err) < 0)
+        goto out;
+    amqp_basic_consume(conn, ch, rmqt_bytes(queue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
+    snprintf(what, sizeof(what), "read queue '%s'", queue);
+    if (rmqt_session_check(s, ch, amqp_get_rpc_reply(conn), what, err) < 0)
+        goto out;
+    while (st->read < want && !(stop && *stop)) {
+        struct timeval tv = {IDLE_MS / 1000, (IDLE_MS % 1000) * 1000};
+        amqp_envelope_t env;
+        amqp_rpc_reply_t r;
+        int k;
+
+        amqp_maybe_release_buffers(conn);
+        r = amqp_consume_message(conn, &env, &tv, 0);
+        if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+            r.library_error == AMQP_STATUS_TIMEOUT)
+            break; /* the rest is held elsewhere, or gone */
+        if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+            amqp_frame_t f;
+            if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+                r.library_error == AMQP_STATUS_UNEXPECTED_STATE &&
+                amqp_simple_wait_frame(conn, &f) == AMQP_STATUS_OK &&
+                f.frame_type == AMQP_FRAME_METHOD) {
+                if (f.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD ||
+                    f.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD) {
+                    rmqt_session_closed_by_broker(s, &f, what, err);
+                    ch = 0;
+                    goto out;
+                }
+                if (f.payload.method.id == AMQP_BASIC_CANCEL_METHOD) {
+                    rmqt_error_set(err, RMQT_ERR_AMQP,
+                                   "the broker cancelled the read of queue '%s' (deleted?)", queue);
+                    goto out;
+                }
+                continue;
+            }
+            rmqt_session_check(s, ch, r, what, err);
+            goto out;
+        }
+        st->read++;
+        k = fn(ctx, &env, err);
+        amqp_destroy_envelope(&env);
+        if (k < 0)
+            goto out;
+        if (k > 0)
+            break;
+    }
+    rc = 0;
+out:
+    if (ch && rmqt_session_is_alive(s)) {
+        struct rmqt_error ignore;
+        /* closing the channel gives every unacknowledged delivery back to the queue */
+        amqp_channel_close(conn, ch, AMQP_REPLY_SUCCESS);
+        if (rmqt_session_check(s, ch, amqp_get_rpc_reply(conn), "close", rc < 0 ? &ignore : err) <
+            0)
+            rc = -1;
+    }
+    return rc;
+}

@@ -1,0 +1,48 @@
+/*
+ * inspect.h - dlq inspect: why the messages of a dead-letter queue died, without taking them.
+ */
+#ifndef RMQT_OPS_INSPECT_H
+#define RMQT_OPS_INSPECT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "browse.h"
+#include "death.h"
+#include "error.h"
+#include "session.h"
+
+struct inspect_message {
+    const amqp_envelope_t *env; /* borrowed for the callback */
+    struct death death;         /* points into env */
+    bool has_delivery_count;    /* x-delivery-count (quorum queues add it to each delivery) */
+    int64_t delivery_count;
+};
+
+/* Messages by (queue died in, reason). queue and reason are NULL for messages without a
+ * death record. Times: first deaths (x-death "time"), the oldest and the newest of the group. */
+struct inspect_group {
+    char *key; /* owned: queue "\0" reason */
+    const char *queue, *reason;
+    uint64_t count;
+    bool has_time;
+    uint64_t first, last;
+};
+
+struct inspect_result {
+    struct browse_stats st;
+    struct inspect_group *groups; /* by count, largest first, then by name */
+    size_t n_groups;
+};
+
+/* Reads up to limit messages (0: all) of queue without taking them, calls each() for every
+ * one in queue order, and groups them. Returns 0, or -1 with err set. */
+int inspect_run(struct rmqt_session *s, const char *queue, uint64_t limit, bool bounded_prefetch,
+                void (*each)(void *ctx, const struct inspect_message *m), void *ctx,
+                const volatile sig_atomic_t *stop, struct inspect_result *res,
+                struct rmqt_error *err);
+
+void inspect_result_release(struct inspect_result *res);
+
+#endif

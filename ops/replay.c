@@ -1,0 +1,477 @@
+/*
+ * replay.c - dlq replay on top of common's safe mover.
+ *
+ * Decisions:
+ * - A message's home is the queue of its most recent x-death entry, published through the
+ *   default exchange: only that queue gets it (dlq.md). CC and BCC are routing instructions,
+ *   not data: a CC header left on a message published to the default exchange would copy it
+ *   into the queue CC names, so they are always replaced by the routing the run chose.
+ * - The loop guard is our own header, rmqtopo-replay-count (a long), because 4.0+ ignores an
+ *   x-death a client publishes and 3.13.0-3.13.2 stopped counting republished deaths: the
+ *   broker's count cannot stop a replay storm across versions.
+ * - A target is checked once, just before the first message that goes there: it exists
+ *   (passive declare; a missing one leaves its messages in place instead of relying on
+ *   returns), and, for queues, whether its dead-letter exchange routes back into this queue
+ *   or its overflow refuses publishes (warnings).
+ * - Filters never consume what they do not select: the mover leaves such messages
+ *   unacknowledged and the broker requeues them when the run ends.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "replay.h"
+
+#include "browse.h"
+#include "msgcodec.h"
+#include "queueinfo.h"
+#include "strmap.h"
+#include "xalloc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool bytes_is(amqp_bytes_t b, const char *s)
+{
+    return death_bytes_eq(b, s);
+}
+
+static int64_t replay_count(const amqp_basic_properties_t *p)
+{
+    int64_t n = 0;
+    if (!(p->_flags & AMQP_BASIC_HEADERS_FLAG))
+        return 0;
+    if (!death_field_int(death_table_get(&p->headers, REPLAY_COUNT_HEADER), &n) || n < 0)
+        return 0;
+    return n;
+}
+
+static bool selected(const struct replay_filter *f, const struct death *d, time_t now)
+{
+    if (f->reason && !(d->present && bytes_is(d->reason, f->reason)))
+        return false;
+    if (f->from_queue && !(d->present && bytes_is(d->queue, f->from_queue)))
+        return false;
+    if (f->has_older_than) {
+        if (!d->has_time || (double)now - (double)d->time < f->older_than_s)
+            return false;
+    }
+    return true;
+}
+
+/* The death's routing keys after the first, as a CC array (borrowed). */
+static void rest_keys(const struct death *dth, amqp_array_t *cc)
+{
+    cc->num_entries = 0;
+    cc->entries = NULL;
+    if (dth->routing_keys && dth->routing_keys->num_entries > 1) {
+        cc->num_entries = dth->routing_keys->num_entries - 1;
+        cc->entries = dth->routing_keys->entries + 1;
+    }
+}
+
+static bool has_keys(const struct death *dth)
+{
+    return dth->present && dth->routing_keys && dth->routing_keys->num_entries > 0;
+}
+
+void replay_decide(const struct replay_options *o, const amqp_basic_properties_t *p, time_t now,
+                   struct replay_decision *d)
+{
+    memset(d, 0, sizeof(*d));
+    death_read(p, &d->death);
+    d->replays = replay_count(p);
+    if (!selected(&o->filter, &d->death, now)) {
+        d->action = ACT_FILTERED;
+        return;
+    }
+    if (o->max_replays >= 0 && d->replays >= o->max_replays) {
+        if (o->park_queue) {
+            d->action = ACT_PARK;
+            d->exchange = rmqt_bytes("");
+            d->routing_key = rmqt_bytes(o->park_queue);
+        } else {
+            d->action = ACT_AT_MAX;
+        }
+        return;
+    }
+    d->action = ACT_REPLAY;
+    switch (o->route) {
+    case ROUTE_HOME:
+        if (!d->death.present || d->death.queue.len == 0) {
+            d->action = ACT_NO_HOME;
+            return;
+        }
+        d->exchange = rmqt_bytes("");
+        d->routing_key = d->death.queue;
+        break;
+    case ROUTE_ORIGIN:
+        if (!has_keys(&d->death)) {
+            d->action = ACT_NO_HOME;
+            return;
+        }
+        d->exchange = d->death.exchange;
+        d->routing_key = death_first_key(&d->death);
+        rest_keys(&d->death, &d->cc);
+        break;
+    case ROUTE_QUEUE:
+        d->exchange = rmqt_bytes("");
+        d->routing_key = rmqt_bytes(o->to_queue);
+        break;
+    case ROUTE_EXCHANGE:
+        d->exchange = rmqt_bytes(o->to_exchange);
+        if (o->routing_key) {
+            d->routing_key = rmqt_bytes(o->routing_key);
+        } else if (has_keys(&d->death)) {
+            d->routing_key = death_first_key(&d->death);
+            rest_keys(&d->death, &d->cc);
+        } else {
+            d->action = ACT_NO_HOME;
+        }
+        break;
+    }
+}
+
+static bool dropped(const struct replay_options *o, const struct replay_decision *d,
+                    amqp_bytes_t key)
+{
+    if (rmqt_is_delivery_counter(key) || bytes_is(key, "CC") || bytes_is(key, "BCC"))
+        return true;
+    if (d->action == ACT_PARK)
+        return false;
+    return bytes_is(key, REPLAY_COUNT_HEADER) || (!o->keep_headers && death_is_header(key));
+}
+
+void replay_build_props(const struct replay_options *o, const struct replay_decision *d,
+                        const amqp_basic_properties_t *in, amqp_basic_properties_t *out,
+                        amqp_table_entry_t **scratch, size_t *cap)
+{
+    size_t n = 0, need = 2;
+    amqp_table_entry_t *e;
+    int i;
+
+    *out = *in;
+    if (in->_flags & AMQP_BASIC_HEADERS_FLAG)
+        need += (size_t)in->headers.num_entries;
+    if (*cap < need) {
+        *cap = need * 2;
+        *scratch = xrealloc(*scratch, *cap * sizeof(**scratch));
+    }
+    e = *scratch;
+    if (in->_flags & AMQP_BASIC_HEADERS_FLAG) {
+        for (i = 0; i < in->headers.num_entries; i++)
+            if (!dropped(o, d, in->headers.entries[i].key))
+                e[n++] = in->headers.entries[i];
+    }
+    if (d->cc.num_entries > 0) {
+        e[n].key = rmqt_bytes("CC");
+        e[n].value.kind = AMQP_FIELD_KIND_ARRAY;
+        e[n].value.value.array = d->cc;
+        n++;
+    }
+    if (d->action == ACT_REPLAY) {
+        e[n].key = rmqt_bytes(REPLAY_COUNT_HEADER);
+        e[n].value.kind = AMQP_FIELD_KIND_I64;
+        e[n].value.value.i64 = d->replays + 1;
+        n++;
+    }
+    out->headers.num_entries = (int)n;
+    out->headers.entries = e;
+    if (n > 0)
+        out->_flags |= AMQP_BASIC_HEADERS_FLAG;
+    else
+        out->_flags &= ~AMQP_BASIC_HEADERS_FLAG;
+}
+
+/* --- checking targets ---------------------------------------------------------------- */
+
+enum { TARGET_OK = 1, TARGET_MISSING = 2 };
+
+struct targets {
+    struct strmap seen; /* "q:name" / "x:name" -> TARGET_* */
+    char **keys;        /* the map's keys, owned */
+    size_t n, cap;
+};
+
+static void targets_release(struct targets *t)
+{
+    size_t i;
+    strmap_release(&t->seen);
+    for (i = 0; i < t->n; i++)
+        free(t->keys[i]);
+    free(t->keys);
+}
+
+static void warnf(const struct replay_options *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void warnf(const struct replay_options *o, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    if (!o->warn)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    o->warn(o->ctx, msg);
+}
+
+/* Warnings about a target queue (HTTP): a dead-letter cycle, overflow that refuses. */
+static void check_queue_settings(struct rmqt_http *http, const struct replay_options *o,
+                                 const char *name)
+{
+    struct queue_info qi;
+    struct rmqt_error err;
+
+    if (!http || queue_info_read(http, o->vhost, name, &qi, &err) < 0 || !qi.found)
+        return;
+    if (strcmp(name, o->queue) == 0) {
+        warnf(o,
+              "queue '%s' is the queue being replayed: its messages go back behind the ones "
+              "this run handles",
+              name);
+        return;
+    }
+    if (qi.has_dlx) {
+        int feeds = qi.dlx[0] ? queue_info_exchange_feeds(http, o->vhost, qi.dlx, o->queue, &err)
+                              : (qi.has_dlrk && strcmp(qi.dlrk, o->queue) == 0);
+        if (feeds > 0)
+            warnf(o,
+                  "queue '%s' dead-letters through exchange '%s' into '%s' again: a message "
+                  "that fails again comes back here (--max-replays %ld stops a loop)",
+                  name, qi.dlx[0] ? qi.dlx : "(default)", o->queue, o->max_replays);
+    }
+    if (strcmp(qi.overflow, "reject-publish") == 0 ||
+        strcmp(qi.overflow, "reject-publish-dlx") == 0)
+        warnf(o,
+              "queue '%s' has overflow '%s': when full it refuses publishes, and the run stops "
+              "at the first refusal (nothing is lost)",
+              name, qi.overflow);
+}
+
+/* Whether the target of d exists (checked once per name): 1 yes, 0 no, -1 on a lost
+ * connection. */
+static int target_exists(struct targets *t, struct rmqt_session *s, struct rmqt_http *http,
+                         const struct replay_options *o, const struct replay_decision *d,
+                         struct rmqt_error *err)
+{
+    amqp_connection_state_t conn = rmqt_session_conn(s);
+    bool is_queue = d->exchange.len == 0;
+    amqp_bytes_t name = is_queue ? d->routing_key : d->exchange;
+    size_t klen = name.len + 2, v;
+    char *key = xmalloc(klen + 1);
+    char what[600];
+    struct rmqt_error e2;
+    int ok;
+
+    key[0] = is_queue ? 'q' : 'x';
+    key[1] = ':';
+    memcpy(key + 2, name.bytes, name.len);
+    key[klen] = '\0';
+    if (strmap_get(&t->seen, key, klen, &v)) {
+        free(key);
+        return v == TARGET_OK;
+    }
+    if (is_queue) {
+        snprintf(what, sizeof(what), "queue '%s'", key + 2);
+        amqp_queue_declare(conn, rmqt_session_channel(s), name, 1, 0, 0, 0, amqp_empty_table);
+    } else {
+        snprintf(what, sizeof(what), "exchange '%s'", key + 2);
+        amqp_exchange_declare(conn, rmqt_session_channel(s), name, rmqt_bytes("direct"), 1, 0, 0, 0,
+                              amqp_empty_table);
+    }
+    ok = rmqt_session_check(s, rmqt_session_channel(s), amqp_get_rpc_reply(conn), what, &e2) == 0;
+    if (!ok && !rmqt_session_is_alive(s)) {
+        *err = e2;
+        free(key);
+        return -1;
+    }
+    if (!ok)
+        warnf(o, "%s does not exist (%s): its messages stay in '%s'", what, e2.message, o->queue);
+    else if (is_queue)
+        check_queue_settings(http, o, key + 2);
+    if (t->n == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 16;
+        t->keys = xrealloc(t->keys, t->cap * sizeof(*t->keys));
+    }
+    t->keys[t->n++] = key;
+    strmap_put(&t->seen, key, klen, ok ? TARGET_OK : TARGET_MISSING);
+    return ok;
+}
+
+/* --- the run ------------------------------------------------------------------------- */
+
+struct run {
+    const struct replay_options *o;
+    struct replay_result *res;
+    struct rmqt_session *dst;
+    struct rmqt_http *http;
+    struct targets targets;
+    amqp_table_entry_t *scratch;
+    size_t cap;
+};
+
+static int count_left(struct replay_result *res, enum replay_action a)
+{
+    switch (a) {
+    case ACT_FILTERED:
+        res->filtered++;
+        break;
+    case ACT_AT_MAX:
+        res->at_max++;
+        break;
+    case ACT_NO_HOME:
+        res->no_home++;
+        break;
+    default:
+        break;
+    }
+    return RMQT_SKIP;
+}
+
+static int prepare(void *ctx, const amqp_envelope_t *in, struct rmqt_outgoing *out,
+                   struct rmqt_error *err)
+{
+    struct run *r = ctx;
+    struct replay_decision d;
+    amqp_basic_properties_t props;
+    int k;
+
+    replay_decide(r->o, &in->message.properties, time(NULL), &d);
+    if (d.action != ACT_REPLAY && d.action != ACT_PARK)
+        return count_left(r->res, d.action);
+    k = target_exists(&r->targets, r->dst, r->http, r->o, &d, err);
+    if (k < 0)
+        return -1;
+    if (k == 0) {
+        r->res->no_target++;
+        return RMQT_SKIP;
+    }
+    props = out->props;
+    replay_build_props(r->o, &d, &props, &out->props, &r->scratch, &r->cap);
+    out->exchange = d.exchange;
+    out->routing_key = d.routing_key;
+    return d.action == ACT_PARK ? RMQT_PARK : RMQT_MOVE;
+}
+
+static bool source_is_quorum(struct rmqt_http *http, const struct replay_options *o)
+{
+    struct queue_info qi;
+    struct rmqt_error err;
+    return http && queue_info_read(http, o->vhost, o->queue, &qi, &err) == 0 && qi.found &&
+           strcmp(qi.type, "quorum") == 0;
+}
+
+int replay_run(struct rmqt_session *src, struct rmqt_session *dst, struct rmqt_http *http,
+               const struct replay_options *o, struct replay_result *res, struct rmqt_error *err)
+{
+    struct rmqt_mover_config mc;
+    struct run r;
+    int rc;
+
+    memset(res, 0, sizeof(*res));
+    memset(&r, 0, sizeof(r));
+    r.o = o;
+    r.res = res;
+    r.dst = dst;
+    r.http = http;
+    strmap_init(&r.targets.seen);
+    memset(&mc, 0, sizeof(mc));
+    mc.queue = o->queue;
+    mc.exchange = "";
+    mc.routing_key = "";
+    mc.prepare = prepare;
+    mc.ctx = &r;
+    mc.limit = o->limit;
+    mc.rate = o->rate;
+    mc.stop = o->stop;
+    mc.progress = o->progress;
+    mc.progress_ctx = o->ctx;
+    mc.bounded_prefetch = source_is_quorum(http, o);
+    rc = rmqt_mover_run(src, dst, &mc, &res->mover, err);
+    res->limit_reached =
+        o->limit &&
+        res->mover.moved + res->mover.parked + res->mover.returned + res->mover.nacked >= o->limit;
+    targets_release(&r.targets);
+    free(r.scratch);
+    return rc;
+}
+
+bool replay_left_selected(const struct replay_result *res)
+{
+    const struct rmqt_mover_stats *m = &res->mover;
+    return m->returned || m->nacked || res->at_max || res->no_home || res->no_target ||
+           (m->left > 0 && !res->limit_reached);
+}
+
+/* --- dry run ------------------------------------------------------------------------- */
+
+struct preview_run {
+    const struct replay_options *o;
+    struct rmqt_session *s;
+    struct rmqt_http *http;
+    struct targets targets;
+    struct replay_result *res;
+    void (*each)(void *ctx, const struct replay_preview *p);
+    void *ctx;
+    uint64_t chosen;
+};
+
+static int preview_one(void *ctx, const amqp_envelope_t *env, struct rmqt_error *err)
+{
+    struct preview_run *pr = ctx;
+    struct replay_decision d;
+    struct replay_preview p;
+    int k = 1;
+
+    replay_decide(pr->o, &env->message.properties, time(NULL), &d);
+    if (d.action == ACT_REPLAY || d.action == ACT_PARK) {
+        k = target_exists(&pr->targets, pr->s, pr->http, pr->o, &d, err);
+        if (k < 0)
+            return -1;
+        if (k == 0)
+            pr->res->no_target++;
+        else if (d.action == ACT_PARK)
+            pr->res->mover.parked++;
+        else
+            pr->res->mover.moved++;
+        pr->chosen++;
+    } else {
+        count_left(pr->res, d.action);
+        pr->res->mover.skipped++;
+    }
+    p.env = env;
+    p.decision = &d;
+    p.target_exists = k > 0;
+    pr->each(pr->ctx, &p);
+    if (pr->o->limit && pr->chosen >= pr->o->limit) {
+        pr->res->limit_reached = true;
+        return 1;
+    }
+    return 0;
+}
+
+int replay_preview(struct rmqt_session *s, struct rmqt_http *http, const struct replay_options *o,
+                   void (*each)(void *ctx, const struct replay_preview *p), void *ctx,
+                   struct replay_result *res, struct rmqt_error *err)
+{
+    struct preview_run pr;
+    struct browse_stats bs;
+    int rc;
+
+    memset(res, 0, sizeof(*res));
+    memset(&pr, 0, sizeof(pr));
+    pr.o = o;
+    pr.s = s;
+    pr.http = http;
+    pr.res = res;
+    pr.each = each;
+    pr.ctx = ctx;
+    strmap_init(&pr.targets.seen);
+    rc = browse_queue(s, o->queue, 0, source_is_quorum(http, o), preview_one, &pr, o->stop, &bs,
+                      err);
+    res->mover.snapshot = bs.snapshot;
+    res->mover.consumers = bs.consumers;
+    targets_release(&pr.targets);
+    return rc;
+}

@@ -1,0 +1,121 @@
+/*
+ * replay.h - sending dead-lettered messages home (cli.md "dlq replay", dlq.md).
+ *
+ * Each message of the dead-letter queue is looked at once (at most the messages the queue held
+ * when the run started): the filters select it or leave it in place; the loop guard
+ * (rmqtopo-replay-count at --max-replays) leaves or parks it; otherwise it is published to its
+ * home with the death headers removed and the counter raised, and acknowledged at the source
+ * only after the broker confirmed it and did not return it (common's mover).
+ */
+#ifndef RMQT_OPS_REPLAY_H
+#define RMQT_OPS_REPLAY_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "amqp_compat.h"
+#include "death.h"
+#include "error.h"
+#include "http.h"
+#include "mover.h"
+#include "session.h"
+
+#define REPLAY_COUNT_HEADER "rmqtopo-replay-count"
+#define REPLAY_DEFAULT_MAX 5
+
+enum replay_route {
+    ROUTE_HOME,     /* the queue of the most recent death, through the default exchange */
+    ROUTE_ORIGIN,   /* that death's exchange and routing keys (first key, the rest as CC) */
+    ROUTE_QUEUE,    /* opts.to_queue, through the default exchange */
+    ROUTE_EXCHANGE, /* opts.to_exchange with opts.routing_key (NULL: the message's keys) */
+};
+
+struct replay_filter {
+    const char *reason;     /* the most recent death's reason; NULL: any */
+    const char *from_queue; /* the queue of the most recent death; NULL: any */
+    bool has_older_than;
+    double older_than_s; /* died (first death there) at least this long ago */
+};
+
+struct replay_options {
+    const char *vhost;
+    const char *queue; /* the dead-letter queue */
+    enum replay_route route;
+    const char *to_queue, *to_exchange, *routing_key;
+    struct replay_filter filter;
+    uint64_t limit; /* replay (or park) at most this many; 0: all */
+    double rate;    /* publishes a second; 0: unlimited */
+    bool keep_headers;
+    long max_replays;       /* a message replayed this often already is not replayed again */
+    const char *park_queue; /* ... but moved here (NULL: left in place) */
+    const volatile sig_atomic_t *stop;
+    void *ctx;
+    /* a one-line warning for the user (the target dead-letters back, may refuse ...) */
+    void (*warn)(void *ctx, const char *msg);
+    void (*progress)(void *ctx, const struct rmqt_mover_stats *st);
+};
+
+enum replay_action {
+    ACT_REPLAY,   /* publish to its target */
+    ACT_PARK,     /* at --max-replays, moved to the park queue */
+    ACT_FILTERED, /* not selected: stays */
+    ACT_AT_MAX,   /* at --max-replays and no park queue: stays, reported */
+    ACT_NO_HOME,  /* its target cannot be known (no x-death): stays, reported */
+};
+
+/* Where one message goes, and why. Byte ranges point into the options or the message. */
+struct replay_decision {
+    enum replay_action action;
+    struct death death;
+    int64_t replays; /* rmqtopo-replay-count before this replay (0: never replayed) */
+    amqp_bytes_t exchange, routing_key;
+    amqp_array_t cc; /* extra routing keys (ROUTE_ORIGIN, or ROUTE_EXCHANGE without a key) */
+};
+
+/* Decides for a message with properties p at time now. Pure. */
+void replay_decide(const struct replay_options *o, const amqp_basic_properties_t *p, time_t now,
+                   struct replay_decision *d);
+
+/* The headers a decided message is published with (dlq.md): death headers removed unless
+ * keep_headers, the broker's delivery counters removed, CC and BCC replaced by the decision's
+ * routing, rmqtopo-replay-count set to replays + 1 (ACT_REPLAY; a parked message keeps its
+ * count and its death headers). out shares in's other properties; its table lives in
+ * *scratch (grown as needed, caller frees). */
+void replay_build_props(const struct replay_options *o, const struct replay_decision *d,
+                        const amqp_basic_properties_t *in, amqp_basic_properties_t *out,
+                        amqp_table_entry_t **scratch, size_t *cap);
+
+struct replay_result {
+    struct rmqt_mover_stats mover; /* snapshot, moved, parked, skipped, returned, nacked, left */
+    uint64_t filtered;             /* not selected by the filters */
+    uint64_t at_max;               /* at --max-replays without a park queue */
+    uint64_t no_home;              /* no death record to find a home by */
+    uint64_t no_target;            /* the target queue or exchange does not exist */
+    bool limit_reached;
+};
+
+/* Replays o->queue: consumes on src, publishes on dst (two sessions of the same vhost); http
+ * (may be NULL) for the checks of each target before its first publish (a dead-letter cycle,
+ * overflow that refuses publishes). Returns 0 when the run ended normally (even if messages
+ * were left: see res), -1 with err set when it ended on an error. */
+int replay_run(struct rmqt_session *src, struct rmqt_session *dst, struct rmqt_http *http,
+               const struct replay_options *o, struct replay_result *res, struct rmqt_error *err);
+
+/* Whether res left anything that was selected (returned, refused, at the replay limit, without
+ * a home or target, or unhandled on a stop or an error). */
+bool replay_left_selected(const struct replay_result *res);
+
+/* --dry-run: reads the queue without taking anything and calls each() with every decision
+ * (target checked: exists is false when the target queue or exchange does not exist). */
+struct replay_preview {
+    const amqp_envelope_t *env;
+    const struct replay_decision *decision;
+    bool target_exists;
+};
+int replay_preview(struct rmqt_session *s, struct rmqt_http *http, const struct replay_options *o,
+                   void (*each)(void *ctx, const struct replay_preview *p), void *ctx,
+                   struct replay_result *res, struct rmqt_error *err);
+
+#endif
