@@ -594,10 +594,16 @@ static int run_inspect(struct cli *cli, const struct parsed_opts *opts, int argc
         goto out;
     }
     if (cli->output == OUTPUT_JSON) {
-        json_t *g = groups_json(&res);
-        char *gs = json_dumps(g, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        printf("%s],\n  \"groups\": %s\n}\n", res.st.read ? "\n  " : "", gs);
-        free(gs);
+        json_t *g = groups_json(&res), *v;
+        size_t i;
+        printf("%s],\n  \"groups\": [", res.st.read ? "\n  " : "");
+        json_array_foreach(g, i, v)
+        {
+            char *gs = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            printf("%s\n    %s", i ? "," : "", gs);
+            free(gs);
+        }
+        printf("%s]\n}\n", json_array_size(g) ? "\n  " : "");
         json_decref(g);
     } else {
         if (res.st.read == 0)

@@ -26,7 +26,7 @@ static long int_or(const json_t *v, long dflt)
     return json_is_integer(v) ? (long)json_integer_value(v) : dflt;
 }
 
-static void fill(const json_t *q, struct queue_info *info)
+void queue_info_from_json(const json_t *q, struct queue_info *info)
 {
     const json_t *args = json_object_get(q, "arguments");
     const json_t *pol = json_object_get(q, "effective_policy_definition");
@@ -34,6 +34,7 @@ static void fill(const json_t *q, struct queue_info *info)
     long a, p;
     bool quorum;
 
+    memset(info, 0, sizeof(*info));
     info->found = true;
     snprintf(info->type, sizeof(info->type), "classic");
     copy_str(info->type, sizeof(info->type), json_object_get(q, "type"));
@@ -99,7 +100,7 @@ int queue_info_read(struct rmqt_http *http, const char *vhost, const char *queue
                        queue);
         goto out;
     }
-    fill(doc, info);
+    queue_info_from_json(doc, info);
     rc = 0;
 out:
     json_decref(doc);

@@ -6,6 +6,7 @@
 #ifndef RMQT_OPS_QUEUEINFO_H
 #define RMQT_OPS_QUEUEINFO_H
 
+#include <jansson.h>
 #include <stdbool.h>
 
 #include "error.h"
@@ -26,6 +27,10 @@ struct queue_info {
  * error: info->found is false. -1 with err set when the API cannot be read. */
 int queue_info_read(struct rmqt_http *http, const char *vhost, const char *queue,
                     struct queue_info *info, struct rmqt_error *err);
+
+/* Fills info from one queue object of the management API (its "type", "arguments" and
+ * "effective_policy_definition"). Pure. */
+void queue_info_from_json(const json_t *q, struct queue_info *info);
 
 /* Whether exchange (in vhost) has a binding to queue: 1 yes, 0 no, -1 with err set when the
  * API cannot be read. */

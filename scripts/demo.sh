@@ -6,8 +6,9 @@
 # What it shows grows with the tool: today it validates topologies/orders.yaml (and shows what
 # validate says about a broken copy of it), plans it against the private broker, creates part
 # of it by hand through the management API to show drift, applies it, migrates a queue that
-# holds messages (refused first, then with --allow-replace), exports the live vhost, and draws
-# the topology. The broker is left running for you to explore; `scripts/broker.sh stop` stops it.
+# holds messages (refused first, then with --allow-replace), makes orders die into the
+# dead-letter queue and sends them home with dlq inspect / replay, exports the live vhost, and
+# draws the topology. The broker is left running for you to explore; `scripts/broker.sh stop` stops it.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -65,6 +66,23 @@ sed 's/message_ttl: 7d/message_ttl: 14d/' topologies/orders.yaml > "$broken"
 api GET "/queues/orders/orders.dlq" | python3 -c 'import json,sys; q=json.load(sys.stdin); print("orders.dlq now:", q["type"], "x-message-ttl", q["arguments"]["x-message-ttl"], "messages", q.get("messages", "(statistics lag)"))'
 ./build/tests/msgtool dump orders orders.dlq | wc -l | sed 's/^/messages in orders.dlq, counted over AMQP: /'
 ./build/rmqtopo apply --yes topologies/orders.yaml --allow-replace 2>/dev/null | tail -n 1
+
+say "a dead-letter round trip: 20 orders rejected by a consumer die into orders.dlq"
+api DELETE /queues/orders/orders.dlq/contents >/dev/null
+MSGTOOL_EXCHANGE=orders ./build/tests/msgtool publish orders order.placed 20 order
+./build/tests/msgtool reject orders orders.placed 20
+for _ in $(seq 50); do
+  [ "$(./build/tests/msgtool dump orders orders.dlq | wc -l)" -ge 20 ] && break
+  sleep 0.2
+done
+say "rmqtopo dlq inspect orders.dlq --vhost orders --limit 5 (reads without taking)"
+./build/rmqtopo dlq inspect orders.dlq --vhost orders --limit 5 2>&1
+say "rmqtopo dlq replay orders.dlq --vhost orders --dry-run (where each would go)"
+./build/rmqtopo dlq replay orders.dlq --vhost orders --dry-run 2>/dev/null | tail -n 4
+say "rmqtopo dlq replay orders.dlq --vhost orders (home, with confirms; acknowledged only after)"
+./build/rmqtopo dlq replay orders.dlq --vhost orders 2>&1
+./build/tests/msgtool dump orders orders.placed | wc -l | sed 's/^/messages back in orders.placed: /'
+./build/tests/msgtool dump orders orders.dlq | wc -l | sed 's/^/messages left in orders.dlq: /'
 
 say "rmqtopo export --vhost orders (the live vhost as a topology file)"
 ./build/rmqtopo export --vhost orders
