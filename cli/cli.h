@@ -74,6 +74,8 @@ extern const struct command cmd_version;
 extern const struct command cmd_apply;
 extern const struct command cmd_dlq_inspect;
 extern const struct command cmd_dlq_replay;
+extern const struct command cmd_dlq_archive;
+extern const struct command cmd_dlq_restore;
 
 /* Values of a command option (by long name); NULL when the name is not in the table. */
 const struct optvalues *opt_get(const struct parsed_opts *opts, const char *name);

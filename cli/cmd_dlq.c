@@ -12,6 +12,7 @@
  */
 #include "cli.h"
 
+#include "archive.h"
 #include "brokerver.h"
 #include "inspect.h"
 #include "msgcodec.h"
@@ -586,10 +587,15 @@ static int run_inspect(struct cli *cli, const struct parsed_opts *opts, int argc
         printf("%-24s %-20s %-14s %-5s %-5s %-20s %-7s %s\n", "MESSAGE ID", "QUEUE", "REASON",
                "COUNT", "AGE", "ROUTING KEY", "SIZE", "PREVIEW");
     }
-    if (inspect_run(s, queue, limit, strcmp(qi.type, "quorum") == 0, inspect_each, &out,
-                    &stop_requested, &res, &err) < 0) {
-        if (cli->output == OUTPUT_JSON)
-            printf("\n  ]\n}\n");
+    if (inspect_run(s, queue, limit, inspect_each, &out, &stop_requested, &res, &err) < 0) {
+        if (cli->output == OUTPUT_JSON) {
+            json_t *e = json_string(err.message);
+            char *es = json_dumps(e, JSON_ENCODE_ANY);
+            printf("%s],\n  \"groups\": [],\n  \"error\": %s\n}\n", res.st.read ? "\n  " : "",
+                   es ? es : "null");
+            free(es);
+            json_decref(e);
+        }
         status = cli_fail(cli, EXIT_FAIL, "%s", err.message);
         goto out;
     }
@@ -680,6 +686,7 @@ struct replay_out {
     struct cli *cli;
     bool tty, first;
     double t0;
+    const char *verb; /* for the progress line: "replayed" (NULL), "archived", "restored" */
 };
 
 static double now_s(void)
@@ -700,9 +707,13 @@ static void replay_progress(void *ctx, const struct rmqt_mover_stats *st)
         return;
     if (rate > 0 && st->snapshot > done)
         snprintf(eta, sizeof(eta), ", ETA %.0f s", (double)(st->snapshot - done) / rate);
-    fprintf(stderr, "\rrmqtopo: replayed %llu of %llu (%.0f msg/s%s)   ",
-            (unsigned long long)(st->moved + st->parked), (unsigned long long)st->snapshot, rate,
-            eta);
+    if (st->snapshot)
+        fprintf(stderr, "\rrmqtopo: %s %llu of %llu (%.0f msg/s%s)   ",
+                o->verb ? o->verb : "replayed", (unsigned long long)(st->moved + st->parked),
+                (unsigned long long)st->snapshot, rate, eta);
+    else
+        fprintf(stderr, "\rrmqtopo: %s %llu (%.0f msg/s)   ", o->verb ? o->verb : "replayed",
+                (unsigned long long)(st->moved + st->parked), rate);
 }
 
 static const char *action_name(enum replay_action a)
@@ -871,6 +882,56 @@ static void print_summary_text(const char *queue, const struct replay_result *r,
                (unsigned long long)m->left);
 }
 
+/* --rate (replay and restore): 0 when not given. */
+static int parse_rate(const struct parsed_opts *opts, double *rate)
+{
+    const char *s = opt_last(opts, "rate");
+    char *end;
+
+    *rate = 0;
+    if (!s)
+        return 0;
+    errno = 0;
+    *rate = strtod(s, &end);
+    if (errno || *end || end == s || !(*rate > 0) || !isfinite(*rate)) {
+        fprintf(stderr, "rmqtopo: --rate takes messages a second above 0, not '%s'\n", s);
+        return -1;
+    }
+    return 0;
+}
+
+/* --reason, --from-queue and --older-than (replay and archive). */
+static int parse_filter(const struct parsed_opts *opts, struct replay_filter *f)
+{
+    const char *s;
+
+    if ((s = opt_last(opts, "reason")) != NULL) {
+        size_t k;
+        for (k = 0; reasons[k] && strcmp(reasons[k], s) != 0; k++)
+            ;
+        if (!reasons[k]) {
+            const char *g = rmqt_did_you_mean(s, reasons);
+            fprintf(stderr,
+                    "rmqtopo: --reason takes rejected, expired, maxlen or delivery_limit, not "
+                    "'%s'%s%s%s\n",
+                    s, g ? " (did you mean '" : "", g ? g : "", g ? "'?)" : "");
+            return -1;
+        }
+        f->reason = s;
+    }
+    f->from_queue = opt_last(opts, "from-queue");
+    if ((s = opt_last(opts, "older-than")) != NULL) {
+        if (parse_duration(s, &f->older_than_s) < 0) {
+            fprintf(stderr,
+                    "rmqtopo: --older-than takes a duration such as 90s, 15m, 2h or 7d, not '%s'\n",
+                    s);
+            return -1;
+        }
+        f->has_older_than = true;
+    }
+    return 0;
+}
+
 static int replay_parse(const struct parsed_opts *opts, struct replay_options *o)
 {
     const char *s;
@@ -897,39 +958,10 @@ static int replay_parse(const struct parsed_opts *opts, struct replay_options *o
         o->route = ROUTE_ORIGIN;
     if ((s = opt_last(opts, "limit")) && parse_count("limit", s, &o->limit) < 0)
         return -1;
-    if ((s = opt_last(opts, "rate")) != NULL) {
-        char *end;
-        errno = 0;
-        o->rate = strtod(s, &end);
-        if (errno || *end || end == s || !(o->rate > 0) || !isfinite(o->rate)) {
-            fprintf(stderr, "rmqtopo: --rate takes messages a second above 0, not '%s'\n", s);
-            return -1;
-        }
-    }
-    if ((s = opt_last(opts, "reason")) != NULL) {
-        size_t k;
-        for (k = 0; reasons[k] && strcmp(reasons[k], s) != 0; k++)
-            ;
-        if (!reasons[k]) {
-            const char *g = rmqt_did_you_mean(s, reasons);
-            fprintf(stderr,
-                    "rmqtopo: --reason takes rejected, expired, maxlen or delivery_limit, not "
-                    "'%s'%s%s%s\n",
-                    s, g ? " (did you mean '" : "", g ? g : "", g ? "'?)" : "");
-            return -1;
-        }
-        o->filter.reason = s;
-    }
-    o->filter.from_queue = opt_last(opts, "from-queue");
-    if ((s = opt_last(opts, "older-than")) != NULL) {
-        if (parse_duration(s, &o->filter.older_than_s) < 0) {
-            fprintf(stderr,
-                    "rmqtopo: --older-than takes a duration such as 90s, 15m, 2h or 7d, not '%s'\n",
-                    s);
-            return -1;
-        }
-        o->filter.has_older_than = true;
-    }
+    if (parse_rate(opts, &o->rate) < 0)
+        return -1;
+    if (parse_filter(opts, &o->filter) < 0)
+        return -1;
     if ((s = opt_last(opts, "max-replays")) != NULL) {
         char *end;
         long v;
@@ -1078,4 +1110,400 @@ const struct command cmd_dlq_replay = {
     "usage error.",
     replay_options_spec,
     run_replay,
+};
+
+/* --- archive ------------------------------------------------------------------------- */
+
+static const struct optspec archive_options_spec[] = {
+    {"vhost", 0, "V", "the vhost (default: the AMQP URL's, else /)"},
+    {"file", 0, "F", "the archive to write (- for stdout); required"},
+    {"copy", 0, NULL, "leave the queue as it was: archive copies"},
+    {"append", 0, NULL, "add to an existing archive of the same queue"},
+    {"limit", 0, "N", "archive at most N messages"},
+    {"reason", 0, "R", "only messages that died for R (rejected, expired, maxlen, delivery_limit)"},
+    {"from-queue", 0, "Q", "only messages that died in queue Q"},
+    {"older-than", 0, "D", "only messages that died at least D ago (90s, 15m, 2h, 7d)"},
+    {NULL, 0, NULL, NULL},
+};
+
+static json_t *archive_summary_json(const struct archive_options *o, const struct archive_result *r,
+                                    bool ok, const char *error)
+{
+    const struct rmqt_mover_stats *m = &r->mover;
+    json_t *j = json_object();
+
+    json_object_set_new(j, "vhost", json_string(o->vhost));
+    json_object_set_new(j, "queue", json_string(o->queue));
+    json_object_set_new(j, "file", json_string(o->file));
+    json_object_set_new(j, "copy", json_boolean(o->copy));
+    json_object_set_new(j, "created", json_boolean(r->created));
+    add_count(j, "snapshot", m->snapshot);
+    add_count(j, "archived", m->moved);
+    add_count(j, "filtered", m->skipped);
+    add_count(j, "left", m->left);
+    json_object_set_new(j, "seconds", json_real(m->seconds));
+    json_object_set_new(j, "rate", json_real(m->seconds > 0 ? (double)m->moved / m->seconds : 0));
+    json_object_set_new(j, "ok", json_boolean(ok));
+    json_object_set_new(j, "error", error ? json_string(error) : json_null());
+    return j;
+}
+
+static void print_archive_text(FILE *f, const struct archive_options *o,
+                               const struct archive_result *r, bool limit_reached)
+{
+    const struct rmqt_mover_stats *m = &r->mover;
+    double rate = m->seconds > 0 ? (double)m->moved / m->seconds : 0;
+
+    fprintf(f,
+            "%s %llu message(s) of '%s' into '%s' in %.1f s (%.0f msg/s); %llu ready when it "
+            "started\n",
+            o->copy ? "copied" : "archived", (unsigned long long)m->moved, o->queue, o->file,
+            m->seconds, rate, (unsigned long long)m->snapshot);
+    if (o->copy)
+        fprintf(f, "  --copy: nothing was taken; the queue holds every message as before\n");
+    if (m->skipped)
+        fprintf(f, "  %llu not selected by the filters: they stay\n",
+                (unsigned long long)m->skipped);
+    if (m->left)
+        fprintf(f, "  %s: %llu not handled%s\n", limit_reached ? "not archived" : "left",
+                (unsigned long long)m->left,
+                limit_reached ? " (--limit)" : " (stopped early, or taken by another consumer)");
+}
+
+static int run_archive(struct cli *cli, const struct parsed_opts *opts, int argc, char **argv)
+{
+    struct archive_options o;
+    struct archive_result res;
+    struct replay_out out;
+    struct queue_info qi;
+    struct dlq_conn c;
+    struct rmqt_session *src = NULL;
+    struct rmqt_error err;
+    uint32_t ready = 0, consumers = 0;
+    const char *s;
+    char broker[32] = "";
+    bool ok, limit_reached, to_stdout;
+    FILE *sum;
+    int status = EXIT_FAIL, rc;
+
+    if (argc != 1) {
+        fprintf(stderr, "rmqtopo: dlq archive takes one queue\n"
+                        "Try 'rmqtopo dlq archive --help'.\n");
+        return EXIT_USAGE;
+    }
+    memset(&o, 0, sizeof(o));
+    memset(&res, 0, sizeof(res));
+    o.queue = argv[0];
+    o.file = opt_last(opts, "file");
+    if (!o.file || !o.file[0]) {
+        fprintf(stderr, "rmqtopo: dlq archive needs --file F (- for stdout)\n"
+                        "Try 'rmqtopo dlq archive --help'.\n");
+        return EXIT_USAGE;
+    }
+    o.copy = opt_flag(opts, "copy");
+    o.append = opt_flag(opts, "append");
+    if ((s = opt_last(opts, "limit")) && parse_count("limit", s, &o.limit) < 0)
+        return EXIT_USAGE;
+    if (parse_filter(opts, &o.filter) < 0)
+        return EXIT_USAGE;
+    to_stdout = strcmp(o.file, "-") == 0;
+    if (to_stdout && o.append) {
+        fprintf(stderr, "rmqtopo: --append needs a file, not stdout\n");
+        return EXIT_USAGE;
+    }
+    /* with the archive on stdout, the summary goes to stderr */
+    sum = to_stdout ? stderr : stdout;
+    if (dlq_connect(cli, opts, &c, &err) < 0) {
+        status = cli_fail(cli, EXIT_FAIL, "%s", err.message);
+        goto out;
+    }
+    src = open_session(&c, o.copy ? "rmqtopo dlq archive --copy" : "rmqtopo dlq archive", &err);
+    if (!src) {
+        status = cli_fail(cli, EXIT_FAIL, "%s", err.message);
+        goto out;
+    }
+    o.vhost = rmqt_session_vhost(src);
+    read_version(&c);
+    if (c.has_version)
+        snprintf(broker, sizeof(broker), "%d.%d.%d", c.version.major, c.version.minor,
+                 c.version.patch);
+    o.broker = broker[0] ? broker : NULL;
+    read_queue_info(&c, o.vhost, o.queue, &qi);
+    if (check_source(src, o.queue, &qi, &ready, &consumers, &err) < 0) {
+        status = cli_fail(cli, EXIT_FAIL, "%s", err.message);
+        goto out;
+    }
+    warn_about_source(&c, o.queue, &qi, consumers, "archived");
+    memset(&out, 0, sizeof(out));
+    out.cli = cli;
+    out.tty = isatty(STDERR_FILENO);
+    out.t0 = now_s();
+    out.verb = o.copy ? "copied" : "archived";
+    o.ctx = &out;
+    o.progress = replay_progress;
+    o.warn = warn_line;
+    o.stop = &stop_requested;
+    install_signals();
+    rc = archive_run(src, &o, &res, &err);
+    if (out.tty)
+        fprintf(stderr, "\r\033[K");
+    limit_reached = o.limit && res.mover.moved >= o.limit;
+    ok = rc == 0 && !stop_requested && (res.mover.left == 0 || limit_reached);
+    if (cli->output == OUTPUT_JSON) {
+        json_t *j = archive_summary_json(&o, &res, ok, rc < 0 ? err.message : NULL);
+        json_dumpf(j, sum, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', sum);
+        json_decref(j);
+    } else if (res.started) {
+        print_archive_text(sum, &o, &res, limit_reached);
+    }
+    if (rc < 0)
+        status = cli_fail(cli, EXIT_FAIL, "%s", err.message);
+    else if (stop_requested)
+        status = cli_fail(cli, EXIT_FAIL,
+                          "stopped by a signal: what was written and synced is %s, the rest "
+                          "stays in '%s'",
+                          o.copy ? "in the file" : "acknowledged", o.queue);
+    else
+        status = ok ? EXIT_OK : EXIT_FAIL;
+out:
+    rmqt_session_close(src);
+    dlq_release(&c);
+    return status;
+}
+
+const struct command cmd_dlq_archive = {
+    "dlq archive",
+    "QUEUE --file F",
+    "move (or copy) messages into an archive file",
+    "Writes the messages of the dead-letter queue QUEUE into the archive F (JSON Lines: a\n"
+    "header line, then one message a line with every property and header typed, the body in\n"
+    "base64 with its size and SHA-256, and a readable death summary) and takes them from the\n"
+    "queue. --copy takes nothing: the queue stays exactly as it was. The filters select by\n"
+    "the most recent death, as for replay; what they do not select stays, in order on classic\n"
+    "queues. A run handles at most the messages QUEUE held when it started.\n"
+    "\n"
+    "Safety: a message is acknowledged only after its line is written and fsync'd (once per\n"
+    "window of 1024, or when the queue pauses); a new file's directory is fsync'd too. A crash\n"
+    "loses nothing: at most the messages of one window are both in the file and still in the\n"
+    "queue. An existing file is never overwritten: --append adds to an archive of the same\n"
+    "vhost and queue (cutting a truncated last line left by a crash first). New files are\n"
+    "created with mode 0600.\n"
+    "\n"
+    "--file - writes the archive to stdout and the summary to stderr; messages are then\n"
+    "acknowledged once their lines are flushed to stdout, which guarantees only that the\n"
+    "reader (a pipe, a terminal) received them, not that it stored them: use --copy, or a file,\n"
+    "when that matters.\n"
+    "\n"
+    "Exit status: 0 every selected message was archived (or --limit reached), 1 failure\n"
+    "(missing queue, existing file, write error, lost connection, interrupted), 64 usage\n"
+    "error.",
+    archive_options_spec,
+    run_archive,
+};
+
+/* --- restore ------------------------------------------------------------------------- */
+
+static const struct optspec restore_options_spec[] = {
+    {"vhost", 0, "V", "the vhost (default: the archive's)"},
+    {"to-queue", 0, "Q", "publish to queue Q (default: the queue the archive came from)"},
+    {"to-exchange", 0, "X", "publish to exchange X"},
+    {"routing-key", 0, "K", "with --to-exchange: this routing key (default: each record's)"},
+    {"rate", 0, "MSGS_PER_S", "publish at most this many messages a second"},
+    {"skip", 0, "N", "pass over the first N records (to resume a run)"},
+    {"dry-run", 0, NULL, "read and check every record, publish nothing"},
+    {NULL, 0, NULL, NULL},
+};
+
+static json_t *restore_summary_json(const char *file, const char *vhost, const char *exchange,
+                                    const char *routing_key, const struct restore_result *r,
+                                    bool dry_run, bool ok, const char *error)
+{
+    json_t *j = json_object(), *t = json_object();
+
+    json_object_set_new(j, "file", json_string(file));
+    json_object_set_new(j, "vhost", json_string(vhost));
+    json_object_set_new(t, "exchange", json_string(exchange));
+    json_object_set_new(t, "routing_key", routing_key ? json_string(routing_key) : json_null());
+    json_object_set_new(j, "target", t);
+    json_object_set_new(j, "dry_run", json_boolean(dry_run));
+    add_count(j, "records", r->records);
+    add_count(j, "skipped", r->skipped);
+    add_count(j, dry_run ? "would_publish" : "published",
+              dry_run ? r->records - r->skipped : r->published);
+    add_count(j, "returned", r->returned);
+    add_count(j, "nacked", r->nacked);
+    add_count(j, "resume_skip", r->resume_skip);
+    json_object_set_new(j, "bad_line",
+                        r->bad_line ? json_integer((json_int_t)r->bad_line) : json_null());
+    json_object_set_new(j, "truncated_line",
+                        r->truncated_line ? json_integer((json_int_t)r->truncated_line)
+                                          : json_null());
+    json_object_set_new(j, "seconds", json_real(r->seconds));
+    json_object_set_new(j, "rate",
+                        json_real(r->seconds > 0 ? (double)r->published / r->seconds : 0));
+    json_object_set_new(j, "ok", json_boolean(ok));
+    json_object_set_new(j, "error", error ? json_string(error) : json_null());
+    return j;
+}
+
+static int run_restore(struct cli *cli, const struct parsed_opts *opts, int argc, char **argv)
+{
+    struct restore_options o;
+    struct restore_result res;
+    struct archive_reader r;
+    struct archive_header h;
+    struct replay_out out;
+    struct dlq_conn c;
+    struct rmqt_session *dst = NULL;
+    struct rmqt_error err;
+    const char *file, *vhost, *s, *exchange, *rkey;
+    bool ok, opened = false;
+    int status = EXIT_FAIL, rc;
+
+    memset(&c, 0, sizeof(c));
+    if (argc != 1) {
+        fprintf(stderr, "rmqtopo: dlq restore takes one archive file\n"
+                        "Try 'rmqtopo dlq restore --help'.\n");
+        return EXIT_USAGE;
+    }
+    file = argv[0];
+    memset(&o, 0, sizeof(o));
+    memset(&res, 0, sizeof(res));
+    if (opt_last(opts, "to-queue") && opt_last(opts, "to-exchange")) {
+        fprintf(stderr, "rmqtopo: give one of --to-queue and --to-exchange\n");
+        return EXIT_USAGE;
+    }
+    if (opt_last(opts, "routing-key") && !opt_last(opts, "to-exchange")) {
+        fprintf(stderr, "rmqtopo: --routing-key goes with --to-exchange\n");
+        return EXIT_USAGE;
+    }
+    o.route = RESTORE_HOME;
+    if ((o.to_queue = opt_last(opts, "to-queue")) != NULL)
+        o.route = RESTORE_QUEUE;
+    if ((o.to_exchange = opt_last(opts, "to-exchange")) != NULL) {
+        o.route = RESTORE_EXCHANGE;
+        o.routing_key = opt_last(opts, "routing-key");
+    }
+    if ((s = opt_last(opts, "skip")) && parse_count("skip", s, &o.skip) < 0)
+        return EXIT_USAGE;
+    if (parse_rate(opts, &o.rate) < 0)
+        return EXIT_USAGE;
+    o.dry_run = opt_flag(opts, "dry-run");
+    if (restore_open(file, &r, &h, &err) < 0)
+        return cli_fail(cli, EXIT_FAIL, "%s", err.message);
+    opened = true;
+    vhost = opt_last(opts, "vhost") ? opt_last(opts, "vhost") : h.vhost;
+    exchange = o.route == RESTORE_EXCHANGE ? o.to_exchange : "";
+    rkey = o.route == RESTORE_EXCHANGE ? o.routing_key
+                                       : (o.route == RESTORE_QUEUE ? o.to_queue : h.queue);
+    memset(&out, 0, sizeof(out));
+    out.cli = cli;
+    out.tty = isatty(STDERR_FILENO) && !o.dry_run;
+    out.t0 = now_s();
+    out.verb = "restored";
+    o.ctx = &out;
+    o.progress = replay_progress;
+    o.stop = &stop_requested;
+    if (!o.dry_run) {
+        if (dlq_connect(cli, opts, &c, &err) < 0) {
+            status = cli_fail(cli, EXIT_FAIL, "%s", err.message);
+            goto out;
+        }
+        c.amqp.cfg.vhost = vhost;
+        dst = open_session(&c, "rmqtopo dlq restore", &err);
+        if (!dst) {
+            status = cli_fail(cli, EXIT_FAIL, "%s", err.message);
+            goto out;
+        }
+    }
+    install_signals();
+    rc = restore_run(dst, &r, &h, &o, &res, &err);
+    if (out.tty)
+        fprintf(stderr, "\r\033[K");
+    ok = rc == 0 && !stop_requested && res.returned == 0 && res.nacked == 0;
+    if (res.truncated_line) {
+        char msg[600];
+        snprintf(msg, sizeof(msg),
+                 "%s:%llu: the last line is truncated (a crash while archiving): not published; "
+                 "its message was never acknowledged at its queue",
+                 file, (unsigned long long)res.truncated_line);
+        warn_line(NULL, msg);
+    }
+    if (cli->output == OUTPUT_JSON) {
+        json_t *j = restore_summary_json(file, vhost, exchange, rkey, &res, o.dry_run, ok,
+                                         rc < 0 ? err.message : NULL);
+        json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        json_decref(j);
+    } else if (res.started) {
+        char target[700];
+        if (o.route == RESTORE_EXCHANGE)
+            snprintf(target, sizeof(target), "exchange '%s' (routing key %s%s%s)", exchange,
+                     rkey ? "'" : "", rkey ? rkey : "each record's", rkey ? "'" : "");
+        else
+            snprintf(target, sizeof(target), "queue '%s'", rkey);
+        if (o.dry_run)
+            printf("dry run: %llu record(s) of '%s' checked, %llu would be published to %s in "
+                   "vhost '%s'; nothing was published\n",
+                   (unsigned long long)res.records, file,
+                   (unsigned long long)(res.records - res.skipped), target, vhost);
+        else
+            printf("restored %llu record(s) of '%s' to %s in vhost '%s' in %.1f s (%.0f msg/s)\n",
+                   (unsigned long long)res.published, file, target, vhost, res.seconds,
+                   res.seconds > 0 ? (double)res.published / res.seconds : 0);
+        if (res.skipped)
+            printf("  %llu passed over (--skip)\n", (unsigned long long)res.skipped);
+        if (res.returned)
+            printf("  %llu returned by the broker (no route to the target)\n",
+                   (unsigned long long)res.returned);
+        if (res.nacked)
+            printf("  %llu refused by the broker (basic.nack)\n", (unsigned long long)res.nacked);
+        if (!ok && !o.dry_run)
+            printf("  to resume: rmqtopo dlq restore %s --skip %llu (records after the first "
+                   "unpublished one that were published too are published again)\n",
+                   file, (unsigned long long)res.resume_skip);
+    }
+    if (rc < 0)
+        status = cli_fail(cli, EXIT_FAIL, "%s", err.message);
+    else if (stop_requested)
+        status = cli_fail(cli, EXIT_FAIL, "stopped by a signal: %llu record(s) published",
+                          (unsigned long long)res.published);
+    else
+        status = ok ? EXIT_OK : EXIT_FAIL;
+out:
+    rmqt_session_close(dst);
+    if (!o.dry_run)
+        dlq_release(&c);
+    if (opened) {
+        restore_close(&r);
+        archive_header_release(&h);
+    }
+    return status;
+}
+
+const struct command cmd_dlq_restore = {
+    "dlq restore",
+    "F",
+    "publish an archive's messages again",
+    "Publishes every record of the archive F (- for stdin) again, exactly as archived: body,\n"
+    "properties, typed headers, death headers included (the broker's delivery counters were\n"
+    "never archived as headers). By default each goes to the queue the archive came from,\n"
+    "through the default exchange, in the archive's vhost (--vhost to change it);\n"
+    "--to-queue and --to-exchange choose another target, which must exist. To send restored\n"
+    "messages home, restore into the dead-letter queue, then run dlq replay.\n"
+    "\n"
+    "Publishes use confirms and mandatory. A malformed record (bad JSON, a body that does not\n"
+    "match its size or SHA-256) is reported with its line and the run stops before\n"
+    "publishing it; a returned or refused publish stops it too. The summary says how many\n"
+    "records were published in a row from the start: a re-run with --skip that many goes on\n"
+    "from there (records published after the first failure are published again). A last\n"
+    "line without its newline (a crash while archiving) is reported and not published: its\n"
+    "message was never taken from its queue.\n"
+    "\n"
+    "Exit status: 0 every record was published (--dry-run: every record is sound), 1 failure\n"
+    "(malformed record, missing target, return, refusal, lost connection, interrupted), 64\n"
+    "usage error.",
+    restore_options_spec,
+    run_restore,
 };

@@ -21,8 +21,8 @@
 #include <unistd.h>
 
 static const struct command *const commands[] = {
-    &cmd_validate, &cmd_plan,        &cmd_apply,      &cmd_diff,    &cmd_export,
-    &cmd_graph,    &cmd_dlq_inspect, &cmd_dlq_replay, &cmd_version, NULL,
+    &cmd_validate,    &cmd_plan,       &cmd_apply,       &cmd_diff,        &cmd_export,  &cmd_graph,
+    &cmd_dlq_inspect, &cmd_dlq_replay, &cmd_dlq_archive, &cmd_dlq_restore, &cmd_version, NULL,
 };
 
 static const struct optspec global_options[] = {
@@ -99,7 +99,7 @@ static void print_main_help(FILE *f)
                "found (plan), 64 usage error. 'rmqtopo COMMAND --help' describes a command.\n");
 }
 
-#define DLQ_COMMANDS "inspect, replay"
+#define DLQ_COMMANDS "inspect, replay, archive, restore"
 
 /* The commands of a group ("dlq"), for `rmqtopo dlq --help`. */
 static void print_group_help(FILE *f, const char *group)

@@ -56,3 +56,18 @@ int rmqt_error_set_at(struct rmqt_error *err, enum rmqt_error_code code, const c
     va_end(ap);
     return -1;
 }
+
+int rmqt_error_prefix(struct rmqt_error *err, const char *fmt, ...)
+{
+    char prefix[512], old[sizeof(err->message)];
+    va_list ap;
+
+    if (!err)
+        return -1;
+    memcpy(old, err->message, sizeof(old));
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof(prefix), fmt, ap);
+    va_end(ap);
+    snprintf(err->message, sizeof(err->message), "%s: %s", prefix, old);
+    return -1;
+}

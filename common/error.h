@@ -45,4 +45,9 @@ int rmqt_error_set_at(struct rmqt_error *err, enum rmqt_error_code code, const c
                       int line, int column, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
+/* Puts a printf-style prefix and ": " before err's message, keeping its code and detail
+ * ("file:5: " + "body: not valid base64"). Returns -1. err may be NULL. */
+int rmqt_error_prefix(struct rmqt_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 #endif

@@ -48,8 +48,31 @@ struct rmqt_mover_stats {
     double seconds;
 };
 
+/* Instead of publishing on dst: a sink that stores messages (dlq archive). A message is
+ * acknowledged at the source only after a sync() that followed its write() succeeded. */
+struct rmqt_mover_sink {
+    /* stores one message (not yet durably): in is the delivery, out its publish as prepare()
+     * left it. Returns 0, or -1 with err set (the run stops; the message stays) */
+    int (*write)(void *ctx, const amqp_envelope_t *in, const struct rmqt_outgoing *out,
+                 struct rmqt_error *err);
+    /* makes everything written so far durable. Returns 0, or -1 with err set (the run stops;
+     * every message written since the last sync stays in the source) */
+    int (*sync)(void *ctx, struct rmqt_error *err);
+    void *ctx;
+};
+
+/* Instead of consuming a queue: messages from elsewhere (dlq restore). */
+struct rmqt_mover_source {
+    /* the next message into *env with env->delivery_tag 1, 2, ... in order; the source owns
+     * its memory, valid until the next call. Returns 1, 0 at the end, or -1 with err set */
+    int (*next)(void *ctx, amqp_envelope_t *env, struct rmqt_error *err);
+    /* the message of this tag is confirmed and was not returned (called in tag order) */
+    void (*done)(void *ctx, uint64_t tag);
+    void *ctx;
+};
+
 struct rmqt_mover_config {
-    const char *queue;       /* the source queue */
+    const char *queue;       /* the source queue (unless source is set) */
     const char *exchange;    /* where messages go by default ("" the default exchange) */
     const char *routing_key; /* ... with this routing key (for "": the target queue) */
     /* Optional: decides on one delivery and edits its publish (which starts as a verbatim copy
@@ -61,24 +84,26 @@ struct rmqt_mover_config {
     uint64_t limit;      /* publish at most this many messages (moved or parked); 0: no limit.
                             The run never takes more deliveries than the snapshot either way */
     double rate;         /* publishes a second, from the first one (no burst); 0: unlimited */
-    unsigned window;     /* publishes awaiting a confirm; 0: 512 */
+    unsigned window;     /* publishes awaiting a confirm; 0: 1024 */
     bool stop_on_return; /* a returned message ends the run with an error */
     long idle_ms;        /* no delivery for this long: look whether anything is left; 0: 1000 */
     /* set (e.g. by a signal handler) to stop: the run finishes what is in flight */
     const volatile sig_atomic_t *stop;
     /* called now and then with the running totals (e.g. for progress on a terminal) */
     void (*progress)(void *ctx, const struct rmqt_mover_stats *st);
-    void *progress_ctx; /* NULL: ctx */
-    /* the source is a quorum queue: its "unlimited" prefetch (0) is a fixed credit, so a run
-     * that holds messages asks for at most 65535 instead */
-    bool bounded_prefetch;
+    void *progress_ctx;                     /* NULL: ctx */
+    const struct rmqt_mover_sink *sink;     /* NULL: publish on dst */
+    const struct rmqt_mover_source *source; /* NULL: consume queue on src */
+    /* acknowledge nothing at the source: every message stays where it is (archive --copy) */
+    bool copy;
 };
 
 /* Moves messages from cfg->queue (on src) to their destination (on dst); src and dst must
- * be different sessions. Fills st in any case. Returns 0 when the run ended normally (end of
- * the snapshot, the limit, a stop request); -1 with err set when it ended on an error (a
- * nack, a return with stop_on_return, a lost connection): what was confirmed was still
- * acknowledged, everything else stays in the source queue. */
+ * be different sessions. With cfg->sink dst may be NULL; with cfg->source src may be NULL. Fills st
+ * in any case. Returns 0 when the run ended normally (end of the snapshot, the limit, a stop
+ * request); -1 with err set when it ended on an error (a nack, a return with stop_on_return, a lost
+ * connection): what was confirmed was still acknowledged, everything else stays in the source
+ * queue. */
 int rmqt_mover_run(struct rmqt_session *src, struct rmqt_session *dst,
                    const struct rmqt_mover_config *cfg, struct rmqt_mover_stats *st,
                    struct rmqt_error *err);

@@ -349,6 +349,17 @@ static void set_float(json_t *o, double x, bool is_nan, bool is_default_nan, con
     }
 }
 
+json_t *rmqt_shortstr_to_json(amqp_bytes_t b)
+{
+    json_t *v = text_json(b);
+
+    if (!v) {
+        v = json_object();
+        json_object_set_new(v, "base64", base64_json(b));
+    }
+    return v;
+}
+
 static json_t *array_to_json(const amqp_array_t *a)
 {
     json_t *arr = json_array();
@@ -486,15 +497,9 @@ json_t *rmqt_props_to_json(const amqp_basic_properties_t *p)
         if (!(p->_flags & pi->flag))
             continue;
         switch (pi->kind) {
-        case PROP_SHORTSTR: {
-            const amqp_bytes_t *b = (const amqp_bytes_t *)(const void *)field;
-            v = text_json(*b);
-            if (!v) {
-                v = json_object();
-                json_object_set_new(v, "base64", base64_json(*b));
-            }
+        case PROP_SHORTSTR:
+            v = rmqt_shortstr_to_json(*(const amqp_bytes_t *)(const void *)field);
             break;
-        }
         case PROP_TABLE:
             v = rmqt_table_to_json((const amqp_table_t *)(const void *)field);
             break;
@@ -1181,6 +1186,17 @@ static int dec_shortstr(struct dec *d, const json_t *v, amqp_bytes_t *out)
         return fail(d, RMQT_ERR_INVALID, "%zu bytes, longer than the %d of a short string",
                     out->len, SHORTSTR_MAX);
     return 0;
+}
+
+int rmqt_shortstr_from_json(const json_t *j, amqp_pool_t *pool, amqp_bytes_t *out,
+                            struct rmqt_error *err)
+{
+    struct dec d;
+
+    dec_init(&d, pool, err);
+    out->len = 0;
+    out->bytes = NULL;
+    return dec_shortstr(&d, j, out);
 }
 
 static const struct prop_info *prop_by_name(const char *s, size_t len)

@@ -67,6 +67,15 @@ json_t *rmqt_table_to_json(const amqp_table_t *t);
  * Returns a new reference. */
 json_t *rmqt_props_to_json(const amqp_basic_properties_t *p);
 
+/* A short string (at most 255 bytes: a property, an exchange, a routing key) as a JSON
+ * string when it is UTF-8 without NUL, else {"base64": "..."}. Returns a new reference. */
+json_t *rmqt_shortstr_to_json(amqp_bytes_t b);
+
+/* The reverse of rmqt_shortstr_to_json, allocated from pool. Returns 0, or -1 with err set
+ * (not a string or {"base64"}, bad base64, over 255 bytes). */
+int rmqt_shortstr_from_json(const json_t *j, amqp_pool_t *pool, amqp_bytes_t *out,
+                            struct rmqt_error *err);
+
 /* The reverse of the three above. Everything *out points to (strings, entries, nested tables)
  * is allocated from pool (init_amqp_pool(pool, 4096); the caller empties it) and stays valid
  * until the pool is emptied; nothing points into j. Returns 0, or -1 with err naming the path

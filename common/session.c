@@ -394,6 +394,24 @@ amqp_channel_t rmqt_session_open_channel(struct rmqt_session *s, struct rmqt_err
     return ch;
 }
 
+int rmqt_session_exists(struct rmqt_session *s, bool exchange, amqp_bytes_t name,
+                        struct rmqt_error *err)
+{
+    char what[600];
+
+    snprintf(what, sizeof(what), "%s '%.*s' in vhost '%s'", exchange ? "exchange" : "queue",
+             (int)(name.len > 255 ? 255 : name.len), (const char *)name.bytes,
+             rmqt_session_vhost(s));
+    if (exchange)
+        amqp_exchange_declare(s->conn, s->channel, name, rmqt_bytes("direct"), 1, 0, 0, 0,
+                              amqp_empty_table);
+    else
+        amqp_queue_declare(s->conn, s->channel, name, 1, 0, 0, 0, amqp_empty_table);
+    if (rmqt_session_check(s, s->channel, amqp_get_rpc_reply(s->conn), what, err) == 0)
+        return 1;
+    return rmqt_session_is_alive(s) ? 0 : -1;
+}
+
 int rmqt_session_queue_counts(struct rmqt_session *s, amqp_channel_t ch, const char *queue,
                               uint32_t *messages, uint32_t *consumers, struct rmqt_error *err)
 {

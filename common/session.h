@@ -85,6 +85,12 @@ amqp_channel_t rmqt_session_open_channel(struct rmqt_session *s, struct rmqt_err
 
 /* A passive queue.declare on channel ch: the queue's ready message count and consumer count,
  * exact at this moment. -1 with err set (404 NOT_FOUND when it does not exist). */
+/* Whether a queue (or, with exchange, an exchange) of that name exists, by a passive declare
+ * on the session's channel: 1 yes, 0 no (err says why: the broker's 404 text), -1 when the
+ * connection was lost (err set). */
+int rmqt_session_exists(struct rmqt_session *s, bool exchange, amqp_bytes_t name,
+                        struct rmqt_error *err);
+
 int rmqt_session_queue_counts(struct rmqt_session *s, amqp_channel_t ch, const char *queue,
                               uint32_t *messages, uint32_t *consumers, struct rmqt_error *err);
 

@@ -14,17 +14,36 @@
 #include <sys/time.h>
 
 #define IDLE_MS 2000
-#define MAX_PREFETCH 65535
+#define FIRST_MS 10000
+#define PREFETCH 1000
 
-int browse_queue(struct rmqt_session *s, const char *queue, uint64_t limit, bool bounded_prefetch,
-                 browse_fn fn, void *ctx, const volatile sig_atomic_t *stop,
-                 struct browse_stats *st, struct rmqt_error *err)
+static int start_consumer(struct rmqt_session *s, amqp_channel_t ch, const char *queue,
+                          amqp_bytes_t *tag, char *tag_buf, size_t cap, struct rmqt_error *err)
+{
+    amqp_connection_state_t conn = rmqt_session_conn(s);
+    amqp_basic_consume_ok_t *ok;
+    char what[600];
+
+    ok = amqp_basic_consume(conn, ch, rmqt_bytes(queue), amqp_empty_bytes, 0, 0, 0,
+                            amqp_empty_table);
+    snprintf(what, sizeof(what), "read queue '%s'", queue);
+    if (rmqt_session_check(s, ch, amqp_get_rpc_reply(conn), what, err) < 0)
+        return -1;
+    tag->len = ok->consumer_tag.len < cap ? ok->consumer_tag.len : 0;
+    memcpy(tag_buf, ok->consumer_tag.bytes, tag->len);
+    tag->bytes = tag_buf;
+    return 0;
+}
+
+int browse_queue(struct rmqt_session *s, const char *queue, uint64_t limit, browse_fn fn, void *ctx,
+                 const volatile sig_atomic_t *stop, struct browse_stats *st, struct rmqt_error *err)
 {
     amqp_connection_state_t conn = rmqt_session_conn(s);
     amqp_channel_t ch = 0;
     uint32_t ready = 0, consumers = 0;
-    uint64_t want, prefetch;
-    char what[600];
+    uint64_t want, prefetch, since = 0;
+    amqp_bytes_t tag;
+    char what[600], tag_buf[256];
     int rc = -1;
 
     memset(st, 0, sizeof(*st));
@@ -38,21 +57,31 @@ int browse_queue(struct rmqt_session *s, const char *queue, uint64_t limit, bool
     ch = rmqt_session_open_channel(s, err);
     if (!ch)
         return -1;
-    prefetch = want;
-    if (prefetch > MAX_PREFETCH)
-        prefetch = bounded_prefetch ? MAX_PREFETCH : 0;
+    /* Every delivery stays unacknowledged, so a consumer stops at its prefetch: each
+     * PREFETCH deliveries it is replaced by a new one (a cancel keeps the held deliveries
+     * unacknowledged on the channel). A prefetch as large as the read would make a quorum
+     * queue wait seconds before its first delivery (seen on 3.10.8). */
+    prefetch = want < PREFETCH ? want : PREFETCH;
     amqp_basic_qos(conn, ch, 0, (uint16_t)prefetch, 0);
     if (rmqt_session_check(s, ch, amqp_get_rpc_reply(conn), "basic.qos", err) < 0)
         goto out;
-    amqp_basic_consume(conn, ch, rmqt_bytes(queue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
-    snprintf(what, sizeof(what), "read queue '%s'", queue);
-    if (rmqt_session_check(s, ch, amqp_get_rpc_reply(conn), what, err) < 0)
+    if (start_consumer(s, ch, queue, &tag, tag_buf, sizeof(tag_buf), err) < 0)
         goto out;
+    snprintf(what, sizeof(what), "read queue '%s'", queue);
     while (st->read < want && !(stop && *stop)) {
-        struct timeval tv = {IDLE_MS / 1000, (IDLE_MS % 1000) * 1000};
+        long wait_ms = st->read ? IDLE_MS : FIRST_MS;
+        struct timeval tv = {wait_ms / 1000, (wait_ms % 1000) * 1000};
         amqp_envelope_t env;
         amqp_rpc_reply_t r;
         int k;
+
+        if (since == prefetch) {
+            amqp_basic_cancel(conn, ch, tag);
+            if (rmqt_session_check(s, ch, amqp_get_rpc_reply(conn), "cancel", err) < 0 ||
+                start_consumer(s, ch, queue, &tag, tag_buf, sizeof(tag_buf), err) < 0)
+                goto out;
+            since = 0;
+        }
 
         amqp_maybe_release_buffers(conn);
         r = amqp_consume_message(conn, &env, &tv, 0);
@@ -82,6 +111,7 @@ int browse_queue(struct rmqt_session *s, const char *queue, uint64_t limit, bool
             goto out;
         }
         st->read++;
+        since++;
         k = fn(ctx, &env, err);
         amqp_destroy_envelope(&env);
         if (k < 0)

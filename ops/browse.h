@@ -26,12 +26,11 @@ struct browse_stats {
 typedef int (*browse_fn)(void *ctx, const amqp_envelope_t *env, struct rmqt_error *err);
 
 /* Reads at most limit messages of queue (0: all it held at the start) and gives them back.
- * bounded_prefetch: the queue is a quorum queue, whose "unlimited" prefetch is a fixed credit,
- * so the prefetch stays at most 65535. Returns 0, or -1 with err set (the messages read are
+ * Returns 0, or -1 with err set (the messages read are
  * given back in any case when the connection survives; if it does not, the broker requeues
  * them). */
-int browse_queue(struct rmqt_session *s, const char *queue, uint64_t limit, bool bounded_prefetch,
-                 browse_fn fn, void *ctx, const volatile sig_atomic_t *stop,
-                 struct browse_stats *st, struct rmqt_error *err);
+int browse_queue(struct rmqt_session *s, const char *queue, uint64_t limit, browse_fn fn, void *ctx,
+                 const volatile sig_atomic_t *stop, struct browse_stats *st,
+                 struct rmqt_error *err);
 
 #endif

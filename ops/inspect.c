@@ -100,7 +100,7 @@ static int by_count(const void *x, const void *y)
     return c ? c : cmp_str(a->reason, b->reason);
 }
 
-int inspect_run(struct rmqt_session *s, const char *queue, uint64_t limit, bool bounded_prefetch,
+int inspect_run(struct rmqt_session *s, const char *queue, uint64_t limit,
                 void (*each)(void *ctx, const struct inspect_message *m), void *ctx,
                 const volatile sig_atomic_t *stop, struct inspect_result *res,
                 struct rmqt_error *err)
@@ -114,7 +114,7 @@ int inspect_run(struct rmqt_session *s, const char *queue, uint64_t limit, bool 
     r.each = each;
     r.ctx = ctx;
     strmap_init(&r.index);
-    rc = browse_queue(s, queue, limit, bounded_prefetch, inspect_one, &r, stop, &res->st, err);
+    rc = browse_queue(s, queue, limit, inspect_one, &r, stop, &res->st, err);
     strmap_release(&r.index);
     if (res->n_groups > 1)
         qsort(res->groups, res->n_groups, sizeof(*res->groups), by_count);

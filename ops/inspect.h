@@ -38,7 +38,7 @@ struct inspect_result {
 
 /* Reads up to limit messages (0: all) of queue without taking them, calls each() for every
  * one in queue order, and groups them. Returns 0, or -1 with err set. */
-int inspect_run(struct rmqt_session *s, const char *queue, uint64_t limit, bool bounded_prefetch,
+int inspect_run(struct rmqt_session *s, const char *queue, uint64_t limit,
                 void (*each)(void *ctx, const struct inspect_message *m), void *ctx,
                 const volatile sig_atomic_t *stop, struct inspect_result *res,
                 struct rmqt_error *err);

@@ -45,7 +45,7 @@ static int64_t replay_count(const amqp_basic_properties_t *p)
     return n;
 }
 
-static bool selected(const struct replay_filter *f, const struct death *d, time_t now)
+bool replay_selected(const struct replay_filter *f, const struct death *d, time_t now)
 {
     if (f->reason && !(d->present && bytes_is(d->reason, f->reason)))
         return false;
@@ -80,7 +80,7 @@ void replay_decide(const struct replay_options *o, const amqp_basic_properties_t
     memset(d, 0, sizeof(*d));
     death_read(p, &d->death);
     d->replays = replay_count(p);
-    if (!selected(&o->filter, &d->death, now)) {
+    if (!replay_selected(&o->filter, &d->death, now)) {
         d->action = ACT_FILTERED;
         return;
     }
@@ -255,7 +255,6 @@ static int target_exists(struct targets *t, struct rmqt_session *s, struct rmqt_
                          const struct replay_options *o, const struct replay_decision *d,
                          struct rmqt_error *err)
 {
-    amqp_connection_state_t conn = rmqt_session_conn(s);
     bool is_queue = d->exchange.len == 0;
     amqp_bytes_t name = is_queue ? d->routing_key : d->exchange;
     size_t klen = name.len + 2, v;
@@ -272,16 +271,9 @@ static int target_exists(struct targets *t, struct rmqt_session *s, struct rmqt_
         free(key);
         return v == TARGET_OK;
     }
-    if (is_queue) {
-        snprintf(what, sizeof(what), "queue '%s'", key + 2);
-        amqp_queue_declare(conn, rmqt_session_channel(s), name, 1, 0, 0, 0, amqp_empty_table);
-    } else {
-        snprintf(what, sizeof(what), "exchange '%s'", key + 2);
-        amqp_exchange_declare(conn, rmqt_session_channel(s), name, rmqt_bytes("direct"), 1, 0, 0, 0,
-                              amqp_empty_table);
-    }
-    ok = rmqt_session_check(s, rmqt_session_channel(s), amqp_get_rpc_reply(conn), what, &e2) == 0;
-    if (!ok && !rmqt_session_is_alive(s)) {
+    snprintf(what, sizeof(what), "%s '%s'", is_queue ? "queue" : "exchange", key + 2);
+    ok = rmqt_session_exists(s, !is_queue, name, &e2);
+    if (ok < 0) {
         *err = e2;
         free(key);
         return -1;
@@ -354,12 +346,43 @@ static int prepare(void *ctx, const amqp_envelope_t *in, struct rmqt_outgoing *o
     return d.action == ACT_PARK ? RMQT_PARK : RMQT_MOVE;
 }
 
-static bool source_is_quorum(struct rmqt_http *http, const struct replay_options *o)
+/* The fixed targets (--to-queue, --to-exchange, --park-queue) must exist before anything
+ * moves: a missing one is an error, not a queue's worth of held messages. */
+static int check_fixed_targets(struct run *r, struct rmqt_error *err)
 {
-    struct queue_info qi;
-    struct rmqt_error err;
-    return http && queue_info_read(http, o->vhost, o->queue, &qi, &err) == 0 && qi.found &&
-           strcmp(qi.type, "quorum") == 0;
+    const struct replay_options *o = r->o;
+    struct replay_decision d;
+    const char *what = NULL, *name = NULL;
+    int k;
+
+    memset(&d, 0, sizeof(d));
+    if (o->route == ROUTE_QUEUE || o->route == ROUTE_EXCHANGE) {
+        d.exchange = rmqt_bytes(o->route == ROUTE_EXCHANGE ? o->to_exchange : "");
+        d.routing_key = rmqt_bytes(o->route == ROUTE_QUEUE ? o->to_queue : "");
+        k = target_exists(&r->targets, r->dst, r->http, o, &d, err);
+        if (k <= 0) {
+            what = o->route == ROUTE_QUEUE ? "queue" : "exchange";
+            name = o->route == ROUTE_QUEUE ? o->to_queue : o->to_exchange;
+            goto missing;
+        }
+    }
+    if (o->park_queue) {
+        d.exchange = rmqt_bytes("");
+        d.routing_key = rmqt_bytes(o->park_queue);
+        k = target_exists(&r->targets, r->dst, r->http, o, &d, err);
+        if (k <= 0) {
+            what = "park queue";
+            name = o->park_queue;
+            goto missing;
+        }
+    }
+    return 0;
+missing:
+    if (k < 0)
+        return -1;
+    return rmqt_error_set(err, RMQT_ERR_AMQP,
+                          "%s '%s' does not exist in vhost '%s': nothing was moved", what, name,
+                          o->vhost ? o->vhost : "/");
 }
 
 int replay_run(struct rmqt_session *src, struct rmqt_session *dst, struct rmqt_http *http,
@@ -387,7 +410,10 @@ int replay_run(struct rmqt_session *src, struct rmqt_session *dst, struct rmqt_h
     mc.stop = o->stop;
     mc.progress = o->progress;
     mc.progress_ctx = o->ctx;
-    mc.bounded_prefetch = source_is_quorum(http, o);
+    if (check_fixed_targets(&r, err) < 0) {
+        targets_release(&r.targets);
+        return -1;
+    }
     rc = rmqt_mover_run(src, dst, &mc, &res->mover, err);
     res->limit_reached =
         o->limit &&
@@ -468,8 +494,7 @@ int replay_preview(struct rmqt_session *s, struct rmqt_http *http, const struct 
     pr.each = each;
     pr.ctx = ctx;
     strmap_init(&pr.targets.seen);
-    rc = browse_queue(s, o->queue, 0, source_is_quorum(http, o), preview_one, &pr, o->stop, &bs,
-                      err);
+    rc = browse_queue(s, o->queue, 0, preview_one, &pr, o->stop, &bs, err);
     res->mover.snapshot = bs.snapshot;
     res->mover.consumers = bs.consumers;
     targets_release(&pr.targets);

@@ -75,6 +75,9 @@ struct replay_decision {
 };
 
 /* Decides for a message with properties p at time now. Pure. */
+/* Whether the filters select a message that died as d (now: the current time). */
+bool replay_selected(const struct replay_filter *f, const struct death *d, time_t now);
+
 void replay_decide(const struct replay_options *o, const amqp_basic_properties_t *p, time_t now,
                    struct replay_decision *d);
 

@@ -16,7 +16,7 @@ set -euo pipefail
 PACKAGES=(
     build-essential cmake pkg-config git
     clang clang-format libclang-rt-14-dev valgrind
-    librabbitmq-dev libcurl4-openssl-dev libjansson-dev libyaml-dev libcmocka-dev
+    librabbitmq-dev libssl-dev libcurl4-openssl-dev libjansson-dev libyaml-dev libcmocka-dev
     rabbitmq-server curl graphviz hyperfine openssl
 )
 PACKAGES+=("$@")

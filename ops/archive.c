@@ -1,0 +1,484 @@
+/*
+ * archive.c - dlq archive and dlq restore on top of common's safe mover.
+ *
+ * Decisions:
+ * - archive is the mover with a file sink: records are written through a large stdio buffer
+ *   and made durable (fflush + fsync) once per window or when the queue pauses, and only then
+ *   are their messages acknowledged (dlq.md). A new file's directory is fsync'd as well, so
+ *   the file itself survives a crash. --copy acknowledges nothing: closing the channel gives
+ *   every message back (in order on classic queues).
+ * - An existing file is never overwritten. --append checks that the header names the same
+ *   vhost and queue, and first cuts a truncated last line (a crash while writing): that line's
+ *   message was never acknowledged, so it is still in the queue and will be written again.
+ * - Files are created 0600: dead-lettered messages often carry personal data.
+ * - restore is the mover with a callback source: records are read one at a time (memory stays
+ *   flat), published exactly as archived with confirms and mandatory, and the count of records
+ *   confirmed in a row from the start is what a re-run passes to --skip.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "archive.h"
+
+#include "death.h"
+#include "xalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WRITE_BUFFER (1 << 20)
+
+/* --- archive ------------------------------------------------------------------------- */
+
+struct arch {
+    const struct archive_options *o;
+    struct archive_result *res;
+    FILE *f;
+    bool own, syncable; /* we opened f; fsync works on it (a regular file) */
+    char *buf;
+};
+
+static void warnf(const struct archive_options *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void warnf(const struct archive_options *o, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    if (!o->warn)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    o->warn(o->ctx, msg);
+}
+
+static int io_error(struct rmqt_error *err, const char *what, const char *path)
+{
+    int e = errno;
+    rmqt_error_set(err, RMQT_ERR_IO, "%s '%s': %s", what, path, strerror(e));
+    err->detail = e;
+    return -1;
+}
+
+static int fsync_dir_of(const char *path, struct rmqt_error *err)
+{
+    char *copy = xstrdup(path);
+    const char *dir = dirname(copy);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+    if (fd < 0 || fsync(fd) < 0)
+        rc = io_error(err, "sync directory", dir);
+    if (fd >= 0)
+        close(fd);
+    free(copy);
+    return rc;
+}
+
+static int write_header(struct arch *a, struct rmqt_error *err)
+{
+    json_t *h = archive_header_json(a->o->vhost, a->o->queue, a->o->broker, time(NULL));
+    int rc = json_dumpf(h, a->f, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+    json_decref(h);
+    if (rc < 0 || fputc('\n', a->f) == EOF || fflush(a->f) == EOF)
+        return io_error(err, "write", a->o->file);
+    if (a->syncable && fsync(fileno(a->f)) < 0)
+        return io_error(err, "sync", a->o->file);
+    return 0;
+}
+
+/* --append: checks the header and cuts a truncated last line. fd is open read-write. */
+static int check_existing(struct arch *a, int fd, off_t size, struct rmqt_error *err)
+{
+    const struct archive_options *o = a->o;
+    struct archive_reader r;
+    struct archive_header h;
+    size_t len;
+    off_t end = size;
+    char c;
+    int k, dup_fd = dup(fd);
+    FILE *in;
+
+    if (dup_fd < 0 || !(in = fdopen(dup_fd, "r"))) {
+        if (dup_fd >= 0)
+            close(dup_fd);
+        return io_error(err, "read", o->file);
+    }
+    memset(&r, 0, sizeof(r));
+    r.f = in;
+    r.name = o->file;
+    k = archive_reader_next(&r, &len, err);
+    if (k == ARCHIVE_LINE && archive_header_parse(r.line, len, &h, err) == 0) {
+        if (strcmp(h.vhost, o->vhost) != 0 || strcmp(h.queue, o->queue) != 0) {
+            rmqt_error_set(err, RMQT_ERR_INVALID,
+                           "'%s' archives queue '%s' of vhost '%s': --append adds only "
+                           "messages of that queue",
+                           o->file, h.queue, h.vhost);
+            k = -1;
+        }
+        archive_header_release(&h);
+    } else if (k >= 0) {
+        if (k != ARCHIVE_LINE)
+            rmqt_error_set(err, RMQT_ERR_PARSE, "'%s' is not an rmqtopo archive", o->file);
+        else
+            rmqt_error_prefix(err, "'%s'", o->file);
+        k = -1;
+    }
+    archive_reader_release(&r);
+    fclose(in);
+    if (k < 0)
+        return -1;
+    /* the last line must end with its newline; a crash while writing leaves one without */
+    while (end > 0) {
+        if (pread(fd, &c, 1, end - 1) != 1)
+            return io_error(err, "read", o->file);
+        if (c == '\n')
+            break;
+        end--;
+    }
+    if (end < size) {
+        if (ftruncate(fd, end) < 0 || fsync(fd) < 0)
+            return io_error(err, "cut the truncated last line of", o->file);
+        a->res->dropped_tail_bytes = (uint64_t)(size - end);
+        warnf(o,
+              "'%s' ended in a truncated line (%lld bytes, a crash while writing): removed; "
+              "its message was never acknowledged, so it is archived again",
+              o->file, (long long)(size - end));
+    }
+    return 0;
+}
+
+/* a->f on fd (closed on failure), with a large buffer. */
+static int attach(struct arch *a, int fd, const char *mode, struct rmqt_error *err)
+{
+    a->f = fdopen(fd, mode);
+    if (!a->f) {
+        close(fd);
+        return io_error(err, "open", a->o->file);
+    }
+    a->buf = xmalloc(WRITE_BUFFER);
+    setvbuf(a->f, a->buf, _IOFBF, WRITE_BUFFER);
+    return 0;
+}
+
+static int open_archive(struct arch *a, struct rmqt_error *err)
+{
+    const struct archive_options *o = a->o;
+    struct stat st;
+    int fd;
+
+    if (strcmp(o->file, "-") == 0) {
+        a->f = stdout;
+        a->syncable = fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode);
+        return write_header(a, err);
+    }
+    a->own = true;
+    a->syncable = true;
+    fd = open(o->file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        a->res->created = true;
+        if (attach(a, fd, "w", err) < 0 || write_header(a, err) < 0)
+            return -1;
+        return fsync_dir_of(o->file, err);
+    }
+    if (errno != EEXIST)
+        return io_error(err, "create", o->file);
+    if (!o->append)
+        return rmqt_error_set(err, RMQT_ERR_IO,
+                              "'%s' exists: it is not overwritten (give --append to add to it, "
+                              "or another name)",
+                              o->file);
+    fd = open(o->file, O_RDWR | O_APPEND | O_CLOEXEC);
+    if (fd < 0)
+        return io_error(err, "open", o->file);
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return rmqt_error_set(err, RMQT_ERR_IO, "'%s' is not a regular file", o->file);
+    }
+    if (st.st_size > 0 && check_existing(a, fd, st.st_size, err) < 0) {
+        close(fd);
+        return -1;
+    }
+    if (attach(a, fd, "a", err) < 0)
+        return -1;
+    return st.st_size > 0 ? 0 : write_header(a, err);
+}
+
+static int close_archive(struct arch *a, struct rmqt_error *err)
+{
+    int rc = 0;
+
+    if (!a->f)
+        return 0;
+    if (fflush(a->f) == EOF)
+        rc = io_error(err, "write", a->o->file);
+    if (a->own && fclose(a->f) == EOF && rc == 0)
+        rc = io_error(err, "close", a->o->file);
+    a->f = NULL;
+    free(a->buf);
+    a->buf = NULL;
+    return rc;
+}
+
+static int sink_write(void *ctx, const amqp_envelope_t *in, const struct rmqt_outgoing *out,
+                      struct rmqt_error *err)
+{
+    struct arch *a = ctx;
+    json_t *j = archive_record_json(in);
+    int rc = json_dumpf(j, a->f, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+
+    (void)out;
+    json_decref(j);
+    if (rc < 0 || fputc('\n', a->f) == EOF)
+        return io_error(err, "write", a->o->file);
+    return 0;
+}
+
+static int sink_sync(void *ctx, struct rmqt_error *err)
+{
+    struct arch *a = ctx;
+
+    if (fflush(a->f) == EOF)
+        return io_error(err, "write", a->o->file);
+    if (a->syncable && fsync(fileno(a->f)) < 0)
+        return io_error(err, "sync", a->o->file);
+    return 0;
+}
+
+static int archive_select(void *ctx, const amqp_envelope_t *in, struct rmqt_outgoing *out,
+                          struct rmqt_error *err)
+{
+    struct arch *a = ctx;
+    struct death d;
+
+    (void)out;
+    (void)err;
+    death_read(&in->message.properties, &d);
+    return replay_selected(&a->o->filter, &d, time(NULL)) ? RMQT_MOVE : RMQT_SKIP;
+}
+
+int archive_run(struct rmqt_session *src, const struct archive_options *o,
+                struct archive_result *res, struct rmqt_error *err)
+{
+    struct rmqt_mover_config mc;
+    struct rmqt_mover_sink sink;
+    struct arch a;
+    struct rmqt_error e2;
+    int rc;
+
+    memset(res, 0, sizeof(*res));
+    memset(&a, 0, sizeof(a));
+    a.o = o;
+    a.res = res;
+    if (open_archive(&a, err) < 0) {
+        close_archive(&a, &e2);
+        return -1;
+    }
+    res->started = true;
+    sink.write = sink_write;
+    sink.sync = sink_sync;
+    sink.ctx = &a;
+    memset(&mc, 0, sizeof(mc));
+    mc.queue = o->queue;
+    mc.exchange = "";
+    mc.routing_key = "";
+    mc.prepare = archive_select;
+    mc.ctx = &a;
+    mc.limit = o->limit;
+    mc.stop = o->stop;
+    mc.progress = o->progress;
+    mc.progress_ctx = o->ctx;
+    mc.sink = &sink;
+    mc.copy = o->copy;
+    rc = rmqt_mover_run(src, NULL, &mc, &res->mover, err);
+    if (close_archive(&a, rc < 0 ? &e2 : err) < 0)
+        rc = -1;
+    return rc;
+}
+
+/* --- restore ------------------------------------------------------------------------- */
+
+int restore_open(const char *path, struct archive_reader *r, struct archive_header *h,
+                 struct rmqt_error *err)
+{
+    size_t len;
+    int k;
+
+    memset(r, 0, sizeof(*r));
+    memset(h, 0, sizeof(*h));
+    r->name = path;
+    if (strcmp(path, "-") == 0) {
+        r->f = stdin;
+    } else {
+        r->f = fopen(path, "re");
+        if (!r->f)
+            return io_error(err, "open", path);
+    }
+    k = archive_reader_next(r, &len, err);
+    if (k < 0)
+        goto fail;
+    if (k != ARCHIVE_LINE) {
+        rmqt_error_set(err, RMQT_ERR_PARSE, "%s: %s", path,
+                       k == ARCHIVE_END ? "empty: not an rmqtopo archive"
+                                        : "a header line without its newline: no records");
+        goto fail;
+    }
+    if (archive_header_parse(r->line, len, h, err) < 0) {
+        rmqt_error_prefix(err, "%s:1", path);
+        goto fail;
+    }
+    return 0;
+fail:
+    restore_close(r);
+    return -1;
+}
+
+void restore_close(struct archive_reader *r)
+{
+    if (r->f && r->f != stdin)
+        fclose(r->f);
+    r->f = NULL;
+    archive_reader_release(r);
+}
+
+struct rest {
+    struct archive_reader *r;
+    const struct restore_options *o;
+    struct restore_result *res;
+    amqp_pool_t pool;
+    uint64_t tag;
+};
+
+/* The next record to publish into env: 1, 0 at the end, -1 with err set. */
+static int next_record(void *ctx, amqp_envelope_t *env, struct rmqt_error *err)
+{
+    struct rest *s = ctx;
+    struct archive_record rec;
+    size_t len;
+    int k;
+
+    recycle_amqp_pool(&s->pool);
+    for (;;) {
+        k = archive_reader_next(s->r, &len, err);
+        if (k < 0)
+            return -1;
+        if (k == ARCHIVE_END)
+            return 0;
+        if (k == ARCHIVE_TRUNCATED) {
+            s->res->truncated_line = s->r->lineno;
+            return 0;
+        }
+        s->res->records++;
+        if (s->res->skipped < s->o->skip) {
+            s->res->skipped++;
+            continue;
+        }
+        break;
+    }
+    if (archive_record_parse(s->r->line, len, &s->pool, &rec, err) < 0) {
+        s->res->bad_line = s->r->lineno;
+        return rmqt_error_prefix(err, "%s:%llu: malformed record, not published", s->r->name,
+                                 (unsigned long long)s->r->lineno);
+    }
+    memset(env, 0, sizeof(*env));
+    env->delivery_tag = ++s->tag;
+    env->exchange = rec.exchange;
+    env->routing_key = rec.routing_key;
+    env->message.properties = rec.props;
+    env->message.body = rec.body;
+    return 1;
+}
+
+static void record_done(void *ctx, uint64_t tag)
+{
+    struct rest *s = ctx;
+
+    s->res->confirmed++;
+    if (tag == s->res->published + 1)
+        s->res->published++;
+}
+
+/* --to-exchange without --routing-key: each record's own routing key. */
+static int restore_route(void *ctx, const amqp_envelope_t *in, struct rmqt_outgoing *out,
+                         struct rmqt_error *err)
+{
+    (void)ctx;
+    (void)err;
+    out->routing_key = in->routing_key;
+    return RMQT_MOVE;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int restore_run(struct rmqt_session *dst, struct archive_reader *r, const struct archive_header *h,
+                const struct restore_options *o, struct restore_result *res, struct rmqt_error *err)
+{
+    struct rmqt_mover_config mc;
+    struct rmqt_mover_source src;
+    struct rmqt_mover_stats st;
+    struct rest s;
+    const char *queue = o->route == RESTORE_QUEUE ? o->to_queue : h->queue;
+    double t0 = now_s();
+    int rc = 0;
+
+    memset(res, 0, sizeof(*res));
+    memset(&s, 0, sizeof(s));
+    s.r = r;
+    s.o = o;
+    s.res = res;
+    init_amqp_pool(&s.pool, 65536);
+    if (o->dry_run) {
+        amqp_envelope_t env;
+        res->started = true;
+        while ((rc = next_record(&s, &env, err)) > 0)
+            ;
+        goto out;
+    }
+    if (o->route != RESTORE_EXCHANGE || o->to_exchange[0]) {
+        bool ex = o->route == RESTORE_EXCHANGE;
+        const char *name = ex ? o->to_exchange : queue;
+        int k = rmqt_session_exists(dst, ex, rmqt_bytes(name), err);
+        if (k <= 0) {
+            if (k == 0)
+                rmqt_error_set(err, RMQT_ERR_AMQP,
+                               "%s '%s' does not exist in vhost '%s': nothing was published",
+                               ex ? "exchange" : "queue", name, rmqt_session_vhost(dst));
+            rc = -1;
+            goto out;
+        }
+    }
+    res->started = true;
+    src.next = next_record;
+    src.done = record_done;
+    src.ctx = &s;
+    memset(&mc, 0, sizeof(mc));
+    mc.exchange = o->route == RESTORE_EXCHANGE ? o->to_exchange : "";
+    mc.routing_key = o->route == RESTORE_EXCHANGE ? (o->routing_key ? o->routing_key : "") : queue;
+    if (o->route == RESTORE_EXCHANGE && !o->routing_key)
+        mc.prepare = restore_route;
+    mc.rate = o->rate;
+    mc.stop = o->stop;
+    mc.stop_on_return = true;
+    mc.progress = o->progress;
+    mc.progress_ctx = o->ctx;
+    mc.source = &src;
+    rc = rmqt_mover_run(NULL, dst, &mc, &st, err);
+    res->returned = st.returned;
+    res->nacked = st.nacked;
+out:
+    res->resume_skip = res->skipped + res->published;
+    res->seconds = now_s() - t0;
+    empty_amqp_pool(&s.pool);
+    return rc < 0 ? -1 : 0;
+}

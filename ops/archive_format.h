@@ -1,0 +1,92 @@
+/*
+ * archive_format.h - the dlq archive format of dlq.md: JSON Lines, a header line, then one
+ * message a line, and a reader that names the line of a bad record.
+ *
+ *   {"format": "rmqtopo-archive", "version": 1, "vhost": V, "queue": Q, "broker": B,
+ *    "created": "2026-12-05T21:30:00Z"}
+ *   {"exchange": X, "routing_key": K, "redelivered": false, "delivery_counters": {...},
+ *    "death": {...} | null, "properties": {...}, "headers": {...}, "body_size": N,
+ *    "body_sha256": "hex", "body": "base64"}
+ *
+ * properties: every basic property present except headers (msgjson.h); headers: the typed
+ * table (msgjson.h), absent when the message had no headers property; the broker's delivery
+ * counters (x-delivery-count, x-acquired-count) are kept in delivery_counters, never in
+ * headers, so a restore does not publish them. exchange and routing_key are those of the
+ * delivery from the archived queue; death is a readable summary of the most recent x-death
+ * entry (reason, queue, exchange, routing_keys, count, time), for people and grep: the
+ * headers hold the real x-death.
+ */
+#ifndef RMQT_OPS_ARCHIVE_FORMAT_H
+#define RMQT_OPS_ARCHIVE_FORMAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "amqp_compat.h"
+#include "error.h"
+
+#define ARCHIVE_FORMAT_NAME "rmqtopo-archive"
+#define ARCHIVE_FORMAT_VERSION 1
+/* the longest line a reader takes: a 128 MiB body (the broker's default maximum message size
+ * before 4.0) in base64, with room for its properties */
+#define ARCHIVE_MAX_LINE ((size_t)192 << 20)
+
+struct archive_header {
+    long version;
+    char *vhost, *queue, *broker, *created; /* new strings; NULL when absent */
+};
+
+/* The header line's object. Returns a new reference. */
+json_t *archive_header_json(const char *vhost, const char *queue, const char *broker,
+                            time_t created);
+
+/* Parses and checks a header line (line, len bytes, without its newline): the format name,
+ * a major version this reader knows, vhost and queue present. Returns 0, or -1 with err set. */
+int archive_header_parse(const char *line, size_t len, struct archive_header *h,
+                         struct rmqt_error *err);
+void archive_header_release(struct archive_header *h);
+
+/* One delivery as a record object. Returns a new reference. */
+json_t *archive_record_json(const amqp_envelope_t *env);
+
+struct archive_record {
+    amqp_basic_properties_t props; /* with the headers (death headers included) */
+    amqp_bytes_t body, exchange, routing_key;
+};
+
+/* Parses one record line (len bytes, without its newline) into r, everything allocated from
+ * pool. Checks body_size and body_sha256 against the decoded body. Returns 0, or -1 with err
+ * set ("body_sha256: does not match the body"). */
+int archive_record_parse(const char *line, size_t len, amqp_pool_t *pool, struct archive_record *r,
+                         struct rmqt_error *err);
+
+/* The SHA-256 of data as 64 lowercase hex digits into hex (65 bytes with the NUL). */
+void archive_sha256_hex(const void *data, size_t len, char hex[65]);
+
+/* Reads an archive line by line. */
+struct archive_reader {
+    FILE *f;
+    const char *name; /* for messages: the path, or "-" */
+    char *line;
+    size_t cap;
+    uint64_t lineno; /* the line last returned, 1-based */
+    size_t max_line; /* the longest line taken; 0: ARCHIVE_MAX_LINE */
+};
+
+enum archive_line {
+    ARCHIVE_LINE = 1,      /* a whole line in r->line (NUL-terminated, newline removed) */
+    ARCHIVE_END = 0,       /* the end of the file */
+    ARCHIVE_TRUNCATED = 2, /* a last line without its newline (a crash while writing) */
+};
+
+/* The next line: its length in *len. Returns an enum archive_line, or -1 with err set (a
+ * read error, a line over ARCHIVE_MAX_LINE bytes). */
+int archive_reader_next(struct archive_reader *r, size_t *len, struct rmqt_error *err);
+void archive_reader_release(struct archive_reader *r);
+
+#endif

@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# dlq archive and dlq restore against a real broker: --copy leaves the queue exactly as it was,
+# a move empties it, restore to the same and to another queue gives byte- and type-identical
+# messages in the same order (death headers included), filters, --append, an 8 MiB body and
+# binary bodies, quorum queues (delivery counters kept out of the headers), malformed and
+# truncated archives, --skip to resume, and kill -9 in the middle of archiving 20,000 messages:
+# every message is in the file or still in the queue (ids counted).
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+MSGTOOL=${MSGTOOL:-$(dirname "$BIN")/tests/msgtool}
+
+va=rmqtopo-it-arch-$$
+work=$(mktemp -d)
+cleanup() {
+  api DELETE "/vhosts/$va" >/dev/null 2>&1
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+jget() { python3 -c "import json,sys; d=json.load(sys.stdin); print(json.dumps(eval(sys.argv[1])))" "$1"; }
+count() { "$MSGTOOL" dump "$1" "$2" | wc -l | tr -d ' '; }
+purge() { api DELETE "/queues/$1/$2/contents" >/dev/null; }
+# the message ids of an archive's complete records, one a line, sorted
+ids() {
+  python3 - "$1" <<'PY'
+import json, sys
+data = open(sys.argv[1], "rb").read().split(b"\n")
+for line in data[1:-1]:          # header first; the piece after the last newline is not a record
+    print(json.loads(line)["properties"]["message_id"])
+PY
+}
+
+cat > "$work/t.yaml" <<YAML
+version: 1
+vhosts:
+  $va:
+    exchanges:
+      work: { type: direct }
+      dlx: { type: fanout }
+      alt: { type: direct }
+    queues:
+      work.a:
+        dead_letter_exchange: dlx
+        bind: [{ exchange: work, routing_key: a }]
+      work.ttl:
+        message_ttl: 1s
+        dead_letter_exchange: dlx
+        bind: [{ exchange: work, routing_key: t }]
+      work.q:
+        type: quorum
+        initial_group_size: 1
+        dead_letter_exchange: dlx
+        bind: [{ exchange: work, routing_key: q }]
+      dead:
+        bind: [{ exchange: dlx }]
+      dead.q:
+        type: quorum
+        initial_group_size: 1
+        bind: [{ exchange: dlx }]
+      other: {}
+      routed:
+        bind: [{ exchange: alt, routing_key: r }]
+      big: {}
+      bin: {}
+      k.dlq: {}
+YAML
+"$BIN" apply --yes "$work/t.yaml" >/dev/null 2>&1 || echo "setup: apply failed"
+
+# 20 rejected from work.a, 5 expired in work.ttl, 8 rejected from work.q: into dead and dead.q
+MSGTOOL_EXCHANGE=work "$MSGTOOL" publish "$va" a 20 rej-a
+MSGTOOL_EXCHANGE=work "$MSGTOOL" publish "$va" t 5 exp
+MSGTOOL_EXCHANGE=work "$MSGTOOL" publish "$va" q 8 rej-q
+"$MSGTOOL" reject "$va" work.a 20
+"$MSGTOOL" reject "$va" work.q 8
+for _ in $(seq 50); do [ "$(count "$va" dead)" = 33 ] && break; sleep 0.2; done
+expect_eq "setup: 33 messages died into the classic DLQ" 33 "$(count "$va" dead)"
+"$MSGTOOL" dump "$va" dead > "$work/dead.before"
+
+# --- 1. --copy ----------------------------------------------------------------------------
+out=$("$BIN" dlq archive dead --vhost "$va" --file "$work/copy.jsonl" --copy -o json 2>"$work/err"); rc=$?
+expect_eq "archive --copy: exit 0, 33 archived" '0 33' "$rc $(echo "$out" | jget 'd["archived"]')"
+expect_eq "archive --copy: the queue is exactly as it was (same messages, same order)" \
+  "$(cat "$work/dead.before")" "$("$MSGTOOL" dump "$va" dead)"
+expect_eq "archive: header line" '["rmqtopo-archive", 1, "'"$va"'", "dead", "3.10.8"]' \
+  "$(head -n 1 "$work/copy.jsonl" | jget '[d["format"], d["version"], d["vhost"], d["queue"], d["broker"]]')"
+expect_eq "archive: one line per message, in queue order" "$(cut -d' ' -f1 "$work/dead.before")" "$(ids "$work/copy.jsonl")"
+expect_eq "archive: the file is private (0600)" 600 "$(stat -c %a "$work/copy.jsonl")"
+rec=$(sed -n 2p "$work/copy.jsonl")
+expect_eq "archive: a record's death summary, delivery data and typed headers" \
+  '["rejected", "work.a", "work", ["a"], 1, "dlx", {"type": "i64", "value": 0}, {"type": "timestamp", "value": 1700000000}, 15, 64]' \
+  "$(echo "$rec" | jget '[d["death"]["reason"], d["death"]["queue"], d["death"]["exchange"], d["death"]["routing_keys"], d["death"]["count"], d["exchange"], d["headers"]["h-long"], d["headers"]["h-ts"], d["body_size"], len(d["body_sha256"])]')"
+expect_eq "archive: x-death is kept among the headers, typed" '"array"' "$(echo "$rec" | jget 'd["headers"]["x-death"]["type"]')"
+
+out=$("$BIN" dlq archive dead --vhost "$va" --file "$work/copy.jsonl" 2>&1); rc=$?
+expect_eq "archive to an existing file without --append: exit 1" 1 "$rc"
+expect_contains "archive to an existing file: says it is not overwritten" "$out" "exists: it is not overwritten (give --append"
+expect_eq "archive to an existing file: nothing taken" 33 "$(count "$va" dead)"
+
+# --- 2. restore of a copy into another queue, then into the same ---------------------------
+out=$("$BIN" dlq restore "$work/copy.jsonl" --to-queue other -o json 2>/dev/null); rc=$?
+expect_eq "restore --to-queue: exit 0, 33 published" '0 33' "$rc $(echo "$out" | jget 'd["published"]')"
+expect_eq "restore --to-queue: byte- and type-identical, death headers included, same order" \
+  "$(cat "$work/dead.before")" "$("$MSGTOOL" dump "$va" other)"
+
+# --- 3. a move, then restore home --------------------------------------------------------------
+out=$("$BIN" dlq archive dead --vhost "$va" --file "$work/move.jsonl" -o json 2>/dev/null); rc=$?
+expect_eq "archive (move): exit 0, 33 archived" '0 33' "$rc $(echo "$out" | jget 'd["archived"]')"
+expect_eq "archive (move): the queue is empty" 0 "$(count "$va" dead)"
+expect_eq "archive (move): the same records as the copy" "$(cut -d, -f2- <(sed 1d "$work/copy.jsonl") | sed 's/"redelivered":[a-z]*,//' | md5sum)" \
+  "$(cut -d, -f2- <(sed 1d "$work/move.jsonl") | sed 's/"redelivered":[a-z]*,//' | md5sum)"
+out=$("$BIN" dlq restore "$work/move.jsonl" 2>&1); rc=$?
+expect_eq "restore (home): exit 0" 0 "$rc"
+expect_contains "restore (home): says where" "$out" "restored 33 record(s) of '$work/move.jsonl' to queue 'dead' in vhost '$va'"
+expect_eq "restore (home): the queue holds what it held, byte- and type-identical, in order" \
+  "$(cat "$work/dead.before")" "$("$MSGTOOL" dump "$va" dead)"
+
+# --- 4. filters and --limit, --append --------------------------------------------------------
+out=$("$BIN" dlq archive dead --vhost "$va" --file "$work/f.jsonl" --reason expired -o json 2>/dev/null); rc=$?
+expect_eq "archive --reason expired: exit 0, 5 archived, 28 not selected" '0 5 28' "$rc $(echo "$out" | jget '"%d %d" % (d["archived"], d["filtered"])' | tr -d '"')"
+expect_eq "archive --reason: what it did not select stays, in order" \
+  "$(grep -v '^exp-' "$work/dead.before")" "$("$MSGTOOL" dump "$va" dead)"
+out=$("$BIN" dlq archive dead --vhost "$va" --file "$work/f.jsonl" --append --from-queue work.a --limit 3 -o json 2>/dev/null); rc=$?
+expect_eq "archive --append --from-queue --limit 3: exit 0, 3 archived" '0 3' "$rc $(echo "$out" | jget 'd["archived"]')"
+expect_eq "archive --append: one header, 8 records" '1 8' \
+  "$(grep -c '"format":"rmqtopo-archive"' "$work/f.jsonl") $(ids "$work/f.jsonl" | wc -l | tr -d ' ')"
+out=$("$BIN" dlq archive other --vhost "$va" --file "$work/f.jsonl" --append 2>&1); rc=$?
+expect_eq "archive --append of another queue: exit 1" 1 "$rc"
+expect_contains "archive --append of another queue: says why" "$out" "archives queue 'dead' of vhost '$va': --append adds only messages of that queue"
+# a truncated last line (a crash while writing) is cut before appending
+printf '{"exchange":"dlx","routing_key":"","prop' >> "$work/f.jsonl"
+out=$("$BIN" dlq archive dead --vhost "$va" --file "$work/f.jsonl" --append --from-queue work.a --limit 2 2>&1); rc=$?
+expect_eq "archive --append after a truncated line: exit 0" 0 "$rc"
+expect_contains "archive --append after a truncated line: says it cut it" "$out" "ended in a truncated line"
+expect_eq "archive --append after a truncated line: 10 whole records" 10 "$(ids "$work/f.jsonl" | wc -l | tr -d ' ')"
+"$BIN" dlq restore "$work/f.jsonl" --dry-run >/dev/null 2>&1
+expect_eq "the appended archive reads cleanly (restore --dry-run: exit 0)" 0 "$?"
+
+# --- 5. restore through an exchange, --skip, malformed and truncated archives ----------------
+purge "$va" routed
+out=$("$BIN" dlq restore "$work/f.jsonl" --to-exchange alt --routing-key r --skip 4 -o json 2>/dev/null); rc=$?
+expect_eq "restore --to-exchange --routing-key --skip 4: exit 0, 6 published, 4 skipped" '0 6 4' \
+  "$rc $(echo "$out" | jget '"%d %d" % (d["published"], d["skipped"])' | tr -d '"')"
+expect_eq "restore --skip 4: the records after the fourth, in order" "$(ids "$work/f.jsonl" | tail -n 6)" \
+  "$("$MSGTOOL" dump "$va" routed | cut -d' ' -f1)"
+out=$("$BIN" dlq restore "$work/f.jsonl" --to-exchange alt -o json 2>/dev/null); rc=$?
+expect_eq "restore --to-exchange without a key: each record's key (none routes): exit 1, returned" '1 0 1' \
+  "$rc $(echo "$out" | jget '"%d %d" % (d["published"], d["returned"] > 0)' | tr -d '"')"
+out=$("$BIN" dlq restore "$work/f.jsonl" --to-queue missing 2>&1); rc=$?
+expect_eq "restore to a missing queue: exit 1" 1 "$rc"
+expect_contains "restore to a missing queue: says so" "$out" "queue 'missing' does not exist in vhost '$va': nothing was published"
+
+purge "$va" other
+{ sed -n 1,4p "$work/move.jsonl"; sed -n 5p "$work/move.jsonl" | sed 's/"body":"./"body":"!/'; sed -n '6,$p' "$work/move.jsonl"; } > "$work/bad.jsonl"
+out=$("$BIN" dlq restore "$work/bad.jsonl" --to-queue other -o json 2>"$work/bad.err"); rc=$?
+expect_eq "restore of a malformed record: exit 1, line 5, 3 published before it, resume at 3" '1 5 3 3' \
+  "$rc $(echo "$out" | jget '"%d %d %d" % (d["bad_line"], d["published"], d["resume_skip"])' | tr -d '"')"
+expect_contains "restore of a malformed record: names the line and the fault" "$(cat "$work/bad.err")" "bad.jsonl:5: malformed record, not published: body: not valid base64"
+expect_eq "restore of a malformed record: nothing after it was published" 3 "$(count "$va" other)"
+{ sed -n 1,4p "$work/move.jsonl"; sed -n 5p "$work/move.jsonl" | sed 's/"body_size":15/"body_size":16/'; } > "$work/bad2.jsonl"
+out=$("$BIN" dlq restore "$work/bad2.jsonl" --dry-run 2>&1); rc=$?
+expect_eq "restore --dry-run of a body that does not match its size: exit 1" 1 "$rc"
+expect_contains "restore --dry-run: names the line" "$out" "bad2.jsonl:5: malformed record, not published: body_size: does not match"
+{ sed -n 1,3p "$work/move.jsonl"; sed -n 4p "$work/move.jsonl" | tr -d '\n'; } > "$work/trunc.jsonl"
+purge "$va" other
+out=$("$BIN" dlq restore "$work/trunc.jsonl" --to-queue other -o json 2>"$work/trunc.err"); rc=$?
+expect_eq "restore of an archive with a truncated last line: exit 0, 2 published, line 4 reported" '0 2 4' \
+  "$rc $(echo "$out" | jget '"%d %d" % (d["published"], d["truncated_line"])' | tr -d '"')"
+expect_contains "restore: the truncated line is reported" "$(cat "$work/trunc.err")" "trunc.jsonl:4: the last line is truncated"
+echo '{"format":"rmqtopo-archive","version":2,"vhost":"v","queue":"q"}' > "$work/v2.jsonl"
+out=$("$BIN" dlq restore "$work/v2.jsonl" 2>&1); rc=$?
+expect_eq "restore of an unknown major version: exit 1" 1 "$rc"
+expect_contains "restore of an unknown major version: says so" "$out" "archive format version 2 is not known"
+out=$("$BIN" dlq restore "$work/t.yaml" 2>&1); rc=$?
+expect_eq "restore of a file that is not an archive: exit 1" 1 "$rc"
+out=$("$BIN" dlq archive dead --vhost "$va" 2>&1); rc=$?
+expect_eq "archive without --file: exit 64" 64 "$rc"
+
+# --- 6. quorum DLQ: delivery counters stay out of the headers -------------------------------
+"$MSGTOOL" dump "$va" dead.q > "$work/dq.before"
+out=$("$BIN" dlq archive dead.q --vhost "$va" --file "$work/q.jsonl" -o json 2>/dev/null); rc=$?
+expect_eq "archive of a quorum DLQ: exit 0, 33 archived, empty after" '0 33 0' "$rc $(echo "$out" | jget 'd["archived"]') $(count "$va" dead.q)"
+expect_eq "archive of a quorum DLQ: x-delivery-count in delivery_counters, never in headers" '[0, 33]' \
+  "$(python3 -c "
+import json,sys
+recs=[json.loads(l) for l in open(sys.argv[1]).read().splitlines()[1:]]
+print(json.dumps([sum('x-delivery-count' in r.get('headers',{}) for r in recs), sum('x-delivery-count' in r['delivery_counters'] for r in recs)]))" "$work/q.jsonl")"
+"$BIN" dlq restore "$work/q.jsonl" >/dev/null 2>&1
+expect_eq "restore into the quorum DLQ: the same messages" "$(sort "$work/dq.before")" "$("$MSGTOOL" dump "$va" dead.q | sort)"
+
+# --- 7. an 8 MiB body, binary bodies, stdout ---------------------------------------------------
+MSGTOOL_SIZE=8388608 "$MSGTOOL" publish "$va" big 1 huge
+MSGTOOL_BINARY=1 "$MSGTOOL" publish "$va" bin 20 bin
+"$MSGTOOL" dump "$va" big > "$work/big.before"
+"$MSGTOOL" dump "$va" bin > "$work/bin.before"
+"$BIN" dlq archive big --vhost "$va" --file "$work/big.jsonl" >/dev/null 2>&1
+expect_eq "an 8 MiB body: archived, the queue empty" '0 0' "$? $(count "$va" big)"
+"$BIN" dlq restore "$work/big.jsonl" >/dev/null 2>&1
+expect_eq "an 8 MiB body: restored identical" "$(cat "$work/big.before")" "$("$MSGTOOL" dump "$va" big)"
+"$BIN" dlq archive bin --vhost "$va" --file - 2>"$work/bin.err" > "$work/bin.jsonl"
+expect_eq "archive --file -: exit 0, the summary on stderr, 21 lines on stdout" '0 21' "$? $(wc -l < "$work/bin.jsonl" | tr -d ' ')"
+expect_contains "archive --file -: the summary went to stderr" "$(cat "$work/bin.err")" "archived 20 message(s) of 'bin' into '-'"
+"$BIN" dlq restore - < "$work/bin.jsonl" >/dev/null 2>&1
+expect_eq "binary bodies: restored from stdin, identical" "$(cat "$work/bin.before")" "$("$MSGTOOL" dump "$va" bin)"
+
+# --- 8. kill -9 in the middle of archiving 20,000 messages: nothing lost -----------------------
+n=20000
+MSGTOOL_SIZE=512 "$MSGTOOL" publish "$va" k.dlq $n k
+"$MSGTOOL" dump "$va" k.dlq | cut -d' ' -f1 | sort > "$work/k.all"
+for delay in 0.3 0.6; do
+  "$BIN" dlq archive k.dlq --vhost "$va" --file "$work/k.jsonl" --append >/dev/null 2>&1 & pid=$!
+  sleep "$delay"
+  kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+  in_file=$(ids "$work/k.jsonl" | wc -l | tr -d ' ')
+  expect_eq "kill -9 at ${delay}s while archiving: every id in the file or in the queue" "$(cat "$work/k.all")" \
+    "$( { ids "$work/k.jsonl"; "$MSGTOOL" dump "$va" k.dlq | cut -d' ' -f1; } | sort -u)"
+  echo "  (kill at ${delay}s: $in_file in the file, $(count "$va" k.dlq) in the queue)"
+done
+"$BIN" dlq archive k.dlq --vhost "$va" --file "$work/k.jsonl" --append >/dev/null 2>&1
+expect_eq "after the kills, a re-run with --append finishes: exit 0, the queue empty" '0 0' "$? $(count "$va" k.dlq)"
+expect_eq "after the re-run: every id in the file" "$(cat "$work/k.all")" "$(ids "$work/k.jsonl" | sort -u)"
+total=$(ids "$work/k.jsonl" | wc -l | tr -d ' '); echo "  ($((total - n)) duplicates after 2 kills)"
+expect_eq "duplicates stay within the windows in flight (2 kills x 1024)" 1 "$(( total - n <= 2 * 1024 ))"
+"$BIN" dlq restore "$work/k.jsonl" --dry-run >/dev/null 2>&1
+expect_eq "the archive written across kills reads cleanly" 0 "$?"
+
+# --- 9. valgrind: archive and restore ----------------------------------------------------------
+if command -v valgrind >/dev/null 2>&1; then
+  valgrind -q --leak-check=full --error-exitcode=99 "$BIN" dlq archive dead --vhost "$va" --copy --file "$work/vg.jsonl" >/dev/null 2>"$work/vg1"
+  expect_eq "valgrind: archive is clean" 0 "$?"
+  valgrind -q --leak-check=full --error-exitcode=99 "$BIN" dlq restore "$work/vg.jsonl" --to-queue other >/dev/null 2>"$work/vg2"
+  expect_eq "valgrind: restore is clean" 0 "$?"
+  valgrind -q --leak-check=full --error-exitcode=99 "$BIN" dlq restore "$work/bad.jsonl" --to-queue other >/dev/null 2>"$work/vg3"
+  expect_eq "valgrind: restore of a malformed archive is clean (exit 1)" 1 "$?"
+fi
+
+finish
