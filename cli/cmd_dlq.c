@@ -1334,6 +1334,7 @@ static json_t *restore_summary_json(const char *file, const char *vhost, const c
     add_count(j, "returned", r->returned);
     add_count(j, "nacked", r->nacked);
     add_count(j, "resume_skip", r->resume_skip);
+    add_count(j, "with_cc", r->with_cc);
     json_object_set_new(j, "bad_line",
                         r->bad_line ? json_integer((json_int_t)r->bad_line) : json_null());
     json_object_set_new(j, "truncated_line",
@@ -1428,6 +1429,17 @@ static int run_restore(struct cli *cli, const struct parsed_opts *opts, int argc
                  "%s:%llu: the last line is truncated (a crash while archiving): not published; "
                  "its message was never acknowledged at its queue",
                  file, (unsigned long long)res.truncated_line);
+        warn_line(NULL, msg);
+    }
+    if (res.with_cc) {
+        char msg[600];
+        snprintf(msg, sizeof(msg),
+                 "%llu record(s) carry a CC or BCC header: the broker also routes %s to the "
+                 "keys named there%s",
+                 (unsigned long long)res.with_cc, o.dry_run ? "would route them" : "routed them",
+                 o.route == RESTORE_EXCHANGE ? ""
+                                             : " (through the default exchange: the queues "
+                                               "of those names)");
         warn_line(NULL, msg);
     }
     if (cli->output == OUTPUT_JSON) {

@@ -59,15 +59,25 @@ int rmqt_error_set_at(struct rmqt_error *err, enum rmqt_error_code code, const c
 
 int rmqt_error_prefix(struct rmqt_error *err, const char *fmt, ...)
 {
-    char prefix[512], old[sizeof(err->message)];
+    char old[sizeof(err->message)];
+    size_t n, k;
     va_list ap;
+    int w;
 
     if (!err)
         return -1;
     memcpy(old, err->message, sizeof(old));
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof(prefix), fmt, ap);
+    w = vsnprintf(err->message, sizeof(err->message), fmt, ap);
     va_end(ap);
-    snprintf(err->message, sizeof(err->message), "%s: %s", prefix, old);
+    n = w < 0 ? 0 : (size_t)w < sizeof(err->message) ? (size_t)w : sizeof(err->message) - 1;
+    /* then ": " and the old message, cut to what is left */
+    for (k = 0; n + 1 < sizeof(err->message) && k < 2; k++)
+        err->message[n++] = ": "[k];
+    k = strnlen(old, sizeof(old) - 1);
+    if (k > sizeof(err->message) - 1 - n)
+        k = sizeof(err->message) - 1 - n;
+    memcpy(err->message + n, old, k);
+    err->message[n + k] = '\0';
     return -1;
 }

@@ -386,6 +386,9 @@ static int next_record(void *ctx, amqp_envelope_t *env, struct rmqt_error *err)
         return rmqt_error_prefix(err, "%s:%llu: malformed record, not published", s->r->name,
                                  (unsigned long long)s->r->lineno);
     }
+    if ((rec.props._flags & AMQP_BASIC_HEADERS_FLAG) &&
+        (death_table_get(&rec.props.headers, "CC") || death_table_get(&rec.props.headers, "BCC")))
+        s->res->with_cc++;
     memset(env, 0, sizeof(*env));
     env->delivery_tag = ++s->tag;
     env->exchange = rec.exchange;

@@ -71,6 +71,7 @@ struct restore_result {
     uint64_t resume_skip;    /* a re-run with --skip this many publishes the rest */
     uint64_t bad_line;       /* the line of a malformed record (0: none) */
     uint64_t truncated_line; /* a last line without its newline, not published (0: none) */
+    uint64_t with_cc;        /* records with a CC or BCC header (the broker routes by them) */
     double seconds;
     bool started; /* the target was found (or --dry-run): records were read */
 };

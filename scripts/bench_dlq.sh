@@ -27,6 +27,11 @@
 # TYPES (default "classic quorum"), RMQTOPO (default build/rmqtopo; built with
 # `cmake --build build` when missing), SKIP_REPLAY=1 (the shovel only), POLL_MS (default 50),
 # SETTLE (seconds to wait after each fill, default 1), KEEP_BROKER=1 (leave the broker running).
+# MODE=archive measures `dlq archive` and `dlq restore` against replay instead (issue: both at
+# least 0.9x replay's rate, peak memory flat in the queue's length): per run, a replay of
+# MESSAGES from src to dst, an archive of MESSAGES from src into a file (src empty after), and
+# a restore of that file into an empty dst, each timed from start to exit with its peak RSS;
+# prints the medians and the ratios archive/replay and restore/replay. The shovel is not run.
 # Exit status: 0 when every measurement worked (a missed target is reported, not an error),
 # 1 when something failed, 64 for bad options. A failed replay (exit status not 0, "moved" or
 # the counts wrong) is reported on its run's line and in the summary, the runs go on, and the
@@ -42,6 +47,7 @@ rmqtopo=${RMQTOPO:-build/rmqtopo}
 skip_replay=${SKIP_REPLAY:-0}
 poll_ms=${POLL_MS:-50}
 settle=${SETTLE:-1}
+mode=${MODE:-shovel}
 usage() {
   echo "usage: [MESSAGES=N] [SIZE=BYTES] [RUNS=N] [TYPES='classic quorum'] [RMQTOPO=PATH]" \
     "[SKIP_REPLAY=1] [POLL_MS=N] [SETTLE=S] [KEEP_BROKER=1] scripts/bench_dlq.sh" >&2
@@ -54,6 +60,8 @@ for t in $types; do
   [[ $t == classic || $t == quorum ]] || { echo "TYPES: '$t' is not classic or quorum" >&2; usage; }
 done
 [ -n "${types// /}" ] || usage
+[[ $mode == shovel || $mode == archive ]] || { echo "MODE: '$mode' is not shovel or archive" >&2; usage; }
+[[ $mode == shovel || $skip_replay == 0 ]] || { echo "MODE=archive needs the replay" >&2; usage; }
 
 scripts/setup.sh jq
 if [ "$skip_replay" = 0 ]; then
@@ -444,14 +452,62 @@ measure_replay() {
     printf "  replay: %d messages in %.3f s = %s msg/s, peak RSS %.1f MiB\n", n, b - a, r, k / 1024 }'
 }
 
+# measure_tool VHOST N FIELD LABEL ARGS...: runs rmqtopo ARGS --output json, timed, under GNU
+# time when there is one; its JSON must say FIELD = N. Sets tool_rate and tool_rss (KiB) and
+# prints the run's line; on a failure sets tool_error and returns 1.
+measure_tool() {
+  local vhost=$1 n=$2 field=$3 label=$4 t0 t1 rc=0 got
+  shift 4
+  t0=$(now)
+  if [ -n "$gnu_time" ]; then
+    "$gnu_time" -f %M -o "$work/rss" "$rmqtopo" "$@" --output json >"$work/tool.out" \
+      2>"$work/tool.err" || rc=$?
+    tool_rss=$(tail -1 "$work/rss")
+  else
+    "$rmqtopo" "$@" --output json >"$work/tool.out" 2>"$work/tool.err" || rc=$?
+    tool_rss=0
+  fi
+  t1=$(now)
+  tool_error="exit status $rc; stdout: $(jq -c . "$work/tool.out" 2>/dev/null ||
+    head -c 800 "$work/tool.out"); stderr: $(tail -c 600 "$work/tool.err" | tr '\n' ' ')"
+  [ "$rc" = 0 ] || return 1
+  got=$(jq -r ".$field" "$work/tool.out" 2>/dev/null) || return 1
+  [ "$got" = "$n" ] || { tool_error="says $field $got, not $n; $tool_error"; return 1; }
+  tool_rate=$(awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+  awk -v l="$label" -v n="$n" -v a="$t0" -v b="$t1" -v r="$tool_rate" -v k="$tool_rss" 'BEGIN {
+    printf "  %s: %d messages in %.3f s = %s msg/s, peak RSS %.1f MiB\n", l, n, b - a, r, k / 1024 }'
+}
+
+# measure_archive VHOST N: archive src into a file, then restore it into an empty dst.
+measure_archive() {
+  local vhost=$1 n=$2 v counts
+  v=$(uri "$vhost")
+  rm -f "$work/archive.jsonl"
+  measure_tool "$vhost" "$n" archived archive dlq archive src --vhost "$vhost" \
+    --file "$work/archive.jsonl" || return 1
+  archive_rate=$tool_rate archive_rss=$tool_rss
+  counts=$("$bdtool" count "$vhost" src | tr '\n' ' ')
+  [ "$counts" = "0 " ] || { tool_error="after the archive src holds $counts"; return 1; }
+  api_ok DELETE "/api/queues/$v/dst"
+  api_ok PUT "/api/queues/$v/dst" "{\"durable\":true,\"arguments\":{\"x-queue-type\":\"$type\"}}"
+  measure_tool "$vhost" "$n" published restore dlq restore "$work/archive.jsonl" --to-queue dst \
+    --vhost "$vhost" || return 1
+  restore_rate=$tool_rate restore_rss=$tool_rss
+  check_moved "$vhost" "$n" || { tool_error="after the restore: $moved_error"; return 1; }
+}
+
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
   print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 max() { printf '%s\n' "$@" | sort -g | tail -1; }
 
 echo "broker: RabbitMQ $(api GET /api/overview >/dev/null; jq -r .rabbitmq_version "$work/api.out")," \
   "$RMQTOPO_AMQP_URL; $messages persistent messages of $size bytes per move, $runs runs per type"
-echo "shovel: dynamic, amqp091 both sides, ack-mode on-confirm, src-delete-after queue-length," \
-  "src-prefetch-count default (1000); completion polled every $poll_ms ms"
+if [ "$mode" = archive ]; then
+  echo "MODE=archive: dlq archive (into a file in $work) and dlq restore (of that file) against replay"
+else
+  echo "shovel: dynamic, amqp091 both sides, ack-mode on-confirm, src-delete-after queue-length," \
+    "src-prefetch-count default (1000); completion polled every $poll_ms ms"
+fi
 echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) (other work on it skews both sides)"
 [ "$skip_replay" = 1 ] && echo "SKIP_REPLAY=1: the shovel only"
 [ "$skip_replay" = 1 ] || [ -n "$gnu_time" ] ||
@@ -461,11 +517,14 @@ summary=()
 failed=0
 for type in $types; do
   shovel_rates=() replay_rates=() replay_rsss=() fill_rates=() replay_failures=()
+  archive_rates=() restore_rates=() archive_rsss=() restore_rsss=()
   for ((r = 1; r <= runs; r++)); do
     vhost="benchdlq-$type-$r"
     fresh_vhost "$vhost"
-    order="shovel replay"
-    [ $((r % 2)) = 1 ] || order="replay shovel"
+    other=shovel
+    [ "$mode" = shovel ] || other=archive
+    order="$other replay"
+    [ $((r % 2)) = 1 ] || order="replay $other"
     echo "$type, run $r/$runs (vhost $vhost, $order)"
     for what in $order; do
       [ "$what" = replay ] && [ "$skip_replay" = 1 ] && continue
@@ -474,6 +533,14 @@ for type in $types; do
       if [ "$what" = shovel ]; then
         measure_shovel "$vhost" "$messages" "move-$r"
         shovel_rates+=("$shovel_rate")
+      elif [ "$what" = archive ]; then
+        if measure_archive "$vhost" "$messages"; then
+          archive_rates+=("$archive_rate") restore_rates+=("$restore_rate")
+          archive_rsss+=("$archive_rss") restore_rsss+=("$restore_rss")
+        else
+          echo "  archive/restore: FAILED: $tool_error"
+          failed=1
+        fi
       else
         if measure_replay "$vhost" "$messages"; then
           replay_rates+=("$replay_rate") replay_rsss+=("$replay_rss")
@@ -485,9 +552,48 @@ for type in $types; do
     done
     api_ok DELETE "/api/vhosts/$(uri "$vhost")"
   done
-  s_med=$(median "${shovel_rates[@]}")
   line=$(printf '%s: filler median %.0f msg/s (untimed; bdtool, confirms, window 4000)\n' \
     "$type" "$(median "${fill_rates[@]}")")
+  if [ "$mode" = archive ]; then
+    small=$((messages / 10))
+    [ "$small" -ge 1 ] || small=1
+    vhost="benchdlq-$type-small"
+    fresh_vhost "$vhost"
+    echo "$type, memory check: one archive and restore of $small messages"
+    prepare "$vhost" "$type" "$small" small
+    small_a="" small_b=""
+    if measure_archive "$vhost" "$small"; then
+      small_a=$archive_rss small_b=$restore_rss
+    else
+      echo "  archive/restore: FAILED: $tool_error"
+      failed=1
+    fi
+    api_ok DELETE "/api/vhosts/$(uri "$vhost")"
+    r_med=$(median "${replay_rates[@]}")
+    if [ ${#archive_rates[@]} = 0 ] || [ ${#replay_rates[@]} = 0 ]; then
+      line+=$'\n'"$type: no successful archive/restore or replay run, nothing to compare"
+    else
+      line+=$'\n'$(awk -v t="$type" -v r="$r_med" -v a="$(median "${archive_rates[@]}")" \
+        -v b="$(median "${restore_rates[@]}")" -v ra="${replay_rates[*]}" -v aa="${archive_rates[*]}" \
+        -v bb="${restore_rates[*]}" -v ka="$(max "${archive_rsss[@]}")" \
+        -v kb="$(max "${restore_rsss[@]}")" -v kr="$(max "${replay_rsss[@]}")" 'BEGIN {
+        printf "%s: replay median %.0f msg/s (runs: %s), peak RSS max %.1f MiB\n", t, r, ra, kr / 1024
+        printf "%s: archive median %.0f msg/s (runs: %s), peak RSS max %.1f MiB\n", t, a, aa, ka / 1024
+        printf "%s: restore median %.0f msg/s (runs: %s), peak RSS max %.1f MiB\n", t, b, bb, kb / 1024
+        printf "%s: ratio archive/replay %.2fx, restore/replay %.2fx (target >= 0.9x: %s)\n", t, a / r,
+          b / r, (a / r >= 0.9 && b / r >= 0.9 ? "met" : "MISSED") }')
+      line+=$'\n'$(awk -v t="$type" -v ka="$(max "${archive_rsss[@]}")" -v kb="$(max "${restore_rsss[@]}")" \
+        -v sa="$small_a" -v sb="$small_b" -v n="$messages" -v sn="$small" 'BEGIN {
+        if (sa == "") { printf "%s: peak RSS at %d messages not measured", t, sn; exit }
+        ta = sa / 10 > 1024 ? sa / 10 : 1024; tb = sb / 10 > 1024 ? sb / 10 : 1024
+        printf "%s: peak RSS at %d / %d messages: archive %.1f / %.1f MiB, restore %.1f / %.1f MiB: %s", t,
+          n, sn, ka / 1024, sa / 1024, kb / 1024, sb / 1024,
+          (ka - sa <= ta && kb - sb <= tb ? "flat (within max(1 MiB, 10%))" : "GROWS with the queue") }')
+    fi
+    summary+=("$line")
+    continue
+  fi
+  s_med=$(median "${shovel_rates[@]}")
   line+=$'\n'$(printf '%s: shovel median %.0f msg/s (runs: %s)' "$type" "$s_med" "${shovel_rates[*]}")
   if [ "$skip_replay" = 0 ]; then
     small=$((messages / 10))
