@@ -60,6 +60,36 @@ static bool url_has_userinfo(const char *url)
 }
 
 /* The URL as shown in messages: scheme, host, port and vhost, never the credentials. */
+/* What a TLS failure of rabbitmq-c means for the user (it reports no certificate details). */
+static const char *tls_hint(int status, const struct rmqt_session_config *cfg, const char *host)
+{
+    static char buf[600];
+
+    switch (status) {
+    case AMQP_STATUS_SSL_PEER_VERIFY_FAILED:
+        snprintf(buf, sizeof(buf),
+                 " (TLS: the broker's certificate is not signed by %s%s%s: give the CA that "
+                 "signed it with --cacert, or --insecure to skip the check)",
+                 cfg->cacert ? "the CA in '" : "a CA this machine trusts",
+                 cfg->cacert ? cfg->cacert : "", cfg->cacert ? "'" : "");
+        return buf;
+    case AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED:
+        snprintf(buf, sizeof(buf),
+                 " (TLS: the broker's certificate is not for the host name '%s': connect by a "
+                 "name the certificate carries, or --insecure to skip the check)",
+                 host);
+        return buf;
+    case AMQP_STATUS_SSL_ERROR:
+    case AMQP_STATUS_SSL_CONNECTION_FAILED:
+        return cfg->cert ? " (TLS: the broker ended the TLS session: it may not accept the client "
+                           "certificate given with --cert)"
+                         : " (TLS: the broker ended the TLS session: it may require a client "
+                           "certificate, --cert and --key)";
+    default:
+        return "";
+    }
+}
+
 static char *display_url(bool ssl, const char *host, int port, const char *vhost)
 {
     struct strbuf sb = {0};
@@ -256,8 +286,8 @@ static int open_one(struct rmqt_session *s, const struct rmqt_session_config *cf
     status = amqp_socket_open_noblock(sock, ci.host, ci.port, &tv);
     if (status != AMQP_STATUS_OK) {
         *connect_failed = true;
-        rmqt_error_set(err, RMQT_ERR_CONNECT, "cannot connect to %s: %s", s->url,
-                       amqp_error_string2(status));
+        rmqt_error_set(err, RMQT_ERR_CONNECT, "cannot connect to %s: %s%s", s->url,
+                       amqp_error_string2(status), tls_hint(status, cfg, ci.host));
         goto out;
     }
     ms_to_tv(cfg->timeout_ms > 0 ? cfg->timeout_ms : 60000, &tv);
@@ -291,8 +321,9 @@ static int open_one(struct rmqt_session *s, const struct rmqt_session_config *cf
                            s->url, user, vhost);
         else {
             *connect_failed = true;
-            rmqt_error_set(err, RMQT_ERR_CONNECT, "cannot log in to %s: %s", s->url,
-                           amqp_error_string2(r.library_error));
+            rmqt_error_set(err, RMQT_ERR_CONNECT, "cannot log in to %s: %s%s", s->url,
+                           amqp_error_string2(r.library_error),
+                           tls_hint(r.library_error, cfg, ci.host));
         }
         goto out;
     }
