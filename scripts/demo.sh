@@ -77,12 +77,19 @@ for _ in $(seq 50); do
 done
 say "rmqtopo dlq inspect orders.dlq --vhost orders --limit 5 (reads without taking)"
 ./build/rmqtopo dlq inspect orders.dlq --vhost orders --limit 5 2>&1
+say "rmqtopo dlq archive orders.dlq --vhost orders --copy --file build/orders-dlq.jsonl (a copy on disk; the queue stays)"
+rm -f build/orders-dlq.jsonl
+./build/rmqtopo dlq archive orders.dlq --vhost orders --copy --file build/orders-dlq.jsonl 2>&1
+sed -n 2p build/orders-dlq.jsonl | cut -c 1-300 | sed 's/$/ .../'
 say "rmqtopo dlq replay orders.dlq --vhost orders --dry-run (where each would go)"
 ./build/rmqtopo dlq replay orders.dlq --vhost orders --dry-run 2>/dev/null | tail -n 4
 say "rmqtopo dlq replay orders.dlq --vhost orders (home, with confirms; acknowledged only after)"
 ./build/rmqtopo dlq replay orders.dlq --vhost orders 2>&1
 ./build/tests/msgtool dump orders orders.placed | wc -l | sed 's/^/messages back in orders.placed: /'
 ./build/tests/msgtool dump orders orders.dlq | wc -l | sed 's/^/messages left in orders.dlq: /'
+
+say "rmqtopo dlq restore build/orders-dlq.jsonl --dry-run (the copy reads cleanly; restore would publish it exactly as archived)"
+./build/rmqtopo dlq restore build/orders-dlq.jsonl --dry-run 2>&1
 
 say "rmqtopo export --vhost orders (the live vhost as a topology file)"
 ./build/rmqtopo export --vhost orders

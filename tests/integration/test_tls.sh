@@ -12,8 +12,9 @@ repo=$(cd "$here/../.." && pwd)
 
 name=rmqtopo-tls-$$
 base=40672
-amqps=$((base + 100))
-https=$((base + 10100))
+# below Linux's ephemeral ports (32768-60999), so no client connection can hold them
+amqps=31772
+https=31773
 work=$(mktemp -d)
 state=${RMQTOPO_BROKER_DIR:-$repo/.broker}/$name
 cleanup() {
@@ -64,6 +65,22 @@ if ! env=$("$repo/scripts/broker.sh" start --name "$name" --base-port $base 2>"$
 fi
 pass "a node with TLS listeners starts"
 eval "$env"
+# the TLS listeners come up with the node; wait for them all the same, and show the node's
+# log if they do not
+up=0
+for _ in $(seq 150); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$amqps") 2>/dev/null && (exec 3<>"/dev/tcp/127.0.0.1/$https") 2>/dev/null; then
+    up=1
+    break
+  fi
+  sleep 0.2
+done
+if [ $up = 1 ]; then
+  pass "the amqps ($amqps) and https ($https) listeners accept connections"
+else
+  fail "the amqps ($amqps) and https ($https) listeners accept connections" \
+    "$(grep -ih "ssl\|tls\|listener\|error" "$state"/node0/log/*.log 2>/dev/null | tail -n 20)"
+fi
 plain_amqp=$RMQTOPO_AMQP_URL
 unset RMQTOPO_AMQP_URLS RMQTOPO_API_URLS
 export RMQTOPO_AMQP_URL=amqps://localhost:$amqps RMQTOPO_API_URL=https://localhost:$https
