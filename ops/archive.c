@@ -93,6 +93,15 @@ static int write_header(struct arch *a, struct rmqt_error *err)
     return 0;
 }
 
+/* The last newline in buf[0..n), or NULL. */
+static const char *memrchr_nl(const char *buf, size_t n)
+{
+    while (n > 0)
+        if (buf[--n] == '\n')
+            return buf + n;
+    return NULL;
+}
+
 /* --append: checks the header and cuts a truncated last line. fd is open read-write. */
 static int check_existing(struct arch *a, int fd, off_t size, struct rmqt_error *err)
 {
@@ -101,7 +110,7 @@ static int check_existing(struct arch *a, int fd, off_t size, struct rmqt_error 
     struct archive_header h;
     size_t len;
     off_t end = size;
-    char c;
+    char block[65536];
     int k, dup_fd = dup(fd);
     FILE *in;
 
@@ -113,6 +122,7 @@ static int check_existing(struct arch *a, int fd, off_t size, struct rmqt_error 
     memset(&r, 0, sizeof(r));
     r.f = in;
     r.name = o->file;
+    r.max_line = 1 << 20; /* a header is short: do not read a large file that is none */
     k = archive_reader_next(&r, &len, err);
     if (k == ARCHIVE_LINE && archive_header_parse(r.line, len, &h, err) == 0) {
         if (strcmp(h.vhost, o->vhost) != 0 || strcmp(h.queue, o->queue) != 0) {
@@ -134,13 +144,19 @@ static int check_existing(struct arch *a, int fd, off_t size, struct rmqt_error 
     fclose(in);
     if (k < 0)
         return -1;
-    /* the last line must end with its newline; a crash while writing leaves one without */
+    /* the last line must end with its newline; a crash while writing leaves one without:
+     * find the last newline, reading back a block at a time */
     while (end > 0) {
-        if (pread(fd, &c, 1, end - 1) != 1)
+        size_t n = end < (off_t)sizeof(block) ? (size_t)end : sizeof(block);
+        const char *nl;
+        if (pread(fd, block, n, end - (off_t)n) != (ssize_t)n)
             return io_error(err, "read", o->file);
-        if (c == '\n')
+        nl = memrchr_nl(block, n);
+        if (nl) {
+            end -= (off_t)(n - (size_t)(nl - block) - 1);
             break;
-        end--;
+        }
+        end -= (off_t)n;
     }
     if (end < size) {
         if (ftruncate(fd, end) < 0 || fsync(fd) < 0)

@@ -132,15 +132,21 @@ out=$("$BIN" dlq archive dead --vhost "$va" --file "$work/f.jsonl" --append --fr
 expect_eq "archive --append after a truncated line: exit 0" 0 "$rc"
 expect_contains "archive --append after a truncated line: says it cut it" "$out" "ended in a truncated line"
 expect_eq "archive --append after a truncated line: 10 whole records" 10 "$(ids "$work/f.jsonl" | wc -l | tr -d ' ')"
+# a truncated line longer than the 64 KiB blocks the cut reads back by
+python3 -c 'import sys; sys.stdout.write("{\"body\":\"" + "A" * 150000)' >> "$work/f.jsonl"
+out=$("$BIN" dlq archive dead --vhost "$va" --file "$work/f.jsonl" --append --from-queue work.a --limit 1 2>&1); rc=$?
+expect_eq "archive --append after a 150 KB truncated line: exit 0, it is cut, 11 whole records" '0 11' \
+  "$rc $(ids "$work/f.jsonl" | wc -l | tr -d ' ')"
+expect_contains "archive --append after a 150 KB truncated line: says how much it cut" "$out" "(150009 bytes"
 "$BIN" dlq restore "$work/f.jsonl" --dry-run >/dev/null 2>&1
 expect_eq "the appended archive reads cleanly (restore --dry-run: exit 0)" 0 "$?"
 
 # --- 5. restore through an exchange, --skip, malformed and truncated archives ----------------
 purge "$va" routed
 out=$("$BIN" dlq restore "$work/f.jsonl" --to-exchange alt --routing-key r --skip 4 -o json 2>/dev/null); rc=$?
-expect_eq "restore --to-exchange --routing-key --skip 4: exit 0, 6 published, 4 skipped" '0 6 4' \
+expect_eq "restore --to-exchange --routing-key --skip 4: exit 0, 7 published, 4 skipped" '0 7 4' \
   "$rc $(echo "$out" | jget '"%d %d" % (d["published"], d["skipped"])' | tr -d '"')"
-expect_eq "restore --skip 4: the records after the fourth, in order" "$(ids "$work/f.jsonl" | tail -n 6)" \
+expect_eq "restore --skip 4: the records after the fourth, in order" "$(ids "$work/f.jsonl" | tail -n 7)" \
   "$("$MSGTOOL" dump "$va" routed | cut -d' ' -f1)"
 out=$("$BIN" dlq restore "$work/f.jsonl" --to-exchange alt -o json 2>/dev/null); rc=$?
 expect_eq "restore --to-exchange without a key: each record's key (none routes): exit 1, returned" '1 0 1' \

@@ -12,7 +12,7 @@ name=rmqtopo-cluster-$$
 work=$(mktemp -d)
 cleanup() {
   "$repo/scripts/broker.sh" stop --name "$name" --kill >/dev/null 2>&1
-  rm -rf "$work"
+  rm -rf "$work" "${RMQTOPO_BROKER_DIR:-$repo/.broker}/$name"
 }
 trap cleanup EXIT
 
