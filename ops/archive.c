@@ -19,6 +19,7 @@
 #include "archive.h"
 
 #include "death.h"
+#include "warn.h"
 #include "xalloc.h"
 
 #include <errno.h>
@@ -41,22 +42,6 @@ struct arch {
     bool own, syncable; /* we opened f; fsync works on it (a regular file) */
     char *buf;
 };
-
-static void warnf(const struct archive_options *o, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void warnf(const struct archive_options *o, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-
-    if (!o->warn)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    o->warn(o->ctx, msg);
-}
 
 static int io_error(struct rmqt_error *err, const char *what, const char *path)
 {
@@ -162,10 +147,10 @@ static int check_existing(struct arch *a, int fd, off_t size, struct rmqt_error 
         if (ftruncate(fd, end) < 0 || fsync(fd) < 0)
             return io_error(err, "cut the truncated last line of", o->file);
         a->res->dropped_tail_bytes = (uint64_t)(size - end);
-        warnf(o,
-              "'%s' ended in a truncated line (%lld bytes, a crash while writing): removed; "
-              "its message was never acknowledged, so it is archived again",
-              o->file, (long long)(size - end));
+        ops_warnf(o->warn, o->ctx,
+                  "'%s' ended in a truncated line (%lld bytes, a crash while writing): removed; "
+                  "its message was never acknowledged, so it is archived again",
+                  o->file, (long long)(size - end));
     }
     return 0;
 }

@@ -23,9 +23,9 @@
 #include "msgcodec.h"
 #include "queueinfo.h"
 #include "strmap.h"
+#include "warn.h"
 #include "xalloc.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,21 +201,6 @@ static void targets_release(struct targets *t)
     free(t->keys);
 }
 
-static void warnf(const struct replay_options *o, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void warnf(const struct replay_options *o, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    if (!o->warn)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    o->warn(o->ctx, msg);
-}
-
 /* Warnings about a target queue (HTTP): a dead-letter cycle, overflow that refuses. */
 static void check_queue_settings(struct rmqt_http *http, const struct replay_options *o,
                                  const char *name)
@@ -226,27 +211,27 @@ static void check_queue_settings(struct rmqt_http *http, const struct replay_opt
     if (!http || queue_info_read(http, o->vhost, name, &qi, &err) < 0 || !qi.found)
         return;
     if (strcmp(name, o->queue) == 0) {
-        warnf(o,
-              "queue '%s' is the queue being replayed: its messages go back behind the ones "
-              "this run handles",
-              name);
+        ops_warnf(o->warn, o->ctx,
+                  "queue '%s' is the queue being replayed: its messages go back behind the ones "
+                  "this run handles",
+                  name);
         return;
     }
     if (qi.has_dlx) {
         int feeds = qi.dlx[0] ? queue_info_exchange_feeds(http, o->vhost, qi.dlx, o->queue, &err)
                               : (qi.has_dlrk && strcmp(qi.dlrk, o->queue) == 0);
         if (feeds > 0)
-            warnf(o,
-                  "queue '%s' dead-letters through exchange '%s' into '%s' again: a message "
-                  "that fails again comes back here (--max-replays %ld stops a loop)",
-                  name, qi.dlx[0] ? qi.dlx : "(default)", o->queue, o->max_replays);
+            ops_warnf(o->warn, o->ctx,
+                      "queue '%s' dead-letters through exchange '%s' into '%s' again: a message "
+                      "that fails again comes back here (--max-replays %ld stops a loop)",
+                      name, qi.dlx[0] ? qi.dlx : "(default)", o->queue, o->max_replays);
     }
     if (strcmp(qi.overflow, "reject-publish") == 0 ||
         strcmp(qi.overflow, "reject-publish-dlx") == 0)
-        warnf(o,
-              "queue '%s' has overflow '%s': when full it refuses publishes, and the run stops "
-              "at the first refusal (nothing is lost)",
-              name, qi.overflow);
+        ops_warnf(o->warn, o->ctx,
+                  "queue '%s' has overflow '%s': when full it refuses publishes, and the run stops "
+                  "at the first refusal (nothing is lost)",
+                  name, qi.overflow);
 }
 
 /* Whether the target of d exists (checked once per name): 1 yes, 0 no, -1 on a lost
@@ -279,7 +264,8 @@ static int target_exists(struct targets *t, struct rmqt_session *s, struct rmqt_
         return -1;
     }
     if (!ok)
-        warnf(o, "%s does not exist (%s): its messages stay in '%s'", what, e2.message, o->queue);
+        ops_warnf(o->warn, o->ctx, "%s does not exist (%s): its messages stay in '%s'", what,
+                  e2.message, o->queue);
     else if (is_queue)
         check_queue_settings(http, o, key + 2);
     if (t->n == t->cap) {
