@@ -17,7 +17,7 @@ PACKAGES=(
     build-essential cmake pkg-config git
     clang clang-format libclang-rt-14-dev valgrind
     librabbitmq-dev libssl-dev libcurl4-openssl-dev libjansson-dev libyaml-dev libcmocka-dev
-    rabbitmq-server curl graphviz hyperfine openssl
+    rabbitmq-server curl graphviz hyperfine openssl python3 bsdutils
 )
 PACKAGES+=("$@")
 
