@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -330,6 +331,22 @@ static void read_queue_info(struct dlq_conn *c, const char *vhost, const char *q
     }
 }
 
+/* Messages a run left in a quorum queue at its delivery limit: the broker dead-letters or
+ * drops them when they are released, so the queue is no longer as it was. */
+static void warn_at_limit(const char *queue, uint64_t n, long limit)
+{
+    char msg[700];
+
+    if (n == 0)
+        return;
+    snprintf(msg, sizeof(msg),
+             "%llu message(s) read from quorum queue '%s' had been delivered %ld time(s), its "
+             "delivery limit: giving them back made the broker dead-letter them (or drop them "
+             "without a dead-letter exchange); they are no longer in '%s'",
+             (unsigned long long)n, queue, limit, queue);
+    warn_line(NULL, msg);
+}
+
 /* --- inspect ------------------------------------------------------------------------- */
 
 static const struct optspec inspect_options_spec[] = {
@@ -343,6 +360,8 @@ struct inspect_out {
     time_t now;
     bool first;
     int64_t max_delivery_count;
+    long delivery_limit; /* in force; -1: none */
+    uint64_t at_limit;   /* read at the limit: dropped or dead-lettered when given back */
     bool any_delivery_count;
     amqp_table_entry_t *scratch;
     size_t scratch_cap;
@@ -396,6 +415,8 @@ static void inspect_each(void *ctx, const struct inspect_message *m)
         if (!o->any_delivery_count || m->delivery_count > o->max_delivery_count)
             o->max_delivery_count = m->delivery_count;
         o->any_delivery_count = true;
+        if (o->delivery_limit >= 0 && m->delivery_count >= o->delivery_limit)
+            o->at_limit++;
     }
     if (o->cli->output == OUTPUT_JSON) {
         json_t *j = message_json(o, m);
@@ -571,6 +592,8 @@ static int run_inspect(struct cli *cli, const struct parsed_opts *opts, int argc
         goto out;
     }
     warn_about_source(&c, queue, &qi, consumers, "shown");
+    out.delivery_limit =
+        queue_info_effective_delivery_limit(&qi, c.has_version ? c.version.major : 3);
     install_signals();
     out.cli = cli;
     out.now = time(NULL);
@@ -633,7 +656,8 @@ static int run_inspect(struct cli *cli, const struct parsed_opts *opts, int argc
                      (long long)out.max_delivery_count);
         warn_line(NULL, msg);
     }
-    status = stop_requested ? EXIT_FAIL : EXIT_OK;
+    warn_at_limit(queue, out.at_limit, out.delivery_limit);
+    status = stop_requested || out.at_limit ? EXIT_FAIL : EXIT_OK;
 out:
     inspect_result_release(&res);
     free(out.scratch);
@@ -832,6 +856,7 @@ static json_t *summary_json(const char *vhost, const char *queue, const struct r
     add_count(j, "no_home", r->no_home);
     add_count(j, "no_target", r->no_target);
     add_count(j, "left", m->left);
+    add_count(j, "at_delivery_limit", m->at_limit);
     json_object_set_new(j, "seconds", json_real(m->seconds));
     json_object_set_new(
         j, "rate", json_real(m->seconds > 0 ? (double)(m->moved + m->parked) / m->seconds : 0));
@@ -1022,6 +1047,8 @@ static int run_replay(struct cli *cli, const struct parsed_opts *opts, int argc,
         goto out;
     }
     warn_about_source(&c, o.queue, &qi, consumers, "replayed");
+    o.delivery_limit =
+        queue_info_effective_delivery_limit(&qi, c.has_version ? c.version.major : 3);
     o.warn = warn_line;
     o.stop = &stop_requested;
     memset(&out, 0, sizeof(out));
@@ -1059,7 +1086,8 @@ static int run_replay(struct cli *cli, const struct parsed_opts *opts, int argc,
     rc = replay_run(src, dst, c.http, &o, &res, &err);
     if (out.tty)
         fprintf(stderr, "\r\033[K");
-    ok = rc == 0 && !replay_left_selected(&res) && !stop_requested;
+    ok = rc == 0 && !replay_left_selected(&res) && !stop_requested && res.mover.at_limit == 0;
+    warn_at_limit(o.queue, res.mover.at_limit, o.delivery_limit);
     if (cli->output == OUTPUT_JSON) {
         json_t *sum = summary_json(vhost, o.queue, &res, false, ok, rc < 0 ? err.message : NULL);
         json_dumpf(sum, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -1141,6 +1169,7 @@ static json_t *archive_summary_json(const struct archive_options *o, const struc
     add_count(j, "archived", m->moved);
     add_count(j, "filtered", m->skipped);
     add_count(j, "left", m->left);
+    add_count(j, "at_delivery_limit", m->at_limit);
     json_object_set_new(j, "seconds", json_real(m->seconds));
     json_object_set_new(j, "rate", json_real(m->seconds > 0 ? (double)m->moved / m->seconds : 0));
     json_object_set_new(j, "ok", json_boolean(ok));
@@ -1159,8 +1188,14 @@ static void print_archive_text(FILE *f, const struct archive_options *o,
             "started\n",
             o->copy ? "copied" : "archived", (unsigned long long)m->moved, o->queue, o->file,
             m->seconds, rate, (unsigned long long)m->snapshot);
-    if (o->copy)
+    if (o->copy && !m->at_limit)
         fprintf(f, "  --copy: nothing was taken; the queue holds every message as before\n");
+    else if (o->copy)
+        fprintf(f,
+                "  --copy: nothing was taken, but %llu at the queue's delivery limit were "
+                "dead-lettered or dropped by the broker when given back (they are in the "
+                "file)\n",
+                (unsigned long long)m->at_limit);
     if (m->skipped)
         fprintf(f, "  %llu not selected by the filters: they stay\n",
                 (unsigned long long)m->skipped);
@@ -1211,6 +1246,16 @@ static int run_archive(struct cli *cli, const struct parsed_opts *opts, int argc
         fprintf(stderr, "rmqtopo: --append needs a file, not stdout\n");
         return EXIT_USAGE;
     }
+    if (to_stdout && !o.copy) {
+        struct stat st;
+        if (fstat(STDOUT_FILENO, &st) != 0 || !S_ISREG(st.st_mode)) {
+            fprintf(stderr,
+                    "rmqtopo: --file - moves messages only into a file (stdout redirected to "
+                    "one): a pipe or a terminal takes lines it may never store, and the moved "
+                    "messages would be gone; give --copy, or --file F\n");
+            return EXIT_USAGE;
+        }
+    }
     /* with the archive on stdout, the summary goes to stderr */
     sum = to_stdout ? stderr : stdout;
     if (dlq_connect(cli, opts, &c, &err) < 0) {
@@ -1234,6 +1279,8 @@ static int run_archive(struct cli *cli, const struct parsed_opts *opts, int argc
         goto out;
     }
     warn_about_source(&c, o.queue, &qi, consumers, "archived");
+    o.delivery_limit =
+        queue_info_effective_delivery_limit(&qi, c.has_version ? c.version.major : 3);
     memset(&out, 0, sizeof(out));
     out.cli = cli;
     out.tty = isatty(STDERR_FILENO);
@@ -1248,7 +1295,9 @@ static int run_archive(struct cli *cli, const struct parsed_opts *opts, int argc
     if (out.tty)
         fprintf(stderr, "\r\033[K");
     limit_reached = o.limit && res.mover.moved >= o.limit;
-    ok = rc == 0 && !stop_requested && (res.mover.left == 0 || limit_reached);
+    ok = rc == 0 && !stop_requested && (res.mover.left == 0 || limit_reached) &&
+         res.mover.at_limit == 0;
+    warn_at_limit(o.queue, res.mover.at_limit, o.delivery_limit);
     if (cli->output == OUTPUT_JSON) {
         json_t *j = archive_summary_json(&o, &res, ok, rc < 0 ? err.message : NULL);
         json_dumpf(j, sum, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -1285,15 +1334,15 @@ const struct command cmd_dlq_archive = {
     "\n"
     "Safety: a message is acknowledged only after its line is written and fsync'd (once per\n"
     "window of 1024, or when the queue pauses); a new file's directory is fsync'd too. A crash\n"
-    "loses nothing: at most the messages of one window are both in the file and still in the\n"
-    "queue. An existing file is never overwritten: --append adds to an archive of the same\n"
+    "loses nothing: at most the messages unacknowledged at that moment (2048) are both in the\n"
+    "file and still in the queue. An existing file is never overwritten: --append adds to an "
+    "archive of the same\n"
     "vhost and queue (cutting a truncated last line left by a crash first). New files are\n"
     "created with mode 0600.\n"
     "\n"
-    "--file - writes the archive to stdout and the summary to stderr; messages are then\n"
-    "acknowledged once their lines are flushed to stdout, which guarantees only that the\n"
-    "reader (a pipe, a terminal) received them, not that it stored them: use --copy, or a file,\n"
-    "when that matters.\n"
+    "--file - writes the archive to stdout and the summary to stderr. A move needs stdout\n"
+    "redirected to a file (synced before each acknowledgement); to a pipe or a terminal only\n"
+    "--copy is taken, since nothing there guarantees the lines are stored.\n"
     "\n"
     "Exit status: 0 every selected message was archived (or --limit reached), 1 failure\n"
     "(missing queue, existing file, write error, lost connection, interrupted), 64 usage\n"
@@ -1386,7 +1435,7 @@ static int run_restore(struct cli *cli, const struct parsed_opts *opts, int argc
         o.route = RESTORE_EXCHANGE;
         o.routing_key = opt_last(opts, "routing-key");
     }
-    if ((s = opt_last(opts, "skip")) && parse_count("skip", s, &o.skip) < 0)
+    if ((s = opt_last(opts, "skip")) && strcmp(s, "0") != 0 && parse_count("skip", s, &o.skip) < 0)
         return EXIT_USAGE;
     if (parse_rate(opts, &o.rate) < 0)
         return EXIT_USAGE;
@@ -1426,17 +1475,26 @@ static int run_restore(struct cli *cli, const struct parsed_opts *opts, int argc
     if (res.truncated_line) {
         char msg[600];
         snprintf(msg, sizeof(msg),
-                 "%s:%llu: the last line is truncated (a crash while archiving): not published; "
-                 "its message was never acknowledged at its queue",
+                 "%s:%llu: the last line is a piece of a record (a crash while archiving): "
+                 "not published; archive does not acknowledge a message before its whole line "
+                 "is synced, so that message is still in its queue",
                  file, (unsigned long long)res.truncated_line);
+        warn_line(NULL, msg);
+    }
+    if (res.unterminated_line) {
+        char msg[600];
+        snprintf(msg, sizeof(msg),
+                 "%s:%llu: the last line lacks its newline but is a whole record: %s", file,
+                 (unsigned long long)res.unterminated_line,
+                 o.dry_run ? "it would be published" : "published");
         warn_line(NULL, msg);
     }
     if (res.with_cc) {
         char msg[600];
         snprintf(msg, sizeof(msg),
-                 "%llu record(s) carry a CC or BCC header: the broker also routes %s to the "
-                 "keys named there%s",
-                 (unsigned long long)res.with_cc, o.dry_run ? "would route them" : "routed them",
+                 "%llu record(s) carry a CC or BCC header: the broker %s them to the keys "
+                 "named there too%s",
+                 (unsigned long long)res.with_cc, o.dry_run ? "would route" : "routed",
                  o.route == RESTORE_EXCHANGE ? ""
                                              : " (through the default exchange: the queues "
                                                "of those names)");
@@ -1471,10 +1529,20 @@ static int run_restore(struct cli *cli, const struct parsed_opts *opts, int argc
                    (unsigned long long)res.returned);
         if (res.nacked)
             printf("  %llu refused by the broker (basic.nack)\n", (unsigned long long)res.nacked);
-        if (!ok && !o.dry_run)
-            printf("  to resume: rmqtopo dlq restore %s --skip %llu (records after the first "
-                   "unpublished one that were published too are published again)\n",
-                   file, (unsigned long long)res.resume_skip);
+        if (!ok && !o.dry_run) {
+            printf("  to resume: rmqtopo dlq restore %s --vhost '%s'", file, vhost);
+            if (o.route == RESTORE_QUEUE)
+                printf(" --to-queue '%s'", o.to_queue);
+            if (o.route == RESTORE_EXCHANGE)
+                printf(" --to-exchange '%s'", o.to_exchange);
+            if (o.routing_key)
+                printf(" --routing-key '%s'", o.routing_key);
+            if (o.rate > 0)
+                printf(" --rate %g", o.rate);
+            printf(" --skip %llu\n    (records after the first unpublished one that were "
+                   "published too are published again)\n",
+                   (unsigned long long)res.resume_skip);
+        }
     }
     if (rc < 0)
         status = cli_fail(cli, EXIT_FAIL, "%s", err.message);

@@ -70,6 +70,7 @@ struct mover {
     bool dst_readable;   /* poll() saw the destination's socket readable */
     uint64_t drained_at; /* m->taken at the last read of the destination */
     bool stopping, failed, consuming;
+    bool dst_closed; /* the broker closed the publishing channel */
     amqp_table_entry_t *scratch;
     size_t scratch_cap;
     double t0, first_publish;
@@ -229,8 +230,9 @@ static int on_return(struct mover *m, const amqp_frame_t *frame)
     if (m->cfg->stop_on_return && !m->failed) {
         rmqt_error_set(m->err, RMQT_ERR_AMQP,
                        "the broker returned a message (%d NO_ROUTE: exchange '%s', routing key "
-                       "'%s'): it stays in queue '%s'; stopping",
-                       code, ex, rk, m->cfg->queue);
+                       "'%s')%s%s%s; stopping",
+                       code, ex, rk, m->cfg->source ? "" : ": it stays in queue '",
+                       m->cfg->source ? "" : m->cfg->queue, m->cfg->source ? "" : "'");
         fail(m, 0);
     }
     return 0;
@@ -276,6 +278,8 @@ static int drain_dst(struct mover *m, long timeout_ms)
             break;
         case AMQP_CHANNEL_CLOSE_METHOD:
         case AMQP_CONNECTION_CLOSE_METHOD:
+            /* no confirm comes on a closed channel: nothing to wait for */
+            m->dst_closed = true;
             return rmqt_session_closed_by_broker(m->dst, &f, "publish", m->err);
         default:
             break; /* connection.blocked/unblocked and the like */
@@ -303,6 +307,9 @@ static int publish(struct mover *m, const amqp_envelope_t *env)
         if (verdict < 0)
             return fail(m, -1);
     }
+    if (cfg->has_delivery_limit && (verdict == RMQT_STOP || verdict == RMQT_SKIP || cfg->copy) &&
+        rmqt_delivery_count(&env->message.properties) >= cfg->delivery_limit)
+        m->st->at_limit++;
     if (verdict == RMQT_STOP) {
         m->stopping = true;
         return hold(m); /* this one stays unacknowledged: released at the end */
@@ -605,7 +612,7 @@ static void finish(struct mover *m)
         if (m->count && !m->failed)
             sync_sink(m);
     } else {
-        while (m->count && rmqt_session_is_alive(m->dst) && now_s() < until) {
+        while (m->count && !m->dst_closed && rmqt_session_is_alive(m->dst) && now_s() < until) {
             if (drain_dst(m, 100) < 0) {
                 fail(m, -1);
                 break;

@@ -45,6 +45,10 @@ struct rmqt_mover_stats {
     uint64_t returned;  /* the broker could not route them: left in the source */
     uint64_t nacked;    /* the broker refused them: left in the source */
     uint64_t left;      /* of the snapshot, not handled (stopped, limit, vanished) */
+    /* messages left in the source (not selected, stopped before, or copied) whose delivery
+     * count had reached delivery_limit: releasing them makes a quorum queue dead-letter or
+     * drop them */
+    uint64_t at_limit;
     double seconds;
 };
 
@@ -96,6 +100,9 @@ struct rmqt_mover_config {
     const struct rmqt_mover_source *source; /* NULL: consume queue on src */
     /* acknowledge nothing at the source: every message stays where it is (archive --copy) */
     bool copy;
+    /* the source queue's delivery limit (quorum queues), for at_limit */
+    bool has_delivery_limit;
+    long delivery_limit;
 };
 
 /* Moves messages from cfg->queue (on src) to their destination (on dst); src and dst must

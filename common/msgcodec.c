@@ -9,6 +9,7 @@
 
 #include "xalloc.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -228,4 +229,38 @@ void rmqt_props_without_counters(const amqp_basic_properties_t *in, amqp_basic_p
     /* the counter was the only header: the message had none (a quorum queue adds the table) */
     if (n == 0)
         out->_flags &= ~(amqp_flags_t)AMQP_BASIC_HEADERS_FLAG;
+}
+
+long long rmqt_delivery_count(const amqp_basic_properties_t *p)
+{
+    int k;
+
+    if (!(p->_flags & AMQP_BASIC_HEADERS_FLAG))
+        return -1;
+    for (k = 0; k < p->headers.num_entries; k++) {
+        const amqp_table_entry_t *e = &p->headers.entries[k];
+        if (e->key.len != 16 || memcmp(e->key.bytes, "x-delivery-count", 16) != 0)
+            continue;
+        switch (e->value.kind) {
+        case AMQP_FIELD_KIND_I8:
+            return e->value.value.i8;
+        case AMQP_FIELD_KIND_U8:
+            return e->value.value.u8;
+        case AMQP_FIELD_KIND_I16:
+            return e->value.value.i16;
+        case AMQP_FIELD_KIND_U16:
+            return e->value.value.u16;
+        case AMQP_FIELD_KIND_I32:
+            return e->value.value.i32;
+        case AMQP_FIELD_KIND_U32:
+            return e->value.value.u32;
+        case AMQP_FIELD_KIND_I64:
+            return e->value.value.i64;
+        case AMQP_FIELD_KIND_U64:
+            return e->value.value.u64 > INT64_MAX ? INT64_MAX : (long long)e->value.value.u64;
+        default:
+            return -1;
+        }
+    }
+    return -1;
 }

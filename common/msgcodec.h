@@ -39,4 +39,8 @@ bool rmqt_is_delivery_counter(amqp_bytes_t key);
 void rmqt_props_without_counters(const amqp_basic_properties_t *in, amqp_basic_properties_t *out,
                                  amqp_table_entry_t **scratch, size_t *cap);
 
+/* The x-delivery-count header a quorum queue adds to a delivery (the times it was returned
+ * before), or -1 when there is none. */
+long long rmqt_delivery_count(const amqp_basic_properties_t *p);
+
 #endif

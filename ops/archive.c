@@ -144,13 +144,37 @@ static int check_existing(struct arch *a, int fd, off_t size, struct rmqt_error 
         end -= (off_t)n;
     }
     if (end < size) {
+        /* a whole record that only lacks its newline (an editor, a crash just before it) is
+         * kept: its message may have been acknowledged. Anything else is a piece of a
+         * record, whose message was not acknowledged (that waits for the sync). */
+        size_t n = (size_t)(size - end);
+        char *tail = n <= ARCHIVE_MAX_LINE ? xmalloc(n + 1) : NULL;
+        struct archive_record rec;
+        struct rmqt_error e2;
+        amqp_pool_t pool;
+        bool whole = false;
+
+        if (tail && pread(fd, tail, n, end) == (ssize_t)n) {
+            init_amqp_pool(&pool, 65536);
+            whole = archive_record_parse(tail, n, &pool, &rec, &e2) == 0;
+            empty_amqp_pool(&pool);
+        }
+        free(tail);
+        if (whole) {
+            if (pwrite(fd, "\n", 1, size) != 1 || fsync(fd) < 0)
+                return io_error(err, "end the last line of", o->file);
+            ops_warnf(o->warn, o->ctx,
+                      "'%s' ended in a whole record without its newline: the newline was added",
+                      o->file);
+            return 0;
+        }
         if (ftruncate(fd, end) < 0 || fsync(fd) < 0)
             return io_error(err, "cut the truncated last line of", o->file);
-        a->res->dropped_tail_bytes = (uint64_t)(size - end);
+        a->res->dropped_tail_bytes = (uint64_t)n;
         ops_warnf(o->warn, o->ctx,
-                  "'%s' ended in a truncated line (%lld bytes, a crash while writing): removed; "
-                  "its message was never acknowledged, so it is archived again",
-                  o->file, (long long)(size - end));
+                  "'%s' ended in a piece of a record (%zu bytes, a crash while writing): "
+                  "removed; its message had not been acknowledged, so it is archived again",
+                  o->file, n);
     }
     return 0;
 }
@@ -293,6 +317,8 @@ int archive_run(struct rmqt_session *src, const struct archive_options *o,
     mc.ctx = &a;
     mc.limit = o->limit;
     mc.stop = o->stop;
+    mc.has_delivery_limit = o->delivery_limit >= 0;
+    mc.delivery_limit = o->delivery_limit;
     mc.progress = o->progress;
     mc.progress_ctx = o->ctx;
     mc.sink = &sink;
@@ -372,8 +398,15 @@ static int next_record(void *ctx, amqp_envelope_t *env, struct rmqt_error *err)
         if (k == ARCHIVE_END)
             return 0;
         if (k == ARCHIVE_TRUNCATED) {
-            s->res->truncated_line = s->r->lineno;
-            return 0;
+            /* a whole record without its newline is a record; a piece of one is not */
+            struct archive_record probe;
+            struct rmqt_error e2;
+            if (archive_record_parse(s->r->line, len, &s->pool, &probe, &e2) < 0) {
+                s->res->truncated_line = s->r->lineno;
+                return 0;
+            }
+            recycle_amqp_pool(&s->pool);
+            s->res->unterminated_line = s->r->lineno;
         }
         s->res->records++;
         if (s->res->skipped < s->o->skip) {

@@ -23,7 +23,8 @@ struct archive_options {
     bool append;      /* add to an existing archive of this vhost and queue */
     uint64_t limit;   /* archive at most this many; 0: all */
     struct replay_filter filter;
-    const char *broker; /* the broker's version, for the header; NULL: unknown */
+    const char *broker;  /* the broker's version, for the header; NULL: unknown */
+    long delivery_limit; /* the queue's delivery limit in force; -1: none */
     const volatile sig_atomic_t *stop;
     void *ctx;
     void (*warn)(void *ctx, const char *msg);
@@ -68,10 +69,11 @@ struct restore_result {
     uint64_t published; /* confirmed, not returned, in a row from the first not skipped */
     uint64_t confirmed; /* confirmed and not returned, in any order */
     uint64_t returned, nacked;
-    uint64_t resume_skip;    /* a re-run with --skip this many publishes the rest */
-    uint64_t bad_line;       /* the line of a malformed record (0: none) */
-    uint64_t truncated_line; /* a last line without its newline, not published (0: none) */
-    uint64_t with_cc;        /* records with a CC or BCC header (the broker routes by them) */
+    uint64_t resume_skip;       /* a re-run with --skip this many publishes the rest */
+    uint64_t bad_line;          /* the line of a malformed record (0: none) */
+    uint64_t truncated_line;    /* a last line without its newline, not published (0: none) */
+    uint64_t with_cc;           /* records with a CC or BCC header (the broker routes by them) */
+    uint64_t unterminated_line; /* a whole last record without its newline (0: none) */
     double seconds;
     bool started; /* the target was found (or --dry-run): records were read */
 };

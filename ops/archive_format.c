@@ -234,6 +234,14 @@ int archive_record_parse(const char *line, size_t len, amqp_pool_t *pool, struct
         rmqt_error_prefix(err, "properties");
         goto out;
     }
+    if ((r->props._flags & AMQP_BASIC_DELIVERY_MODE_FLAG) && r->props.delivery_mode != 1 &&
+        r->props.delivery_mode != 2) {
+        rmqt_error_set(err, RMQT_ERR_INVALID,
+                       "properties.delivery_mode: %u; the broker takes 1 (transient) or 2 "
+                       "(persistent) and refuses anything else",
+                       (unsigned)r->props.delivery_mode);
+        goto out;
+    }
     if ((v = json_object_get(j, "exchange")) != NULL &&
         rmqt_shortstr_from_json(v, pool, &r->exchange, err) < 0) {
         rmqt_error_prefix(err, "exchange");

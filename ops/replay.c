@@ -394,6 +394,8 @@ int replay_run(struct rmqt_session *src, struct rmqt_session *dst, struct rmqt_h
     mc.limit = o->limit;
     mc.rate = o->rate;
     mc.stop = o->stop;
+    mc.has_delivery_limit = o->delivery_limit >= 0;
+    mc.delivery_limit = o->delivery_limit;
     mc.progress = o->progress;
     mc.progress_ctx = o->ctx;
     if (check_fixed_targets(&r, err) < 0) {

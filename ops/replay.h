@@ -50,6 +50,7 @@ struct replay_options {
     bool keep_headers;
     long max_replays;       /* a message replayed this often already is not replayed again */
     const char *park_queue; /* ... but moved here (NULL: left in place) */
+    long delivery_limit;    /* the queue's delivery limit in force; -1: none */
     const volatile sig_atomic_t *stop;
     void *ctx;
     /* a one-line warning for the user (the target dead-letters back, may refuse ...) */

@@ -78,7 +78,7 @@ expect_eq "a re-run with node 0 down goes through another node and finishes: exi
 expect_eq "after the re-run: the DLQ is empty" 0 "$(count "$v" dlq)"
 expect_eq "after the re-run: every id at home" "$(cat "$work/all")" "$(m dump "$v" home | cut -d' ' -f1 | sort -u)"
 total=$(count "$v" home); echo "  ($((total - n)) duplicates)"
-expect_eq "duplicates stay within one window (1024)" 1 "$(( total - n <= 1024 ))"
+expect_eq "duplicates stay within the prefetch (2048)" 1 "$(( total - n <= 2048 ))"
 
 # --- plan and apply with the first node down ----------------------------------------------------
 out=$("$BIN" plan "$work/t.yaml" 2>&1); rc=$?

@@ -236,7 +236,7 @@ expect_eq "after kills and closes, a re-run finishes: exit 0" 0 "$?"
 expect_eq "after the re-run: the DLQ is empty" 0 "$(count "$vk" big.dlq)"
 expect_eq "after the re-run: every id at home, content intact" "$(cat "$work/k.all")" "$(MSGTOOL_STRIP=1 "$MSGTOOL" dump "$vk" home | sort -u)"
 total=$(count "$vk" home); echo "  ($((total - n)) duplicates after 3 interruptions)"
-expect_eq "duplicates stay within the windows in flight (3 interruptions x 1024)" 1 "$(( total - n <= 3 * 1024 ))"
+expect_eq "duplicates stay within the prefetch at each interruption (3 x 2048)" 1 "$(( total - n <= 3 * 2048 ))"
 
 # --- 5. usage and failures --------------------------------------------------------------------
 out=$("$BIN" dlq replay dead --vhost "$vc" --reason rejectd 2>&1); rc=$?
