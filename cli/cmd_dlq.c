@@ -381,7 +381,7 @@ static json_t *message_json(struct inspect_out *o, const struct inspect_message 
     json_object_set_new(j, "message_id",
                         bytes_or_null(p->_flags & AMQP_BASIC_MESSAGE_ID_FLAG, p->message_id));
     json_object_set_new(j, "queue", bytes_or_null(d->present, d->queue));
-    json_object_set_new(j, "exchange", bytes_or_null(d->present && d->exchange.bytes, d->exchange));
+    json_object_set_new(j, "exchange", bytes_or_null(d->present, d->exchange));
     json_object_set_new(j, "routing_keys", keys_json(d));
     json_object_set_new(j, "reason", bytes_or_null(d->present && d->reason.bytes, d->reason));
     json_object_set_new(j, "count", json_integer(d->count));
@@ -1379,7 +1379,8 @@ static json_t *restore_summary_json(const char *file, const char *vhost, const c
     add_count(j, "records", r->records);
     add_count(j, "skipped", r->skipped);
     add_count(j, dry_run ? "would_publish" : "published",
-              dry_run ? r->records - r->skipped : r->published);
+              dry_run ? r->records - r->skipped - r->bad_records : r->published);
+    add_count(j, "bad_records", r->bad_records);
     add_count(j, "returned", r->returned);
     add_count(j, "nacked", r->nacked);
     add_count(j, "resume_skip", r->resume_skip);
@@ -1454,18 +1455,26 @@ static int run_restore(struct cli *cli, const struct parsed_opts *opts, int argc
     out.verb = "restored";
     o.ctx = &out;
     o.progress = replay_progress;
+    o.warn = warn_line;
     o.stop = &stop_requested;
-    if (!o.dry_run) {
-        if (dlq_connect(cli, opts, &c, &err) < 0) {
-            status = cli_fail(cli, EXIT_FAIL, "%s", err.message);
-            goto out;
-        }
-        c.amqp.cfg.vhost = vhost;
-        dst = open_session(&c, "rmqtopo dlq restore", &err);
-        if (!dst) {
-            status = cli_fail(cli, EXIT_FAIL, "%s", err.message);
-            goto out;
-        }
+    if (dlq_connect(cli, opts, &c, &err) < 0) {
+        status = cli_fail(cli, EXIT_FAIL, "%s", err.message);
+        goto out;
+    }
+    c.amqp.cfg.vhost = vhost;
+    dst =
+        open_session(&c, o.dry_run ? "rmqtopo dlq restore --dry-run" : "rmqtopo dlq restore", &err);
+    if (!dst) {
+        status = cli_fail(cli, EXIT_FAIL, "%s", err.message);
+        goto out;
+    }
+    if (h.copy && o.route == RESTORE_HOME) {
+        char msg[700];
+        snprintf(msg, sizeof(msg),
+                 "'%s' was made with --copy: its messages may still be in queue '%s'; restoring "
+                 "them there doubles them",
+                 file, h.queue);
+        warn_line(NULL, msg);
     }
     install_signals();
     rc = restore_run(dst, &r, &h, &o, &res, &err);
@@ -1517,7 +1526,8 @@ static int run_restore(struct cli *cli, const struct parsed_opts *opts, int argc
             printf("dry run: %llu record(s) of '%s' checked, %llu would be published to %s in "
                    "vhost '%s'; nothing was published\n",
                    (unsigned long long)res.records, file,
-                   (unsigned long long)(res.records - res.skipped), target, vhost);
+                   (unsigned long long)(res.records - res.skipped - res.bad_records), target,
+                   vhost);
         else
             printf("restored %llu record(s) of '%s' to %s in vhost '%s' in %.1f s (%.0f msg/s)\n",
                    (unsigned long long)res.published, file, target, vhost, res.seconds,
@@ -1553,8 +1563,7 @@ static int run_restore(struct cli *cli, const struct parsed_opts *opts, int argc
         status = ok ? EXIT_OK : EXIT_FAIL;
 out:
     rmqt_session_close(dst);
-    if (!o.dry_run)
-        dlq_release(&c);
+    dlq_release(&c);
     if (opened) {
         restore_close(&r);
         archive_header_release(&h);

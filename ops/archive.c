@@ -67,7 +67,7 @@ static int fsync_dir_of(const char *path, struct rmqt_error *err)
 
 static int write_header(struct arch *a, struct rmqt_error *err)
 {
-    json_t *h = archive_header_json(a->o->vhost, a->o->queue, a->o->broker, time(NULL));
+    json_t *h = archive_header_json(a->o->vhost, a->o->queue, a->o->broker, time(NULL), a->o->copy);
     int rc = json_dumpf(h, a->f, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
     json_decref(h);
@@ -475,14 +475,7 @@ int restore_run(struct rmqt_session *dst, struct archive_reader *r, const struct
     s.o = o;
     s.res = res;
     init_amqp_pool(&s.pool, 65536);
-    if (o->dry_run) {
-        amqp_envelope_t env;
-        res->started = true;
-        while ((rc = next_record(&s, &env, err)) > 0)
-            ;
-        goto out;
-    }
-    if (o->route != RESTORE_EXCHANGE || o->to_exchange[0]) {
+    if (dst && (o->route != RESTORE_EXCHANGE || o->to_exchange[0])) {
         bool ex = o->route == RESTORE_EXCHANGE;
         const char *name = ex ? o->to_exchange : queue;
         int k = rmqt_session_exists(dst, ex, rmqt_bytes(name), err);
@@ -494,6 +487,35 @@ int restore_run(struct rmqt_session *dst, struct archive_reader *r, const struct
             rc = -1;
             goto out;
         }
+    }
+    if (o->dry_run) {
+        /* every record is read and checked: each malformed one is reported, not only the
+         * first */
+        amqp_envelope_t env;
+        struct rmqt_error first;
+        res->started = true;
+        memset(&first, 0, sizeof(first));
+        for (;;) {
+            uint64_t bad = res->bad_line;
+            rc = next_record(&s, &env, err);
+            if (rc > 0)
+                continue;
+            if (rc < 0 && res->bad_line != bad) {
+                if (res->bad_records++ == 0)
+                    first = *err;
+                else
+                    ops_warnf(o->warn, o->ctx, "%s", err->message);
+                continue;
+            }
+            break;
+        }
+        if (rc == 0 && res->bad_records) {
+            *err = first;
+            rmqt_error_prefix(err, "%llu malformed record(s); the first",
+                              (unsigned long long)res->bad_records);
+            rc = -1;
+        }
+        goto out;
     }
     res->started = true;
     src.next = next_record;

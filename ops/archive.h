@@ -57,9 +57,10 @@ struct restore_options {
     const char *to_queue, *to_exchange, *routing_key;
     uint64_t skip; /* records to pass over first (a resumed run) */
     double rate;   /* publishes a second; 0: unlimited */
-    bool dry_run;  /* read and check every record, publish nothing */
+    bool dry_run;  /* read and check every record, and the target; publish nothing */
     const volatile sig_atomic_t *stop;
     void *ctx;
+    void (*warn)(void *ctx, const char *msg); /* --dry-run: each malformed record after the first */
     void (*progress)(void *ctx, const struct rmqt_mover_stats *st);
 };
 
@@ -70,7 +71,8 @@ struct restore_result {
     uint64_t confirmed; /* confirmed and not returned, in any order */
     uint64_t returned, nacked;
     uint64_t resume_skip;       /* a re-run with --skip this many publishes the rest */
-    uint64_t bad_line;          /* the line of a malformed record (0: none) */
+    uint64_t bad_line;          /* the line of a malformed record (0: none; --dry-run: the last) */
+    uint64_t bad_records;       /* --dry-run: malformed records (each one is reported) */
     uint64_t truncated_line;    /* a last line without its newline, not published (0: none) */
     uint64_t with_cc;           /* records with a CC or BCC header (the broker routes by them) */
     uint64_t unterminated_line; /* a whole last record without its newline (0: none) */
@@ -86,8 +88,8 @@ void restore_close(struct archive_reader *r);
 
 /* Publishes the records of r (after its header) on dst with confirms and mandatory, each
  * exactly as archived, to the target of o (h names the home queue). Checks that the target
- * exists first. Stops at the first malformed record (res->bad_line, err says why), a return
- * or a nack. Returns 0, or -1 with err set. */
+ * exists first (for o->dry_run too). Stops at the first malformed record (res->bad_line, err says
+ * why), a return or a nack. Returns 0, or -1 with err set. */
 int restore_run(struct rmqt_session *dst, struct archive_reader *r, const struct archive_header *h,
                 const struct restore_options *o, struct restore_result *res,
                 struct rmqt_error *err);

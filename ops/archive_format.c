@@ -41,7 +41,7 @@ void archive_sha256_hex(const void *data, size_t len, char hex[65])
 }
 
 json_t *archive_header_json(const char *vhost, const char *queue, const char *broker,
-                            time_t created)
+                            time_t created, bool copy)
 {
     json_t *j = json_object();
     char when[32];
@@ -55,6 +55,7 @@ json_t *archive_header_json(const char *vhost, const char *queue, const char *br
     json_object_set_new(j, "queue", json_string(queue));
     json_object_set_new(j, "broker", broker ? json_string(broker) : json_null());
     json_object_set_new(j, "created", json_string(when));
+    json_object_set_new(j, "copy", json_boolean(copy));
     return j;
 }
 
@@ -98,6 +99,7 @@ int archive_header_parse(const char *line, size_t len, struct archive_header *h,
         goto out;
     }
     h->version = (long)json_integer_value(ver);
+    h->copy = json_is_true(json_object_get(j, "copy"));
     h->vhost = dup_member(j, "vhost");
     h->queue = dup_member(j, "queue");
     h->broker = dup_member(j, "broker");

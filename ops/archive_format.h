@@ -38,12 +38,13 @@
 
 struct archive_header {
     long version;
+    bool copy; /* made with --copy: its messages may still be in the queue */
     char *vhost, *queue, *broker, *created; /* new strings; NULL when absent */
 };
 
 /* The header line's object. Returns a new reference. */
 json_t *archive_header_json(const char *vhost, const char *queue, const char *broker,
-                            time_t created);
+                            time_t created, bool copy);
 
 /* Parses and checks a header line (line, len bytes, without its newline): the format name,
  * a major version this reader knows, vhost and queue present. Returns 0, or -1 with err set. */

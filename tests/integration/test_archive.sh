@@ -166,6 +166,17 @@ expect_eq "restore of a malformed record: nothing after it was published" 3 "$(c
 out=$("$BIN" dlq restore "$work/bad2.jsonl" --dry-run 2>&1); rc=$?
 expect_eq "restore --dry-run of a body that does not match its size: exit 1" 1 "$rc"
 expect_contains "restore --dry-run: names the line" "$out" "bad2.jsonl:5: malformed record, not published: body_size: does not match"
+{ sed -n 1,4p "$work/move.jsonl"; sed -n 5p "$work/move.jsonl" | sed 's/"body":"./"body":"!/'; sed -n 6,7p "$work/move.jsonl"; sed -n 8p "$work/move.jsonl" | sed 's/"body_size":[0-9]*/"body_size":1/'; sed -n '9,$p' "$work/move.jsonl"; } > "$work/bad3.jsonl"
+out=$("$BIN" dlq restore "$work/bad3.jsonl" --dry-run -o json 2>"$work/bad3.err"); rc=$?
+expect_eq "restore --dry-run with two bad records: exit 1, both counted, 31 would be published" '1 2 31' \
+  "$rc $(echo "$out" | jget '"%d %d" % (d["bad_records"], d["would_publish"])' | tr -d '"')"
+expect_contains "restore --dry-run: the later bad record is reported too" "$(cat "$work/bad3.err")" "bad3.jsonl:8: malformed record"
+expect_contains "restore --dry-run: the error counts them and names the first" "$(cat "$work/bad3.err")" "2 malformed record(s); the first: "
+out=$("$BIN" dlq restore "$work/move.jsonl" --dry-run --to-queue nosuch 2>&1); rc=$?
+expect_eq "restore --dry-run checks the target: exit 1 for a missing queue" 1 "$rc"
+expect_contains "restore --dry-run checks the target: says so" "$out" "queue 'nosuch' does not exist"
+out=$("$BIN" dlq restore "$work/copy.jsonl" --dry-run 2>&1); rc=$?
+expect_contains "restore of a --copy archive into its own queue: warns that it doubles them" "$out" "was made with --copy: its messages may still be in queue 'dead'"
 { sed -n 1,3p "$work/move.jsonl"; sed -n 4p "$work/move.jsonl" | head -c 200; } > "$work/trunc.jsonl"
 purge "$va" other
 out=$("$BIN" dlq restore "$work/trunc.jsonl" --to-queue other -o json 2>"$work/trunc.err"); rc=$?

@@ -223,17 +223,18 @@ static void test_archive_header_round_trip_and_refusals(void **state)
 {
     struct archive_header h;
     struct rmqt_error err;
-    json_t *j = archive_header_json("orders", "orders.dlq", "3.10.8", 1764979200);
+    json_t *j = archive_header_json("orders", "orders.dlq", "3.10.8", 1764979200, true);
     char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
     const char *other = "{\"format\":\"other\",\"version\":1}";
     (void)state;
 
     assert_string_equal(s, "{\"format\":\"rmqtopo-archive\",\"version\":1,\"vhost\":\"orders\","
                            "\"queue\":\"orders.dlq\",\"broker\":\"3.10.8\","
-                           "\"created\":\"2025-12-06T00:00:00Z\"}");
+                           "\"created\":\"2025-12-06T00:00:00Z\",\"copy\":true}");
     assert_int_equal(archive_header_parse(s, strlen(s), &h, &err), 0);
     assert_string_equal(h.vhost, "orders");
     assert_string_equal(h.queue, "orders.dlq");
+    assert_true(h.copy);
     archive_header_release(&h);
     json_decref(j);
 
