@@ -122,6 +122,15 @@ static struct pending *pending_at(struct mover *m, uint64_t seq)
     return &m->ring[(m->head + (size_t)(seq - m->head_seq)) % m->cap];
 }
 
+/* ": the message stays in queue 'q'" for a queue source, "" for a callback source. */
+static const char *stays(const struct mover *m, char *buf, size_t cap)
+{
+    if (m->cfg->source)
+        return "";
+    snprintf(buf, cap, ": it stays in queue '%s'", m->cfg->queue);
+    return buf;
+}
+
 /* Settles the entries at the head that the broker has answered. */
 static int settle(struct mover *m)
 {
@@ -146,6 +155,7 @@ static int settle(struct mover *m)
             m->st->returned++;
         } else {
             /* nack: the broker did not take it; give it back to the source now */
+            char where[600];
             int status;
             m->st->nacked++;
             if (!m->cfg->source) {
@@ -157,9 +167,8 @@ static int settle(struct mover *m)
             }
             if (!m->failed)
                 rmqt_error_set(m->err, RMQT_ERR_AMQP,
-                               "the broker refused a publish (basic.nack)%s%s%s; stopping",
-                               m->cfg->source ? "" : ": the message stays in queue '",
-                               m->cfg->source ? "" : m->cfg->queue, m->cfg->source ? "" : "'");
+                               "the broker refused a publish (basic.nack)%s; stopping",
+                               stays(m, where, sizeof(where)));
             fail(m, 0);
         }
         m->head = (m->head + 1) % m->cap;
@@ -206,7 +215,7 @@ static int on_return(struct mover *m, const amqp_frame_t *frame)
     struct rmqt_digest d;
     amqp_message_t msg;
     amqp_rpc_reply_t rr;
-    char ex[256], rk[256];
+    char ex[256], rk[256], where[600];
     size_t k;
     int code = r->reply_code;
 
@@ -230,9 +239,8 @@ static int on_return(struct mover *m, const amqp_frame_t *frame)
     if (m->cfg->stop_on_return && !m->failed) {
         rmqt_error_set(m->err, RMQT_ERR_AMQP,
                        "the broker returned a message (%d NO_ROUTE: exchange '%s', routing key "
-                       "'%s')%s%s%s; stopping",
-                       code, ex, rk, m->cfg->source ? "" : ": it stays in queue '",
-                       m->cfg->source ? "" : m->cfg->queue, m->cfg->source ? "" : "'");
+                       "'%s')%s; stopping",
+                       code, ex, rk, stays(m, where, sizeof(where)));
         fail(m, 0);
     }
     return 0;
@@ -628,9 +636,9 @@ static void finish(struct mover *m)
         }
     }
     if (m->count && !m->failed) {
-        rmqt_error_set(m->err, RMQT_ERR_CONNECT, "%zu publishes were not confirmed in time%s%s%s",
-                       m->count, from_queue ? ": their messages stay in queue '" : "",
-                       from_queue ? m->cfg->queue : "", from_queue ? "'" : "");
+        char where[600];
+        rmqt_error_set(m->err, RMQT_ERR_CONNECT, "%zu publishes were not confirmed in time%s",
+                       m->count, stays(m, where, sizeof(where)));
         m->failed = true;
     }
 }

@@ -392,20 +392,20 @@ static int next_record(void *ctx, amqp_envelope_t *env, struct rmqt_error *err)
 
     recycle_amqp_pool(&s->pool);
     for (;;) {
+        bool whole;
         k = archive_reader_next(s->r, &len, err);
         if (k < 0)
             return -1;
         if (k == ARCHIVE_END)
             return 0;
-        if (k == ARCHIVE_TRUNCATED) {
-            /* a whole record without its newline is a record; a piece of one is not */
-            struct archive_record probe;
+        whole = k == ARCHIVE_LINE;
+        if (!whole) {
+            /* a last line without its newline: a record if it is whole, else a piece */
             struct rmqt_error e2;
-            if (archive_record_parse(s->r->line, len, &s->pool, &probe, &e2) < 0) {
+            if (archive_record_parse(s->r->line, len, &s->pool, &rec, &e2) < 0) {
                 s->res->truncated_line = s->r->lineno;
                 return 0;
             }
-            recycle_amqp_pool(&s->pool);
             s->res->unterminated_line = s->r->lineno;
         }
         s->res->records++;
@@ -413,12 +413,12 @@ static int next_record(void *ctx, amqp_envelope_t *env, struct rmqt_error *err)
             s->res->skipped++;
             continue;
         }
+        if (whole && archive_record_parse(s->r->line, len, &s->pool, &rec, err) < 0) {
+            s->res->bad_line = s->r->lineno;
+            return rmqt_error_prefix(err, "%s:%llu: malformed record, not published", s->r->name,
+                                     (unsigned long long)s->r->lineno);
+        }
         break;
-    }
-    if (archive_record_parse(s->r->line, len, &s->pool, &rec, err) < 0) {
-        s->res->bad_line = s->r->lineno;
-        return rmqt_error_prefix(err, "%s:%llu: malformed record, not published", s->r->name,
-                                 (unsigned long long)s->r->lineno);
     }
     if ((rec.props._flags & AMQP_BASIC_HEADERS_FLAG) &&
         (death_table_get(&rec.props.headers, "CC") || death_table_get(&rec.props.headers, "BCC")))
