@@ -31,6 +31,7 @@ struct rmqt_session {
     bool alive;
     char *url;   /* without credentials */
     char *vhost; /* in use */
+    char *user;  /* logged in as */
     char version[64];
 };
 
@@ -258,6 +259,8 @@ static int open_one(struct rmqt_session *s, const struct rmqt_session_config *cf
     s->url = display_url(ci.ssl, ci.host, ci.port, vhost);
     free(s->vhost);
     s->vhost = xstrdup(vhost);
+    free(s->user);
+    s->user = xstrdup(user);
 
     s->conn = amqp_new_connection();
     if (ci.ssl) {
@@ -376,6 +379,7 @@ void rmqt_session_close(struct rmqt_session *s)
         amqp_destroy_connection(s->conn);
     }
     free(s->url);
+    free(s->user);
     free(s->vhost);
     free(s);
 }
@@ -393,6 +397,11 @@ amqp_channel_t rmqt_session_channel(const struct rmqt_session *s)
 const char *rmqt_session_url(const struct rmqt_session *s)
 {
     return s->url ? s->url : "";
+}
+
+const char *rmqt_session_user(const struct rmqt_session *s)
+{
+    return s->user ? s->user : "guest";
 }
 
 const char *rmqt_session_vhost(const struct rmqt_session *s)
