@@ -46,6 +46,7 @@ struct arch {
     uint64_t seen; /* deliveries so far: the position in the queue of the last one */
     char *line;    /* the record of the delivery prepare() accepted, for sink_write */
     size_t line_len;
+    uint64_t line_tag; /* that delivery's tag */
 };
 
 static int io_error(struct rmqt_error *err, const char *what, const char *path)
@@ -308,11 +309,13 @@ static int sink_write(void *ctx, const amqp_envelope_t *in, const struct rmqt_ou
     struct arch *a = ctx;
     int rc = 0;
 
-    (void)in;
     (void)out;
     /* the line archive_select() made and checked for this delivery */
-    if (!a->line)
-        return rmqt_error_set(err, RMQT_ERR_INTERNAL, "no record prepared for this delivery");
+    if (!a->line || a->line_tag != in->delivery_tag)
+        return rmqt_error_set(err, RMQT_ERR_INTERNAL,
+                              "no record prepared for delivery %llu (a bug): nothing of it was "
+                              "written",
+                              (unsigned long long)in->delivery_tag);
     if (fwrite(a->line, 1, a->line_len, a->f) != a->line_len || fputc('\n', a->f) == EOF)
         rc = io_error(err, "write", a->o->file);
     free(a->line);
@@ -398,6 +401,7 @@ static int archive_select(void *ctx, const amqp_envelope_t *in, struct rmqt_outg
         return RMQT_SKIP;
     rmqt_error_init(&why);
     a->line = archive_record_line(in, a->version, &a->line_len, &why);
+    a->line_tag = in->delivery_tag;
     if (!a->line) {
         report_unarchivable(a, in, &why);
         return RMQT_SKIP;
