@@ -1169,6 +1169,9 @@ static json_t *archive_summary_json(const struct archive_options *o, const struc
     add_count(j, "archived", m->moved);
     add_count(j, "filtered", m->skipped - r->unarchivable);
     add_count(j, "not_archivable", r->unarchivable);
+    json_object_set_new(j, "first_not_archivable",
+                        r->first_unarchivable ? json_integer((json_int_t)r->first_unarchivable)
+                                              : json_null());
     add_count(j, "left", m->left);
     add_count(j, "at_delivery_limit", m->at_limit);
     json_object_set_new(j, "seconds", json_real(m->seconds));

@@ -26,7 +26,9 @@
  * Members a kind does not use are ignored. A table key that is not UTF-8, holds a NUL or starts
  * with "base64:" is written "base64:" followed by the key's bytes in base64, so every key
  * survives and the escape is unambiguous. In the object form the keys are distinct bytes (the
- * decoder refuses two spellings of one key there); the pair form may repeat them.
+ * decoder refuses two spellings of one key there); the pair form is for tables that repeat a
+ * key, and the decoder refuses it for any other (an empty one included), so that one table
+ * has one spelling.
  *
  * One set of limits, in one place, holds for both directions: tables and arrays nest at most
  * RMQT_MSGJSON_MAX_DEPTH levels (the headers table is level 1), keys and short strings hold at

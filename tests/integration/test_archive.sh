@@ -302,8 +302,9 @@ sent=$(cut -d' ' -f1 "$work/deep.before" | sort)
 expect_eq "deep: 28 messages sent" 28 "$(echo "$sent" | wc -l | tr -d ' ')"
 
 out=$("$BIN" dlq archive deep.q --vhost "$va" --copy --file "$work/deepc.jsonl" -o json 2>"$work/deepc.err"); rc=$?
-expect_eq "deep --copy: exit 1, 26 archived, 2 not archivable, 0 filtered" '1 [26, 2, 0]' \
-  "$rc $(echo "$out" | jget '[d["archived"], d["not_archivable"], d["filtered"]]')"
+expect_eq "deep --copy: exit 1, 26 archived, 2 not archivable (the first at position 11), 0 filtered" '1 [26, 2, 11, 0]' \
+  "$rc $(echo "$out" | jget '[d["archived"], d["not_archivable"], d["first_not_archivable"], d["filtered"]]')"
+expect_contains "deep --copy: each one is named on stderr" "$(cat "$work/deepc.err")" "message 22 of 'deep.q' (delivery tag 22, routing key 'deep.q', message_id 'd66-0')"
 expect_eq "deep --copy: the queue is exactly as it was" "$(cat "$work/deep.before")" "$("$MSGTOOL" dump "$va" deep.q)"
 expect_eq "deep --copy: the file holds every message but the two too deep" \
   "$(grep -v '^d6[56]-' "$work/deep.before" | cut -d' ' -f1)" "$(ids "$work/deepc.jsonl")"
