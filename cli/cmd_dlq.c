@@ -1239,7 +1239,11 @@ static json_t *archive_summary_json(const struct archive_options *o, const struc
     json_object_set_new(j, "created", json_boolean(r->created));
     add_count(j, "snapshot", m->snapshot);
     add_count(j, "archived", m->moved);
-    add_count(j, "filtered", m->skipped);
+    add_count(j, "filtered", m->skipped - r->unarchivable);
+    add_count(j, "not_archivable", r->unarchivable);
+    json_object_set_new(j, "first_not_archivable",
+                        r->first_unarchivable ? json_integer((json_int_t)r->first_unarchivable)
+                                              : json_null());
     add_count(j, "left", m->left);
     add_count(j, "at_delivery_limit", m->at_limit);
     json_object_set_new(j, "seconds", json_real(m->seconds));
@@ -1268,9 +1272,14 @@ static void print_archive_text(FILE *f, const struct archive_options *o,
                 "dead-lettered or dropped by the broker when given back (they are in the "
                 "file)\n",
                 (unsigned long long)m->at_limit);
-    if (m->skipped)
+    if (m->skipped > r->unarchivable)
         fprintf(f, "  %llu not selected by the filters: they stay\n",
-                (unsigned long long)m->skipped);
+                (unsigned long long)(m->skipped - r->unarchivable));
+    if (r->unarchivable)
+        fprintf(f,
+                "  %llu not archivable (the first is message %llu; see the warnings): the "
+                "archive cannot hold them so that restore publishes them again; they stay\n",
+                (unsigned long long)r->unarchivable, (unsigned long long)r->first_unarchivable);
     if (m->left)
         fprintf(f, "  %s: %llu not handled%s\n", limit_reached ? "not archived" : "left",
                 (unsigned long long)m->left,
@@ -1368,7 +1377,7 @@ static int run_archive(struct cli *cli, const struct parsed_opts *opts, int argc
         fprintf(stderr, "\r\033[K");
     limit_reached = o.limit && res.mover.moved >= o.limit;
     ok = rc == 0 && !stop_requested && (res.mover.left == 0 || limit_reached) &&
-         res.mover.at_limit == 0;
+         res.mover.at_limit == 0 && res.unarchivable == 0;
     warn_at_limit(o.queue, res.mover.at_limit, o.delivery_limit);
     if (cli->output == OUTPUT_JSON) {
         json_t *j = archive_summary_json(&o, &res, ok, rc < 0 ? err.message : NULL);
@@ -1385,6 +1394,12 @@ static int run_archive(struct cli *cli, const struct parsed_opts *opts, int argc
                           "stopped by a signal: what was written and synced is %s, the rest "
                           "stays in '%s'",
                           o.copy ? "in the file" : "acknowledged", o.queue);
+    else if (res.unarchivable)
+        status = cli_fail(cli, EXIT_FAIL,
+                          "%llu message(s) could not be archived and stay in '%s' (the first is "
+                          "message %llu of the run)",
+                          (unsigned long long)res.unarchivable, o.queue,
+                          (unsigned long long)res.first_unarchivable);
     else
         status = ok ? EXIT_OK : EXIT_FAIL;
 out:
@@ -1416,9 +1431,15 @@ const struct command cmd_dlq_archive = {
     "redirected to a file (synced before each acknowledgement); to a pipe or a terminal only\n"
     "--copy is taken, since nothing there guarantees the lines are stored.\n"
     "\n"
+    "A message whose record would not read back exactly (headers nested deeper than 64\n"
+    "levels, a field kind AMQP 0-9-1 does not define, a record line over the reader's limit)\n"
+    "is not archived: it stays in the queue and is reported with its position, delivery tag,\n"
+    "routing key and the reason; the run goes on and exits 1. The file is locked while the\n"
+    "run writes it: a second archive or a restore of the same file fails at once.\n"
+    "\n"
     "Exit status: 0 every selected message was archived (or --limit reached), 1 failure\n"
-    "(missing queue, existing file, write error, lost connection, interrupted), 64 usage\n"
-    "error.",
+    "(missing queue, existing or locked file, a message not archivable, write error, lost\n"
+    "connection, interrupted), 64 usage error.",
     archive_options_spec,
     run_archive,
 };
@@ -1660,7 +1681,8 @@ const struct command cmd_dlq_restore = {
     "records were published in a row from the start: a re-run with --skip that many goes on\n"
     "from there (records published after the first failure are published again). A last\n"
     "line without its newline (a crash while archiving) is reported and not published: its\n"
-    "message was never taken from its queue.\n"
+    "message was never taken from its queue. The file is read under a shared lock: while a\n"
+    "dlq archive writes it, restore fails at once.\n"
     "\n"
     "Exit status: 0 every record was published (--dry-run: every record is sound), 1 failure\n"
     "(malformed record, missing target, return, refusal, lost connection, interrupted), 64\n"

@@ -8,7 +8,14 @@
  * int64) cannot carry go as strings (u64 and timestamps above INT64_MAX, NaN and the
  * infinities, with the bits of any NaN that is not the default one); bytes that are not text
  * go as base64, and so do table keys that are not text, marked with a "base64:" prefix that a
- * text key starting the same way also takes, so the escape is unambiguous.
+ * text key starting the same way also takes, so the escape is unambiguous. A table is a JSON
+ * object (readable, and what jq expects) unless a key repeats: then it is a list of pairs,
+ * because AMQP tables may repeat keys, the broker keeps them all, and a copy must too.
+ *
+ * What the encoder may write and what the decoder takes are one set: the limits (nesting,
+ * key and short string lengths, entry counts, repeated keys) are checked by the limit_*
+ * functions below, which the decoder and rmqt_table_check()/rmqt_props_check() share, so a
+ * writer that checks first never writes what a reader refuses.
  *
  * The decoder reads files and broker data we do not control: every member is checked for its
  * JSON type and range, tables and arrays may nest at most RMQT_MSGJSON_MAX_DEPTH levels (the
@@ -458,28 +465,65 @@ static bool needs_escape(amqp_bytes_t key)
            (key.len >= KEY_ESCAPE_LEN && memcmp(key.bytes, KEY_ESCAPE, KEY_ESCAPE_LEN) == 0);
 }
 
+/* Whether some key of t (its bytes) appears twice. */
+static bool has_repeated_key(const amqp_table_t *t)
+{
+    struct strmap seen;
+    bool repeated = false;
+    int i, k;
+
+    if (t->num_entries <= 8) {
+        for (i = 1; i < t->num_entries && !repeated; i++)
+            for (k = 0; k < i && !repeated; k++)
+                repeated = bytes_equal(t->entries[i].key, t->entries[k].key);
+        return repeated;
+    }
+    strmap_init(&seen);
+    for (i = 0; i < t->num_entries && !repeated; i++)
+        repeated = !strmap_put(&seen, t->entries[i].key.len ? t->entries[i].key.bytes : "",
+                               t->entries[i].key.len, (size_t)i);
+    strmap_release(&seen);
+    return repeated;
+}
+
+/* A table key as JSON text: the key itself, or "base64:" and its bytes in base64. Returns a
+ * new string in *owned (or NULL when the key is used as it is) and the text in *key and *len. */
+static void key_text(amqp_bytes_t k, char **owned, const char **key, size_t *len)
+{
+    *owned = NULL;
+    *key = k.len ? k.bytes : "";
+    *len = k.len;
+    if (needs_escape(k)) {
+        char *b = rmqt_base64_encode(k.bytes, k.len);
+        *owned = xasprintf("%s%s", KEY_ESCAPE, b);
+        free(b);
+        *key = *owned;
+        *len = strlen(*owned);
+    }
+}
+
 json_t *rmqt_table_to_json(const amqp_table_t *t)
 {
-    json_t *o = json_object();
+    bool pairs = has_repeated_key(t);
+    json_t *o = pairs ? json_array() : json_object();
     int i;
 
     for (i = 0; i < t->num_entries; i++) {
         const amqp_table_entry_t *e = &t->entries[i];
-        char *escaped = NULL;
-        const char *key = e->key.len ? e->key.bytes : "";
-        size_t key_len = e->key.len;
+        char *owned;
+        const char *key;
+        size_t key_len;
 
-        if (needs_escape(e->key)) {
-            char *b = rmqt_base64_encode(e->key.bytes, e->key.len);
-            escaped = xasprintf("%s%s", KEY_ESCAPE, b);
-            free(b);
-            key = escaped;
-            key_len = strlen(escaped);
-        }
-        /* a JSON object holds a key once: the first wins, as in the broker's lookups */
-        if (!json_object_getn(o, key, key_len))
+        key_text(e->key, &owned, &key, &key_len);
+        if (pairs) {
+            json_t *pair = json_array();
+            json_array_append_new(pair, json_stringn(key, key_len));
+            json_array_append_new(pair, rmqt_value_to_json(&e->value));
+            json_array_append_new(o, pair);
+        } else {
             json_object_setn_new(o, key, key_len, rmqt_value_to_json(&e->value));
-        free(escaped);
+        }
+        free(owned);
     }
     return o;
 }
@@ -868,6 +912,53 @@ static int dec_float(struct dec *d, const json_t *obj, bool is32, const char *ty
 
 static int dec_value(struct dec *d, const json_t *j, int level, amqp_field_value_t *out);
 
+/* ---- the limits: one place for what the encoder may write and the decoder takes ---- */
+
+/* Tables and arrays at nesting level `level` (1: the headers table). */
+static int limit_depth(struct dec *d, int level)
+{
+    if (level > RMQT_MSGJSON_MAX_DEPTH)
+        return fail(d, RMQT_ERR_LIMIT, "tables and arrays nested deeper than %d levels",
+                    RMQT_MSGJSON_MAX_DEPTH);
+    return 0;
+}
+
+/* A table key of len bytes (a short string on the wire). */
+static int limit_key(struct dec *d, size_t len)
+{
+    if (len > SHORTSTR_MAX)
+        return fail(d, RMQT_ERR_INVALID, "key of %zu bytes, longer than the %d of a short string",
+                    len, SHORTSTR_MAX);
+    return 0;
+}
+
+/* A table or array of n entries (amqp_table_t counts them in an int). */
+static int limit_entries(struct dec *d, size_t n, const char *what)
+{
+    if (n > INT_MAX || n > SIZE_MAX / sizeof(amqp_table_entry_t))
+        return fail(d, RMQT_ERR_LIMIT, "%s of %zu entries is too large", what, n);
+    return 0;
+}
+
+/* A short string of len bytes (a property, an exchange, a routing key). */
+static int limit_shortstr(struct dec *d, size_t len)
+{
+    if (len > SHORTSTR_MAX)
+        return fail(d, RMQT_ERR_INVALID, "%zu bytes, longer than the %d of a short string", len,
+                    SHORTSTR_MAX);
+    return 0;
+}
+
+/* A table may repeat a key unless `unique` (the objects of version 1). */
+static int limit_repeat(struct dec *d, bool unique)
+{
+    if (unique)
+        return fail(d, RMQT_ERR_INVALID, "the key is the same as an earlier key of the table");
+    return 0;
+}
+
+/* ---- decoding tables ---- */
+
 /* A table key: its JSON text, or the bytes after "base64:". */
 static int dec_key(struct dec *d, const char *key, size_t len, amqp_bytes_t *out)
 {
@@ -877,53 +968,88 @@ static int dec_key(struct dec *d, const char *key, size_t len, amqp_bytes_t *out
         rc = dec_base64(d, key + KEY_ESCAPE_LEN, len - KEY_ESCAPE_LEN, "the key", out);
     else
         rc = dec_copy(d, key, len, out);
-    if (rc == 0 && out->len > SHORTSTR_MAX)
-        return fail(d, RMQT_ERR_INVALID, "key of %zu bytes, longer than the %d of a short string",
-                    out->len, SHORTSTR_MAX);
+    if (rc == 0)
+        rc = limit_key(d, out->len);
     return rc;
 }
 
-/* A JSON object of typed values as a table at nesting level `level` (1 for the outermost). */
+/* A table at nesting level `level` (1 for the outermost): a JSON object {key: typed value}
+ * (its keys distinct), or, for a table that repeats a key, an array of [key, typed value]
+ * pairs in the table's order. */
 static int dec_table(struct dec *d, const json_t *obj, int level, amqp_table_t *out)
 {
     struct strmap seen;
     amqp_table_entry_t *entries;
+    bool is_pairs = json_is_array(obj), repeated = false;
     size_t n, i = 0;
-    void *it;
+    void *it = NULL;
     int rc = -1;
 
     out->num_entries = 0;
     out->entries = NULL;
-    if (level > RMQT_MSGJSON_MAX_DEPTH)
-        return fail(d, RMQT_ERR_LIMIT, "tables and arrays nested deeper than %d levels",
-                    RMQT_MSGJSON_MAX_DEPTH);
-    if (!json_is_object(obj))
-        return fail(d, RMQT_ERR_PARSE, "expected an object of typed values, got %s",
+    if (limit_depth(d, level) < 0)
+        return -1;
+    if (!json_is_object(obj) && !is_pairs)
+        return fail(d, RMQT_ERR_PARSE,
+                    "expected an object of typed values (or an array of [key, typed value] "
+                    "pairs), got %s",
                     obj ? json_kind(obj) : "nothing");
-    n = json_object_size(obj);
+    n = is_pairs ? json_array_size(obj) : json_object_size(obj);
+    if (n == 0 && is_pairs)
+        return fail(d, RMQT_ERR_INVALID,
+                    "an empty array of pairs for a table (an empty table is written {})");
     if (n == 0)
         return 0;
-    if (n > INT_MAX || n > SIZE_MAX / sizeof(*entries))
-        return fail(d, RMQT_ERR_LIMIT, "table of %zu entries is too large", n);
+    if (limit_entries(d, n, "table") < 0)
+        return -1;
     if (!(entries = dec_alloc(d, n * sizeof(*entries))))
         return -1;
     strmap_init(&seen);
-    for (it = json_object_iter((json_t *)obj); it && i < n;
-         it = json_object_iter_next((json_t *)obj, it), i++) {
-        const char *key = json_object_iter_key(it);
-        size_t key_len = json_object_iter_key_len(it);
-        struct path_mark m = path_key(&d->path, key, key_len);
+    if (!is_pairs)
+        it = json_object_iter((json_t *)obj);
+    for (i = 0; i < n; i++) {
+        const char *key;
+        size_t key_len;
+        const json_t *value;
+        struct path_mark m;
         amqp_table_entry_t *e = &entries[i];
 
+        if (is_pairs) {
+            const json_t *pair = json_array_get(obj, i), *k = json_array_get(pair, 0);
+            struct path_mark pm = path_index(&d->path, i);
+            if (!json_is_array(pair) || json_array_size(pair) != 2 || !json_is_string(k)) {
+                fail(d, RMQT_ERR_PARSE, "expected a pair [key, typed value]");
+                goto out;
+            }
+            path_restore(&d->path, pm);
+            key = json_string_value(k);
+            key_len = json_string_length(k);
+            value = json_array_get(pair, 1);
+        } else {
+            if (!it)
+                break;
+            key = json_object_iter_key(it);
+            key_len = json_object_iter_key_len(it);
+            value = json_object_iter_value(it);
+            it = json_object_iter_next((json_t *)obj, it);
+        }
+        m = path_key(&d->path, key, key_len);
         if (dec_key(d, key, key_len, &e->key) < 0)
             goto out;
         if (!strmap_put(&seen, e->key.len ? e->key.bytes : "", e->key.len, i)) {
-            fail(d, RMQT_ERR_INVALID, "the key is the same as an earlier key of the table");
-            goto out;
+            if (limit_repeat(d, !is_pairs) < 0)
+                goto out;
+            repeated = true;
         }
-        if (dec_value(d, json_object_iter_value(it), level, &e->value) < 0)
+        if (dec_value(d, value, level, &e->value) < 0)
             goto out;
         path_restore(&d->path, m);
+    }
+    if (is_pairs && !repeated) {
+        /* one spelling for one table: the pairs are for tables that repeat a key */
+        fail(d, RMQT_ERR_INVALID,
+             "an array of pairs for a table in which no key repeats (write it as an object)");
+        goto out;
     }
     out->entries = entries;
     out->num_entries = (int)i;
@@ -940,14 +1066,13 @@ static int dec_array(struct dec *d, const json_t *arr, int level, amqp_array_t *
 
     out->num_entries = 0;
     out->entries = NULL;
-    if (level > RMQT_MSGJSON_MAX_DEPTH)
-        return fail(d, RMQT_ERR_LIMIT, "tables and arrays nested deeper than %d levels",
-                    RMQT_MSGJSON_MAX_DEPTH);
+    if (limit_depth(d, level) < 0)
+        return -1;
     n = json_array_size(arr);
     if (n == 0)
         return 0;
-    if (n > INT_MAX || n > SIZE_MAX / sizeof(*entries))
-        return fail(d, RMQT_ERR_LIMIT, "array of %zu entries is too large", n);
+    if (limit_entries(d, n, "array") < 0)
+        return -1;
     if (!(entries = dec_alloc(d, n * sizeof(*entries))))
         return -1;
     for (i = 0; i < n; i++) {
@@ -1119,8 +1244,9 @@ static int dec_value(struct dec *d, const json_t *j, int level, amqp_field_value
         rc = dec_bytes(d, j, out);
         break;
     case AMQP_FIELD_KIND_TABLE:
-        if (!json_is_object(v))
-            return fail(d, RMQT_ERR_PARSE, "expected an object as 'value' for type 'table'");
+        if (!json_is_object(v) && !json_is_array(v))
+            return fail(d, RMQT_ERR_PARSE,
+                        "expected an object (or an array of pairs) as 'value' for type 'table'");
         rc = dec_table(d, v, level + 1, &out->value.table);
         break;
     case AMQP_FIELD_KIND_ARRAY:
@@ -1169,9 +1295,8 @@ static int dec_shortstr(struct dec *d, const json_t *v, amqp_bytes_t *out)
     const json_t *b;
 
     if (json_is_string(v)) {
-        if (json_string_length(v) > SHORTSTR_MAX)
-            return fail(d, RMQT_ERR_INVALID, "%zu bytes, longer than the %d of a short string",
-                        json_string_length(v), SHORTSTR_MAX);
+        if (limit_shortstr(d, json_string_length(v)) < 0)
+            return -1;
         return dec_copy(d, json_string_value(v), json_string_length(v), out);
     }
     if (!json_is_object(v))
@@ -1182,10 +1307,7 @@ static int dec_shortstr(struct dec *d, const json_t *v, amqp_bytes_t *out)
         return fail(d, RMQT_ERR_PARSE, "expected a string as 'base64'");
     if (dec_base64(d, json_string_value(b), json_string_length(b), "'base64'", out) < 0)
         return -1;
-    if (out->len > SHORTSTR_MAX)
-        return fail(d, RMQT_ERR_INVALID, "%zu bytes, longer than the %d of a short string",
-                    out->len, SHORTSTR_MAX);
-    return 0;
+    return limit_shortstr(d, out->len);
 }
 
 int rmqt_shortstr_from_json(const json_t *j, amqp_pool_t *pool, amqp_bytes_t *out,
@@ -1263,6 +1385,97 @@ int rmqt_props_from_json(const json_t *j, amqp_pool_t *pool, amqp_basic_properti
     if (rc < 0)
         memset(out, 0, sizeof(*out));
     return rc;
+}
+
+/* ---- checking what the encoder writes against what the decoder takes ---- */
+
+static int check_table(struct dec *d, const amqp_table_t *t, int level, bool unique);
+
+static int check_value(struct dec *d, const amqp_field_value_t *v, int level, bool unique)
+{
+    int i;
+
+    if (!kind_to_name(v->kind))
+        return fail(d, RMQT_ERR_INVALID,
+                    "a field value of kind '%c' (%u), which is not an AMQP "
+                    "0-9-1 field type this tool can write back",
+                    v->kind >= 0x20 && v->kind < 0x7f ? v->kind : '?', (unsigned)v->kind);
+    if (v->kind == AMQP_FIELD_KIND_TABLE)
+        return check_table(d, &v->value.table, level + 1, unique);
+    if (v->kind != AMQP_FIELD_KIND_ARRAY)
+        return 0;
+    if (limit_depth(d, level + 1) < 0 ||
+        limit_entries(d, v->value.array.num_entries < 0 ? 0 : (size_t)v->value.array.num_entries,
+                      "array") < 0)
+        return -1;
+    for (i = 0; i < v->value.array.num_entries; i++) {
+        struct path_mark m = path_index(&d->path, (size_t)i);
+        if (check_value(d, &v->value.array.entries[i], level + 1, unique) < 0)
+            return -1;
+        path_restore(&d->path, m);
+    }
+    return 0;
+}
+
+static int check_table(struct dec *d, const amqp_table_t *t, int level, bool unique)
+{
+    struct strmap seen;
+    int i, rc = 0;
+
+    if (limit_depth(d, level) < 0)
+        return -1;
+    if (unique)
+        strmap_init(&seen);
+    for (i = 0; i < t->num_entries && rc == 0; i++) {
+        const amqp_table_entry_t *e = &t->entries[i];
+        struct path_mark m = path_key(&d->path, e->key.len ? e->key.bytes : "", e->key.len);
+        rc = limit_key(d, e->key.len);
+        if (rc == 0 && unique &&
+            !strmap_put(&seen, e->key.len ? e->key.bytes : "", e->key.len, (size_t)i))
+            rc = limit_repeat(d, true);
+        if (rc == 0)
+            rc = check_value(d, &e->value, level, unique);
+        if (rc == 0)
+            path_restore(&d->path, m);
+    }
+    if (unique)
+        strmap_release(&seen);
+    return rc;
+}
+
+int rmqt_table_check(const amqp_table_t *t, unsigned flags, struct rmqt_error *err)
+{
+    struct dec d;
+
+    dec_init(&d, NULL, err);
+    return check_table(&d, t, 1, flags & RMQT_MSGJSON_UNIQUE_KEYS);
+}
+
+int rmqt_props_check(const amqp_basic_properties_t *p, unsigned flags, struct rmqt_error *err)
+{
+    struct dec d;
+    size_t i;
+
+    dec_init(&d, NULL, err);
+    for (i = 0; i < N_PROPS; i++) {
+        const struct prop_info *pi = &props[i];
+        const char *field = (const char *)p + pi->offset;
+        struct path_mark m;
+        int rc = 0;
+
+        if (!(p->_flags & pi->flag))
+            continue;
+        m = path_key(&d.path, pi->name, strlen(pi->name));
+        if (pi->kind == PROP_SHORTSTR)
+            rc = limit_shortstr(&d, ((const amqp_bytes_t *)(const void *)field)->len);
+        else if (pi->kind == PROP_TABLE)
+            rc = check_table(&d, (const amqp_table_t *)(const void *)field, 1,
+                             flags & RMQT_MSGJSON_UNIQUE_KEYS);
+        if (rc < 0)
+            return -1;
+        path_restore(&d.path, m);
+    }
+    return 0;
 }
 
 /* ---- equality ---- */

@@ -17,18 +17,26 @@
  *   string     "value": "..." when the bytes are UTF-8 without NUL, else "base64": "..."
  *   bytes      "base64": "..."
  *   void       nothing else
- *   table      "value": {key: typed value, ...} in the table's order
+ *   table      "value": {key: typed value, ...} in the table's order; a table in which some
+ *              key appears more than once (AMQP allows it, the broker keeps every entry) is
+ *              instead an array of pairs [[key, typed value], ...] in the table's order, so
+ *              that every entry survives
  *   array      "value": [typed value, ...]
  *
  * Members a kind does not use are ignored. A table key that is not UTF-8, holds a NUL or starts
  * with "base64:" is written "base64:" followed by the key's bytes in base64, so every key
- * survives and the escape is unambiguous. Two keys of one table that are the same bytes cannot
- * both be kept in a JSON object: the encoder keeps the first (the one a broker's lookup finds);
- * the decoder refuses them.
+ * survives and the escape is unambiguous. In the object form the keys are distinct bytes (the
+ * decoder refuses two spellings of one key there); the pair form is for tables that repeat a
+ * key, and the decoder refuses it for any other (an empty one included), so that one table
+ * has one spelling.
  *
- * Decoding refuses tables and arrays nested more than RMQT_MSGJSON_MAX_DEPTH deep (the headers
- * table is level 1). Encoding has no such limit: it follows what is in memory, so a message
- * nested deeper encodes into JSON that does not decode.
+ * One set of limits, in one place, holds for both directions: tables and arrays nest at most
+ * RMQT_MSGJSON_MAX_DEPTH levels (the headers table is level 1), keys and short strings hold at
+ * most 255 bytes, and only the AMQP 0-9-1 field kinds rabbitmq-c defines are written. The
+ * decoder refuses what breaks them; rmqt_table_check() and rmqt_props_check() tell, with the
+ * same functions and messages, whether what is in memory keeps them. The encoder itself
+ * follows what is in memory: check first, and what passes encodes into JSON that decodes to
+ * an equal value.
  */
 #ifndef RMQT_MSGJSON_H
 #define RMQT_MSGJSON_H
@@ -57,7 +65,8 @@ int rmqt_base64_decode(const char *s, size_t len, unsigned char **out, size_t *o
  * define becomes {"type": "unsupported", "kind": <its code>}, which does not decode. */
 json_t *rmqt_value_to_json(const amqp_field_value_t *v);
 
-/* A table as a JSON object {key: typed value} in the table's order. Returns a new reference. */
+/* A table as a JSON object {key: typed value} in the table's order, or as an array of
+ * [key, typed value] pairs when a key repeats. Returns a new reference. */
 json_t *rmqt_table_to_json(const amqp_table_t *t);
 
 /* Every property present in p (and only those) as a JSON object: content_type,
@@ -90,6 +99,16 @@ int rmqt_table_from_json(const json_t *j, amqp_pool_t *pool, amqp_table_t *out,
                          struct rmqt_error *err);
 int rmqt_props_from_json(const json_t *j, amqp_pool_t *pool, amqp_basic_properties_t *out,
                          struct rmqt_error *err);
+
+/* Whether t (a headers table: level 1) encodes into JSON that the decoder takes back:
+ * nesting, key lengths and kinds within the limits above; with RMQT_MSGJSON_UNIQUE_KEYS also no
+ * key repeated in any table (the form version-1 archives hold). Returns 0, or -1 with err
+ * naming the path of the first offending element and the reason ("a.a.a...: tables and arrays
+ * nested deeper than 64 levels"). rmqt_props_check() checks every property present the same
+ * way (paths start with the property's name: "headers.x-death[0]..."). */
+#define RMQT_MSGJSON_UNIQUE_KEYS 1u
+int rmqt_table_check(const amqp_table_t *t, unsigned flags, struct rmqt_error *err);
+int rmqt_props_check(const amqp_basic_properties_t *p, unsigned flags, struct rmqt_error *err);
 
 /* Deep, typed equality: same kind and value, tables entry by entry in order, floats bit for
  * bit (so a NaN equals the same NaN), booleans by truth. Properties compare which of the 14

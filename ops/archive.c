@@ -27,6 +27,7 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +42,11 @@ struct arch {
     FILE *f;
     bool own, syncable; /* we opened f; fsync works on it (a regular file) */
     char *buf;
+    long version;  /* the file's format version: the records are written in its form */
+    uint64_t seen; /* deliveries so far: the position in the queue of the last one */
+    char *line;    /* the record of the delivery prepare() accepted, for sink_write */
+    size_t line_len;
+    uint64_t line_tag; /* that delivery's tag */
 };
 
 static int io_error(struct rmqt_error *err, const char *what, const char *path)
@@ -49,6 +55,34 @@ static int io_error(struct rmqt_error *err, const char *what, const char *path)
     rmqt_error_set(err, RMQT_ERR_IO, "%s '%s': %s", what, path, strerror(e));
     err->detail = e;
     return -1;
+}
+
+/* The error for a path that names a directory, or 0 when it does not name one. */
+static int refuse_directory(const char *path, const char *what, struct rmqt_error *err)
+{
+    struct stat st;
+
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return rmqt_error_set(err, RMQT_ERR_IO, "'%s' is a directory: %s", path, what);
+    return 0;
+}
+
+/* Takes the lock of an archive file without waiting: exclusive for a writer, shared for a
+ * reader. Returns 0, or -1 with err naming the file and the holder. */
+static int lock_archive(int fd, const char *path, bool exclusive, struct rmqt_error *err)
+{
+    if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0)
+        return 0;
+    if (errno == EWOULDBLOCK)
+        return rmqt_error_set(
+            err, RMQT_ERR_IO,
+            exclusive ? "'%s' is locked by another rmqtopo (a dlq archive writing it, or a dlq "
+                        "restore reading it): nothing was taken from the queue; run again when "
+                        "that one has finished"
+                      : "'%s' is locked by another rmqtopo (a dlq archive writing it): nothing "
+                        "was published; restore it when that run has finished",
+            path);
+    return io_error(err, "lock", path);
 }
 
 static int fsync_dir_of(const char *path, struct rmqt_error *err)
@@ -110,6 +144,7 @@ static int check_existing(struct arch *a, int fd, off_t size, struct rmqt_error 
     r.max_line = 1 << 20; /* a header is short: do not read a large file that is none */
     k = archive_reader_next(&r, &len, err);
     if (k == ARCHIVE_LINE && archive_header_parse(r.line, len, &h, err) == 0) {
+        a->version = h.version;
         if (strcmp(h.vhost, o->vhost) != 0 || strcmp(h.queue, o->queue) != 0) {
             rmqt_error_set(err, RMQT_ERR_INVALID,
                            "'%s' archives queue '%s' of vhost '%s': --append adds only "
@@ -198,16 +233,27 @@ static int open_archive(struct arch *a, struct rmqt_error *err)
     struct stat st;
     int fd;
 
+    a->version = ARCHIVE_FORMAT_VERSION;
     if (strcmp(o->file, "-") == 0) {
         a->f = stdout;
         a->syncable = fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode);
+        if (a->syncable && lock_archive(STDOUT_FILENO, "-", true, err) < 0)
+            return -1;
         return write_header(a, err);
     }
     a->own = true;
     a->syncable = true;
+    if (refuse_directory(
+            o->file, "--file takes the archive's file name (for example DIR/QUEUE.jsonl)", err) < 0)
+        return -1;
     fd = open(o->file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd >= 0) {
         a->res->created = true;
+        /* locked before anything is written or taken: a second writer fails at once */
+        if (lock_archive(fd, o->file, true, err) < 0) {
+            close(fd);
+            return -1;
+        }
         if (attach(a, fd, "w", err) < 0 || write_header(a, err) < 0)
             return -1;
         return fsync_dir_of(o->file, err);
@@ -225,6 +271,12 @@ static int open_archive(struct arch *a, struct rmqt_error *err)
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         close(fd);
         return rmqt_error_set(err, RMQT_ERR_IO, "'%s' is not a regular file", o->file);
+    }
+    /* the lock first: the header check and the cut of a truncated tail must not race another
+     * writer, and the size read after it is the final one */
+    if (lock_archive(fd, o->file, true, err) < 0 || fstat(fd, &st) < 0) {
+        close(fd);
+        return -1;
     }
     if (st.st_size > 0 && check_existing(a, fd, st.st_size, err) < 0) {
         close(fd);
@@ -255,14 +307,20 @@ static int sink_write(void *ctx, const amqp_envelope_t *in, const struct rmqt_ou
                       struct rmqt_error *err)
 {
     struct arch *a = ctx;
-    json_t *j = archive_record_json(in);
-    int rc = json_dumpf(j, a->f, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+    int rc = 0;
 
     (void)out;
-    json_decref(j);
-    if (rc < 0 || fputc('\n', a->f) == EOF)
-        return io_error(err, "write", a->o->file);
-    return 0;
+    /* the line archive_select() made and checked for this delivery */
+    if (!a->line || a->line_tag != in->delivery_tag)
+        return rmqt_error_set(err, RMQT_ERR_INTERNAL,
+                              "no record prepared for delivery %llu (a bug): nothing of it was "
+                              "written",
+                              (unsigned long long)in->delivery_tag);
+    if (fwrite(a->line, 1, a->line_len, a->f) != a->line_len || fputc('\n', a->f) == EOF)
+        rc = io_error(err, "write", a->o->file);
+    free(a->line);
+    a->line = NULL;
+    return rc;
 }
 
 static int sink_sync(void *ctx, struct rmqt_error *err)
@@ -276,16 +334,79 @@ static int sink_sync(void *ctx, struct rmqt_error *err)
     return 0;
 }
 
+/* b in single quotes, bytes outside printable ASCII as \xNN (a NUL stays visible), cut with
+ * "..." to fit cap. */
+static void quote_bytes(char *dst, size_t cap, amqp_bytes_t b)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = b.bytes;
+    size_t i, o = 0;
+
+    dst[o++] = '\'';
+    for (i = 0; i < b.len; i++) {
+        if (o + 8 >= cap) {
+            memcpy(dst + o, "...", 3);
+            o += 3;
+            break;
+        }
+        if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\' && p[i] != '\'') {
+            dst[o++] = (char)p[i];
+        } else {
+            dst[o++] = '\\';
+            dst[o++] = 'x';
+            dst[o++] = hex[p[i] >> 4];
+            dst[o++] = hex[p[i] & 15];
+        }
+    }
+    dst[o++] = '\'';
+    dst[o] = '\0';
+}
+
+/* A message the archive cannot hold so that restore publishes it again: reported by its
+ * place in the queue, left there. */
+static void report_unarchivable(struct arch *a, const amqp_envelope_t *in,
+                                const struct rmqt_error *why)
+{
+    const amqp_basic_properties_t *p = &in->message.properties;
+    char key[200], id[200];
+
+    a->res->unarchivable++;
+    if (!a->res->first_unarchivable)
+        a->res->first_unarchivable = a->seen;
+    quote_bytes(key, sizeof(key), in->routing_key);
+    if (p->_flags & AMQP_BASIC_MESSAGE_ID_FLAG)
+        quote_bytes(id, sizeof(id), p->message_id);
+    ops_warnf(a->o->warn, a->o->ctx,
+              "message %llu of '%s' (delivery tag %llu, routing key %s%s%s) is not archived and "
+              "stays in the queue: %s",
+              (unsigned long long)a->seen, a->o->queue, (unsigned long long)in->delivery_tag, key,
+              (p->_flags & AMQP_BASIC_MESSAGE_ID_FLAG) ? ", message_id " : "",
+              (p->_flags & AMQP_BASIC_MESSAGE_ID_FLAG) ? id : "", why->message);
+}
+
 static int archive_select(void *ctx, const amqp_envelope_t *in, struct rmqt_outgoing *out,
                           struct rmqt_error *err)
 {
     struct arch *a = ctx;
+    struct rmqt_error why;
     struct death d;
 
     (void)out;
     (void)err;
+    a->seen++;
+    free(a->line);
+    a->line = NULL;
     death_read(&in->message.properties, &d);
-    return replay_selected(&a->o->filter, &d, time(NULL)) ? RMQT_MOVE : RMQT_SKIP;
+    if (!replay_selected(&a->o->filter, &d, time(NULL)))
+        return RMQT_SKIP;
+    rmqt_error_init(&why);
+    a->line = archive_record_line(in, a->version, &a->line_len, &why);
+    a->line_tag = in->delivery_tag;
+    if (!a->line) {
+        report_unarchivable(a, in, &why);
+        return RMQT_SKIP;
+    }
+    return RMQT_MOVE;
 }
 
 int archive_run(struct rmqt_session *src, const struct archive_options *o,
@@ -326,6 +447,7 @@ int archive_run(struct rmqt_session *src, const struct archive_options *o,
     rc = rmqt_mover_run(src, NULL, &mc, &res->mover, err);
     if (close_archive(&a, rc < 0 ? &e2 : err) < 0)
         rc = -1;
+    free(a.line);
     return rc;
 }
 
@@ -343,9 +465,18 @@ int restore_open(const char *path, struct archive_reader *r, struct archive_head
     if (strcmp(path, "-") == 0) {
         r->f = stdin;
     } else {
+        struct stat st;
+        if (refuse_directory(path, "dlq restore takes an archive file", err) < 0)
+            return -1;
         r->f = fopen(path, "re");
         if (!r->f)
             return io_error(err, "open", path);
+        /* a shared lock for the whole run: an archive still writing the file (which holds it
+         * exclusively) makes the restore fail at once, and no archive appends to it while it
+         * is read; restores do not exclude each other */
+        if (fstat(fileno(r->f), &st) == 0 && S_ISREG(st.st_mode) &&
+            lock_archive(fileno(r->f), path, false, err) < 0)
+            goto fail;
     }
     k = archive_reader_next(r, &len, err);
     if (k < 0)

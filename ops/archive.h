@@ -36,13 +36,22 @@ struct archive_result {
     bool started;                  /* the file was opened: the run began */
     bool created;                  /* a new file was made (not --append to an existing one) */
     uint64_t dropped_tail_bytes;   /* --append: a truncated last line removed first */
+    /* selected messages the archive cannot hold so that restore publishes them again (too
+     * deep, an unknown field kind, a repeated key in a version-1 file, a line too long...):
+     * left in the queue, each one reported through warn; mover.skipped counts them too */
+    uint64_t unarchivable;
+    uint64_t first_unarchivable; /* its position among the run's deliveries (1-based); 0: none */
 };
 
 /* Archives the messages of o->queue (on src) into o->file. A message is acknowledged (unless
  * o->copy) only after its line is written and fsync'd; a new file's directory is fsync'd
  * too. An existing file is refused unless o->append, and then its header must name the same
- * vhost and queue. Returns 0, or -1 with err set (what was synced is acknowledged; the rest
- * stays in the queue). */
+ * vhost and queue. The file is locked (flock, exclusive, without waiting) before anything is
+ * written or consumed: another rmqtopo holding it makes the run fail at once. A selected
+ * message whose record would not read back (archive_record_check) is not written and stays
+ * in the queue (res->unarchivable; reported through o->warn with its position, delivery tag,
+ * routing key and the reason); the run goes on. Returns 0, or -1 with err set (what was
+ * synced is acknowledged; the rest stays in the queue). */
 int archive_run(struct rmqt_session *src, const struct archive_options *o,
                 struct archive_result *res, struct rmqt_error *err);
 
@@ -80,7 +89,9 @@ struct restore_result {
     bool started; /* the target was found (or --dry-run): records were read */
 };
 
-/* Opens an archive (path or "-" for stdin) and reads its header. Returns 0, or -1 with err
+/* Opens an archive (path or "-" for stdin), takes a shared lock on it (flock, without
+ * waiting: an archive writing it holds it exclusively, and no archive appends to it while it
+ * is read) and reads its header. A directory is refused as such. Returns 0, or -1 with err
  * set. */
 int restore_open(const char *path, struct archive_reader *r, struct archive_header *h,
                  struct rmqt_error *err);

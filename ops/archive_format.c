@@ -22,6 +22,7 @@
 #include "xalloc.h"
 
 #include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,11 +92,12 @@ int archive_header_parse(const char *line, size_t len, struct archive_header *h,
         rmqt_error_set(err, RMQT_ERR_PARSE, "the archive's header has no valid \"version\"");
         goto out;
     }
-    if (json_integer_value(ver) != ARCHIVE_FORMAT_VERSION) {
+    if (json_integer_value(ver) > ARCHIVE_FORMAT_VERSION) {
         rmqt_error_set(err, RMQT_ERR_INVALID,
                        "archive format version %lld is not known to this rmqtopo (it reads "
-                       "version %d)",
-                       (long long)json_integer_value(ver), ARCHIVE_FORMAT_VERSION);
+                       "versions %d to %d)",
+                       (long long)json_integer_value(ver), ARCHIVE_FORMAT_MIN_VERSION,
+                       ARCHIVE_FORMAT_VERSION);
         goto out;
     }
     h->version = (long)json_integer_value(ver);
@@ -157,6 +159,78 @@ static json_t *death_json(const struct death *d)
         json_object_set_new(j, "time", json_null());
     }
     return j;
+}
+
+/* A delivery mode restore can publish (the record's and the writer's rule). */
+static int check_delivery_mode(const amqp_basic_properties_t *p, struct rmqt_error *err)
+{
+    if ((p->_flags & AMQP_BASIC_DELIVERY_MODE_FLAG) && p->delivery_mode != 1 &&
+        p->delivery_mode != 2)
+        return rmqt_error_set(err, RMQT_ERR_INVALID,
+                              "properties.delivery_mode: %u; the broker takes 1 (transient) or 2 "
+                              "(persistent) and refuses anything else",
+                              (unsigned)p->delivery_mode);
+    return 0;
+}
+
+int archive_record_check(const amqp_envelope_t *env, long version, struct rmqt_error *err)
+{
+    const amqp_basic_properties_t *p = &env->message.properties;
+    amqp_basic_properties_t clean;
+    amqp_table_entry_t *scratch = NULL;
+    size_t cap = 0;
+    unsigned flags = version < 2 ? RMQT_MSGJSON_UNIQUE_KEYS : 0;
+    int rc;
+
+    /* what the record holds: the headers without the broker's counters */
+    rmqt_props_without_counters(p, &clean, &scratch, &cap);
+    rc = rmqt_props_check(&clean, flags, err);
+    free(scratch);
+    if (rc < 0) {
+        if (version < 2 && strstr(err->message, "the same as an earlier key")) {
+            size_t n = strlen(err->message);
+            snprintf(err->message + n, sizeof(err->message) - n,
+                     " (a version-%ld archive cannot hold a repeated key: archive into a new "
+                     "file, which is version %d)",
+                     version, ARCHIVE_FORMAT_VERSION);
+        }
+        return -1;
+    }
+    if (env->exchange.len > 255 || env->routing_key.len > 255)
+        return rmqt_error_set(err, RMQT_ERR_INVALID,
+                              "%s: %zu bytes, longer than the 255 of a short string",
+                              env->exchange.len > 255 ? "exchange" : "routing_key",
+                              env->exchange.len > 255 ? env->exchange.len : env->routing_key.len);
+    return check_delivery_mode(p, err);
+}
+
+char *archive_record_line(const amqp_envelope_t *env, long version, size_t *len,
+                          struct rmqt_error *err)
+{
+    json_t *j;
+    char *s;
+
+    *len = 0;
+    if (archive_record_check(env, version, err) < 0)
+        return NULL;
+    j = archive_record_json(env);
+    s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+    json_decref(j);
+    if (!s) {
+        rmqt_error_set(err, RMQT_ERR_LIMIT, "the record could not be encoded (out of memory?)");
+        return NULL;
+    }
+    *len = strlen(s);
+    if (*len > ARCHIVE_MAX_LINE) {
+        rmqt_error_set(err, RMQT_ERR_LIMIT,
+                       "its record would be a line of %zu bytes, longer than the %zu a reader "
+                       "takes (a body of %zu bytes)",
+                       *len, ARCHIVE_MAX_LINE, env->message.body.len);
+        free(s);
+        *len = 0;
+        return NULL;
+    }
+    return s;
 }
 
 json_t *archive_record_json(const amqp_envelope_t *env)
@@ -236,14 +310,8 @@ int archive_record_parse(const char *line, size_t len, amqp_pool_t *pool, struct
         rmqt_error_prefix(err, "properties");
         goto out;
     }
-    if ((r->props._flags & AMQP_BASIC_DELIVERY_MODE_FLAG) && r->props.delivery_mode != 1 &&
-        r->props.delivery_mode != 2) {
-        rmqt_error_set(err, RMQT_ERR_INVALID,
-                       "properties.delivery_mode: %u; the broker takes 1 (transient) or 2 "
-                       "(persistent) and refuses anything else",
-                       (unsigned)r->props.delivery_mode);
+    if (check_delivery_mode(&r->props, err) < 0)
         goto out;
-    }
     if ((v = json_object_get(j, "exchange")) != NULL &&
         rmqt_shortstr_from_json(v, pool, &r->exchange, err) < 0) {
         rmqt_error_prefix(err, "exchange");

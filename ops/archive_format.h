@@ -2,8 +2,8 @@
  * archive_format.h - the dlq archive format of dlq.md: JSON Lines, a header line, then one
  * message a line, and a reader that names the line of a bad record.
  *
- *   {"format": "rmqtopo-archive", "version": 1, "vhost": V, "queue": Q, "broker": B,
- *    "created": "2026-12-05T21:30:00Z"}
+ *   {"format": "rmqtopo-archive", "version": 2, "vhost": V, "queue": Q, "broker": B,
+ *    "created": "2026-12-05T21:30:00Z", "copy": false}
  *   {"exchange": X, "routing_key": K, "redelivered": false, "delivery_counters": {...},
  *    "death": {...} | null, "properties": {...}, "headers": {...}, "body_size": N,
  *    "body_sha256": "hex", "body": "base64"}
@@ -15,6 +15,17 @@
  * delivery from the archived queue; death is a readable summary of the most recent x-death
  * entry (reason, queue, exchange, routing_keys, count, time), for people and grep: the
  * headers hold the real x-death.
+ *
+ * Version 2 (this one) differs from version 1 in one place: a table in which a key repeats
+ * (the headers, or a table nested in them) is an array of [key, typed value] pairs in the
+ * table's order instead of an object, so every entry is kept (msgjson.h). Tables without a
+ * repeated key are written as in version 1. Readers take both versions; a writer appending to
+ * a version-1 file writes version-1 records (a message that repeats a key cannot go there).
+ *
+ * Writer and reader take one set of messages: archive_record_line() refuses, with the reason,
+ * exactly what archive_record_parse() would refuse to read back (nesting, key and string
+ * lengths, field kinds, repeated keys in version 1, delivery modes other than 1 and 2, a line
+ * over ARCHIVE_MAX_LINE), using the same checks.
  */
 #ifndef RMQT_OPS_ARCHIVE_FORMAT_H
 #define RMQT_OPS_ARCHIVE_FORMAT_H
@@ -31,7 +42,8 @@
 #include "error.h"
 
 #define ARCHIVE_FORMAT_NAME "rmqtopo-archive"
-#define ARCHIVE_FORMAT_VERSION 1
+#define ARCHIVE_FORMAT_VERSION 2     /* what new archives are written as */
+#define ARCHIVE_FORMAT_MIN_VERSION 1 /* the oldest version read (and appended to) */
 /* the longest line a reader takes: a 128 MiB body (the broker's default maximum message size
  * before 4.0) in base64, with room for its properties */
 #define ARCHIVE_MAX_LINE ((size_t)192 << 20)
@@ -52,8 +64,19 @@ int archive_header_parse(const char *line, size_t len, struct archive_header *h,
                          struct rmqt_error *err);
 void archive_header_release(struct archive_header *h);
 
-/* One delivery as a record object. Returns a new reference. */
+/* One delivery as a record object (the current version's form). Returns a new reference. */
 json_t *archive_record_json(const amqp_envelope_t *env);
+
+/* Whether the record of env, in an archive of format version `version`, reads back as the
+ * same message: 0, or -1 with err saying why not ("headers.a.a...: tables and arrays nested
+ * deeper than 64 levels"). archive_record_parse() applies the same checks. */
+int archive_record_check(const amqp_envelope_t *env, long version, struct rmqt_error *err);
+
+/* The record line of env (without its newline) as a new string, its length in *len: NULL
+ * with err set when archive_record_check() refuses it or the line would be longer than
+ * ARCHIVE_MAX_LINE (a reader refuses such a line). */
+char *archive_record_line(const amqp_envelope_t *env, long version, size_t *len,
+                          struct rmqt_error *err);
 
 struct archive_record {
     amqp_basic_properties_t props; /* with the headers (death headers included) */

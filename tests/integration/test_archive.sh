@@ -4,7 +4,11 @@
 # messages in the same order (death headers included), filters, --append, an 8 MiB body and
 # binary bodies, quorum queues (delivery counters kept out of the headers), malformed and
 # truncated archives, --skip to resume, and kill -9 in the middle of archiving 20,000 messages:
-# every message is in the file or still in the queue (ids counted).
+# every message is in the file or still in the queue (ids counted). Then (issue 12): headers
+# nested deeper than the format holds stay in the queue, named by position, while the rest is
+# archived (move and --copy); repeated header keys survive archive + restore entry for entry;
+# a version-1 archive is read and appended to; two writers of one file (the second fails at
+# once and takes nothing); a restore of a file being written; directories.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 MSGTOOL=${MSGTOOL:-$(dirname "$BIN")/tests/msgtool}
@@ -81,7 +85,7 @@ out=$("$BIN" dlq archive dead --vhost "$va" --file "$work/copy.jsonl" --copy -o 
 expect_eq "archive --copy: exit 0, 33 archived" '0 33' "$rc $(echo "$out" | jget 'd["archived"]')"
 expect_eq "archive --copy: the queue is exactly as it was (same messages, same order)" \
   "$(cat "$work/dead.before")" "$("$MSGTOOL" dump "$va" dead)"
-expect_eq "archive: header line" '["rmqtopo-archive", 1, "'"$va"'", "dead", "3.10.8"]' \
+expect_eq "archive: header line (format version 2)" '["rmqtopo-archive", 2, "'"$va"'", "dead", "3.10.8"]' \
   "$(head -n 1 "$work/copy.jsonl" | jget '[d["format"], d["version"], d["vhost"], d["queue"], d["broker"]]')"
 expect_eq "archive: one line per message, in queue order" "$(cut -d' ' -f1 "$work/dead.before")" "$(ids "$work/copy.jsonl")"
 expect_eq "archive: the file is private (0600)" 600 "$(stat -c %a "$work/copy.jsonl")"
@@ -183,10 +187,10 @@ out=$("$BIN" dlq restore "$work/trunc.jsonl" --to-queue other -o json 2>"$work/t
 expect_eq "restore of an archive with a truncated last line: exit 0, 2 published, line 4 reported" '0 2 4' \
   "$rc $(echo "$out" | jget '"%d %d" % (d["published"], d["truncated_line"])' | tr -d '"')"
 expect_contains "restore: the truncated line is reported" "$(cat "$work/trunc.err")" "trunc.jsonl:4: the last line is a piece of a record"
-echo '{"format":"rmqtopo-archive","version":2,"vhost":"v","queue":"q"}' > "$work/v2.jsonl"
-out=$("$BIN" dlq restore "$work/v2.jsonl" 2>&1); rc=$?
+echo '{"format":"rmqtopo-archive","version":3,"vhost":"v","queue":"q"}' > "$work/v3.jsonl"
+out=$("$BIN" dlq restore "$work/v3.jsonl" 2>&1); rc=$?
 expect_eq "restore of an unknown major version: exit 1" 1 "$rc"
-expect_contains "restore of an unknown major version: says so" "$out" "archive format version 2 is not known"
+expect_contains "restore of an unknown major version: says so" "$out" "archive format version 3 is not known"
 out=$("$BIN" dlq restore "$work/t.yaml" 2>&1); rc=$?
 expect_eq "restore of a file that is not an archive: exit 1" 1 "$rc"
 out=$("$BIN" dlq archive dead --vhost "$va" 2>&1); rc=$?
@@ -280,6 +284,161 @@ total=$(ids "$work/k.jsonl" | wc -l | tr -d ' '); echo "  ($((total - n)) duplic
 expect_eq "duplicates stay within the prefetch at each kill (2 kills x 2048)" 1 "$(( total - n <= 2 * 2048 ))"
 "$BIN" dlq restore "$work/k.jsonl" --dry-run >/dev/null 2>&1
 expect_eq "the archive written across kills reads cleanly" 0 "$?"
+
+# --- 10. headers nested deeper than the format holds: they stay, named by position ---------------
+# deep.q: 10 plain, 1 nested 65 levels (position 11), 10 plain, 1 nested 66 (position 22), 1 nested
+# exactly 64 (position 23, the most the format holds), 5 plain: 28 sent
+api PUT "/queues/$va/deep.q" '{"durable":true}' >/dev/null
+api PUT "/queues/$va/deep.back" '{"durable":true}' >/dev/null
+"$MSGTOOL" publish "$va" deep.q 10 p1
+MSGTOOL_DEPTH=65 "$MSGTOOL" publish "$va" deep.q 1 d65
+"$MSGTOOL" publish "$va" deep.q 10 p2
+MSGTOOL_DEPTH=66 "$MSGTOOL" publish "$va" deep.q 1 d66
+MSGTOOL_DEPTH=64 "$MSGTOOL" publish "$va" deep.q 1 d64
+"$MSGTOOL" publish "$va" deep.q 5 p3
+"$MSGTOOL" dump "$va" deep.q > "$work/deep.before"
+"$MSGTOOL" headers "$va" deep.q > "$work/deep.h.before"
+sent=$(cut -d' ' -f1 "$work/deep.before" | sort)
+expect_eq "deep: 28 messages sent" 28 "$(echo "$sent" | wc -l | tr -d ' ')"
+
+out=$("$BIN" dlq archive deep.q --vhost "$va" --copy --file "$work/deepc.jsonl" -o json 2>"$work/deepc.err"); rc=$?
+expect_eq "deep --copy: exit 1, 26 archived, 2 not archivable (the first at position 11), 0 filtered" '1 [26, 2, 11, 0]' \
+  "$rc $(echo "$out" | jget '[d["archived"], d["not_archivable"], d["first_not_archivable"], d["filtered"]]')"
+expect_contains "deep --copy: each one is named on stderr" "$(cat "$work/deepc.err")" "message 22 of 'deep.q' (delivery tag 22, routing key 'deep.q', message_id 'd66-0')"
+expect_eq "deep --copy: the queue is exactly as it was" "$(cat "$work/deep.before")" "$("$MSGTOOL" dump "$va" deep.q)"
+expect_eq "deep --copy: the file holds every message but the two too deep" \
+  "$(grep -v '^d6[56]-' "$work/deep.before" | cut -d' ' -f1)" "$(ids "$work/deepc.jsonl")"
+
+out=$("$BIN" dlq archive deep.q --vhost "$va" --file "$work/deep.jsonl" 2>&1); rc=$?
+expect_eq "deep (move): exit 1" 1 "$rc"
+expect_contains "deep (move): names the first by position, delivery tag, routing key, id and reason" "$out" \
+  "message 11 of 'deep.q' (delivery tag 11, routing key 'deep.q', message_id 'd65-0') is not archived and stays in the queue: headers.h-deep.d.d"
+expect_contains "deep (move): the reason is the format's nesting limit" "$out" "tables and arrays nested deeper than 64 levels"
+expect_contains "deep (move): the second is named too (the run went on)" "$out" "message 22 of 'deep.q' (delivery tag 22"
+expect_contains "deep (move): the summary counts them" "$out" "2 not archivable (the first is message 11"
+expect_eq "deep (move): the two stay in the queue, in order" "$(grep '^d6[56]-' "$work/deep.before")" "$("$MSGTOOL" dump "$va" deep.q)"
+in_file=$(ids "$work/deep.jsonl"); in_queue=$("$MSGTOOL" dump "$va" deep.q | cut -d' ' -f1)
+found=$(printf '%s\n%s\n' "$in_file" "$in_queue" | sort)
+dups=$(echo "$found" | uniq -d | wc -l | tr -d ' ')
+lost=$(comm -23 <(echo "$sent") <(echo "$found" | sort -u) | wc -l | tr -d ' ')
+echo "  (deep: sent 28, in the archive $(echo "$in_file" | wc -l | tr -d ' '), in the queue $(echo "$in_queue" | wc -l | tr -d ' '), duplicates $dups, lost $lost)"
+expect_eq "deep (move): sent 28 = 26 archived + 2 in the queue, 0 duplicates, 0 lost" '26 2 0 0' \
+  "$(echo "$in_file" | wc -l | tr -d ' ') $(echo "$in_queue" | wc -l | tr -d ' ') $dups $lost"
+"$BIN" dlq restore "$work/deep.jsonl" --to-queue deep.back >/dev/null 2>&1
+expect_eq "deep: every archived record restores (exit 0)" 0 "$?"
+expect_eq "deep: the message nested exactly 64 levels comes back entry for entry, typed" \
+  "$(grep '^d64-' "$work/deep.h.before")" "$("$MSGTOOL" headers "$va" deep.back | grep '^d64-')"
+expect_eq "deep: all 26 restored byte- and type-identical, in order" \
+  "$(grep -v '^d6[56]-' "$work/deep.before")" "$("$MSGTOOL" dump "$va" deep.back)"
+
+# --- 11. repeated header keys: archive + restore keep every entry ---------------------------------
+api PUT "/queues/$va/dup.q" '{"durable":true}' >/dev/null
+MSGTOOL_DUPKEYS=1 "$MSGTOOL" publish "$va" dup.q 50 dk
+"$MSGTOOL" publish "$va" dup.q 50 plain
+"$MSGTOOL" headers "$va" dup.q > "$work/dup.h.before"
+"$MSGTOOL" dump "$va" dup.q > "$work/dup.before"
+expect_eq "dup: the broker kept both entries of the repeated keys (top level and nested)" 50 \
+  "$(grep -c '6465707468=l:2,66=d:3fe0000000000000,6465707468=I:3}.*682d647570=l:[0-9]*,682d6d6964=V:,682d647570=S:' "$work/dup.h.before")"
+out=$("$BIN" dlq archive dup.q --vhost "$va" --file "$work/dup.jsonl" -o json 2>/dev/null); rc=$?
+expect_eq "dup (move): exit 0, 100 archived, the queue empty" '0 100 0' "$rc $(echo "$out" | jget 'd["archived"]') $(count "$va" dup.q)"
+expect_eq "dup: a record keeps both entries, in order, as [key, value] pairs" \
+  '[["h-dup", "i64"], ["h-mid", "void"], ["h-dup", "string"]]' \
+  "$(sed -n 2p "$work/dup.jsonl" | jget '[[k, v["type"]] for k, v in d["headers"] if k in ("h-dup", "h-mid")]')"
+expect_eq "dup: the nested table keeps both entries too" '[["depth", "i64"], ["f", "f64"], ["depth", "i32"]]' \
+  "$(sed -n 2p "$work/dup.jsonl" | jget '[[k, v["type"]] for k, v in dict((k, v) for k, v in d["headers"] if k == "h-table")["h-table"]["value"]]')"
+expect_eq "dup: a record without a repeated key keeps the object form" '"dict"' \
+  "$(sed -n 52p "$work/dup.jsonl" | jget 'type(d["headers"]).__name__')"
+out=$("$BIN" dlq restore "$work/dup.jsonl" -o json 2>/dev/null); rc=$?
+expect_eq "dup: restore exit 0, 100 published" '0 100' "$rc $(echo "$out" | jget 'd["published"]')"
+expect_eq "dup: restored headers are byte- and type-identical, entry for entry, in order" \
+  "$(cat "$work/dup.h.before")" "$("$MSGTOOL" headers "$va" dup.q)"
+expect_eq "dup: restored messages have the same digests, in order (100 ids, 0 duplicates, 0 lost)" \
+  "$(cat "$work/dup.before")" "$("$MSGTOOL" dump "$va" dup.q)"
+
+# a version-1 archive: read as before, and --append writes version-1 records into it (a repeated key
+# cannot go there: that message stays, named)
+{ sed -n 1p "$work/dup.jsonl" | sed 's/"version":2/"version":1/'; sed -n '52,61p' "$work/dup.jsonl"; } > "$work/v1.jsonl"
+purge "$va" other
+out=$("$BIN" dlq restore "$work/v1.jsonl" --to-queue other -o json 2>/dev/null); rc=$?
+expect_eq "a version-1 archive restores: exit 0, 10 published" '0 10' "$rc $(echo "$out" | jget 'd["published"]')"
+out=$("$BIN" dlq archive dup.q --vhost "$va" --file "$work/v1.jsonl" --append -o json 2>"$work/v1.err"); rc=$?
+expect_eq "--append to a version-1 archive: exit 1, 50 plain archived, 50 with repeated keys stay" '1 [50, 50] 50' \
+  "$rc $(echo "$out" | jget '[d["archived"], d["not_archivable"]]') $(count "$va" dup.q)"
+expect_contains "--append to a version-1 archive: says why and what to do" "$(cat "$work/v1.err")" \
+  "a version-1 archive cannot hold a repeated key: archive into a new file, which is version 2"
+expect_eq "--append to a version-1 archive: the header still says 1, and it reads cleanly" '1 0' \
+  "$(head -n 1 "$work/v1.jsonl" | jget 'd["version"]') $("$BIN" dlq restore "$work/v1.jsonl" --dry-run >/dev/null 2>&1; echo $?)"
+expect_eq "--append to a version-1 archive: what stays is exactly the messages with repeated keys" \
+  "$(grep '^dk-' "$work/dup.before")" "$("$MSGTOOL" dump "$va" dup.q)"
+purge "$va" dup.q
+
+# --- 12. two writers of one archive: the second fails at once and takes nothing ---------------------
+api PUT "/queues/$va/lock.q" '{"durable":true}' >/dev/null
+n=20000
+MSGTOOL_SIZE=256 "$MSGTOOL" publish "$va" lock.q $n L
+"$MSGTOOL" dump "$va" lock.q | cut -d' ' -f1 | sort > "$work/lock.all"
+"$BIN" dlq archive lock.q --vhost "$va" --file "$work/lock.jsonl" --append >"$work/lockA.out" 2>&1 & pidA=$!
+# wait until A has written records (it holds the lock and is consuming), then freeze it there
+for _ in $(seq 300); do [ -f "$work/lock.jsonl" ] && [ "$(wc -l < "$work/lock.jsonl")" -ge 2 ] && break; sleep 0.05; done
+kill -STOP "$pidA"
+# ready + unacknowledged, exact (from the queue itself): what A has not acknowledged yet
+qmessages() { "$BROKER_CTL" list_queues -q -p "$va" name messages 2>/dev/null | awk -v q="$1" '$1 == q { print $2 }'; }
+in_queue_before=$(qmessages lock.q)
+lines_before=$(wc -l < "$work/lock.jsonl")
+# while A is stopped it cannot release the lock: B returning at all shows it did not wait (the
+# timeout only guards the test against a hang)
+out=$(timeout 120 "$BIN" dlq archive lock.q --vhost "$va" --file "$work/lock.jsonl" --append -o json 2>"$work/lockB.err"); rcB=$?
+expect_eq "second writer (--append) while the first holds the file: exit 1 at once" 1 "$rcB"
+expect_contains "second writer: names the file and the lock" "$(cat "$work/lockB.err")" \
+  "'$work/lock.jsonl' is locked by another rmqtopo (a dlq archive writing it"
+expect_contains "second writer: took nothing" "$(cat "$work/lockB.err")" "nothing was taken from the queue"
+out=$(timeout 120 "$BIN" dlq restore "$work/lock.jsonl" --to-queue other 2>&1); rcR=$?
+expect_eq "restore of a file being written: exit 1 at once" 1 "$rcR"
+expect_contains "restore of a file being written: names the lock" "$out" "is locked by another rmqtopo (a dlq archive writing it): nothing was published"
+echo "  (first writer stopped with $((lines_before - 1)) records written, $in_queue_before messages in the queue)"
+expect_eq "second writer and the restore changed neither the queue nor the file" "$in_queue_before $lines_before" \
+  "$(qmessages lock.q) $(wc -l < "$work/lock.jsonl")"
+kill -CONT "$pidA"; wait "$pidA"; rcA=$?
+expect_eq "first writer: finishes, exit 0, the queue empty" '0 0' "$rcA $(count "$va" lock.q)"
+rec=$(ids "$work/lock.jsonl")
+total=$(echo "$rec" | wc -l | tr -d ' '); dups=$(echo "$rec" | sort | uniq -d | wc -l | tr -d ' ')
+lost=$(comm -23 "$work/lock.all" <(echo "$rec" | sort -u) | wc -l | tr -d ' ')
+echo "  (two writers: sent $n, in the file $total, duplicates $dups, lost $lost)"
+expect_eq "two writers: every id in the file once (sent $n, 0 duplicates, 0 lost)" "$n 0 0" "$total $dups $lost"
+expect_eq "two writers: every line parses (one header, $n records)" "$((n + 1))" \
+  "$(python3 -c "
+import json,sys
+print(sum(1 for l in open(sys.argv[1], 'rb').read().split(b'\n') if l and json.loads(l) is not None))" "$work/lock.jsonl")"
+# a new file: the lock is taken before the header; and a lock held by someone else
+exec 9>>"$work/held.jsonl"; flock -x 9
+"$MSGTOOL" publish "$va" lock.q 5 H
+out=$("$BIN" dlq archive lock.q --vhost "$va" --file "$work/held.jsonl" --append 2>&1); rc=$?
+expect_eq "archive --append to a file another process holds locked: exit 1, nothing taken" '1 5' "$rc $(count "$va" lock.q)"
+exec 9>&-
+out=$("$BIN" dlq archive lock.q --vhost "$va" --file "$work/held.jsonl" --append 2>&1); rc=$?
+expect_eq "once the lock is released: exit 0, the 5 archived" '0 0' "$rc $(count "$va" lock.q)"
+# a restore takes a shared lock: another reader does not stop it, a writer is refused meanwhile
+exec 9<"$work/held.jsonl"; flock -s 9
+"$BIN" dlq restore "$work/held.jsonl" --dry-run >/dev/null 2>&1
+expect_eq "restore while another reader shares the lock: exit 0" 0 "$?"
+"$MSGTOOL" publish "$va" lock.q 2 S
+out=$("$BIN" dlq archive lock.q --vhost "$va" --file "$work/held.jsonl" --append 2>&1); rc=$?
+expect_eq "archive --append while a reader holds the file: exit 1, nothing taken" '1 2' "$rc $(count "$va" lock.q)"
+exec 9<&-
+purge "$va" lock.q
+
+# --- 13. directories are named as such --------------------------------------------------------------
+mkdir -p "$work/adir"
+"$MSGTOOL" publish "$va" lock.q 3 D
+out=$("$BIN" dlq restore "$work/adir" 2>&1); rc=$?
+expect_eq "restore DIR: exit 1" 1 "$rc"
+expect_contains "restore DIR: says it is a directory" "$out" "'$work/adir' is a directory: dlq restore takes an archive file"
+out=$("$BIN" dlq archive lock.q --vhost "$va" --file "$work/adir" 2>&1); rc=$?
+expect_eq "archive --file DIR: exit 1, nothing taken" '1 3' "$rc $(count "$va" lock.q)"
+expect_contains "archive --file DIR: says it is a directory" "$out" "'$work/adir' is a directory: --file takes the archive's file name"
+out=$("$BIN" dlq archive lock.q --vhost "$va" --file "$work/adir" --append 2>&1); rc=$?
+expect_contains "archive --file DIR --append: says it is a directory" "$out" "is a directory"
+expect_eq "archive --file DIR --append: nothing taken" 3 "$(count "$va" lock.q)"
 
 # --- 9. valgrind: archive and restore ----------------------------------------------------------
 if command -v valgrind >/dev/null 2>&1; then

@@ -10,12 +10,22 @@
  *                                            while
  *   msgtool reject VHOST QUEUE N             take N messages and reject them (requeue=false),
  *                                            so that they are dead-lettered
+ *   msgtool headers VHOST QUEUE              one line per message, in queue order:
+ *                                            "message_id headers", the headers table written
+ *                                            out entry by entry in order (repeated keys
+ *                                            included) with each value's AMQP type code, bytes
+ *                                            in hex; the broker's delivery counters left out;
+ *                                            the messages stay
  *
  * publish reads the environment: MSGTOOL_EXCHANGE (publish there, QUEUE being the routing
  * key), MSGTOOL_EXPIRATION (a per-message TTL in ms), MSGTOOL_CC (a CC header, comma
  * separated keys), MSGTOOL_SIZE (pad each body to this many bytes), MSGTOOL_BINARY=1 (binary
- * bodies). dump with MSGTOOL_STRIP=1 leaves the death headers (x-death, x-first-death-*,
- * x-last-death-*) and rmqtopo-replay-count out of the digest: what a replay keeps.
+ * bodies), MSGTOOL_DEPTH (a header "h-deep" of tables nested so that the headers table is
+ * this many levels deep, itself level 1; at least 2), MSGTOOL_DUPKEYS=1 (the key "h-dup"
+ * twice among the headers, a long then a string, and "depth" twice in "h-table", a long then
+ * an int: the broker keeps every entry). dump with MSGTOOL_STRIP=1 leaves the death headers
+ * (x-death, x-first-death-*, x-last-death-*) and rmqtopo-replay-count out of the digest: what a
+ * replay keeps.
  *
  * The AMQP URL comes from RMQTOPO_AMQP_URL. Each message has message_id PREFIX-i, a body of
  * its own, and headers of many AMQP types (long, int, string, bool, timestamp, byte array,
@@ -84,6 +94,28 @@ static int publish(const char *vhost, const char *queue, long n, const char *pre
         }
         free(copy);
     }
+    long depth = getenv("MSGTOOL_DEPTH") ? atol(getenv("MSGTOOL_DEPTH")) : 0;
+    bool dupkeys = getenv("MSGTOOL_DUPKEYS") && strcmp(getenv("MSGTOOL_DUPKEYS"), "1") == 0;
+    amqp_table_entry_t *deep = NULL;
+
+    if (depth >= 2) {
+        /* deep[0] is the "h-deep" entry of the headers (its table is level 2); deep[k] holds
+         * a table of deep[k+1] (level k+2); the last one, a long, is in the table at level
+         * `depth` */
+        long k, levels = depth;
+        deep = calloc((size_t)levels, sizeof(*deep));
+        for (k = 0; k < levels; k++) {
+            deep[k].key = amqp_cstring_bytes(k == 0 ? "h-deep" : "d");
+            if (k == levels - 1) {
+                deep[k].value.kind = AMQP_FIELD_KIND_I64;
+                deep[k].value.value.i64 = depth;
+            } else {
+                deep[k].value.kind = AMQP_FIELD_KIND_TABLE;
+                deep[k].value.value.table.num_entries = 1;
+                deep[k].value.value.table.entries = &deep[k + 1];
+            }
+        }
+    }
     if (size > 0)
         big = malloc((size_t)size);
     amqp_confirm_select(c, ch);
@@ -92,7 +124,7 @@ static int publish(const char *vhost, const char *queue, long n, const char *pre
     for (i = 0; i < n; i++) {
         char id[64], body[128], str[64];
         amqp_bytes_t payload;
-        amqp_table_entry_t h[9], inner[2];
+        amqp_table_entry_t h[12], inner[3];
         amqp_field_value_t arr[2];
         amqp_basic_properties_t p;
         uint8_t bytes[3] = {0, 1, 255};
@@ -127,9 +159,12 @@ static int publish(const char *vhost, const char *queue, long n, const char *pre
         inner[1].key = amqp_cstring_bytes("f");
         inner[1].value.kind = AMQP_FIELD_KIND_F64;
         inner[1].value.value.f64 = 0.5;
+        inner[2].key = amqp_cstring_bytes("depth");
+        inner[2].value.kind = AMQP_FIELD_KIND_I32;
+        inner[2].value.value.i32 = 3;
         h[6].key = amqp_cstring_bytes("h-table");
         h[6].value.kind = AMQP_FIELD_KIND_TABLE;
-        h[6].value.value.table.num_entries = 2;
+        h[6].value.value.table.num_entries = dupkeys ? 3 : 2;
         h[6].value.value.table.entries = inner;
         memset(arr, 0, sizeof(arr));
         arr[0].kind = AMQP_FIELD_KIND_UTF8;
@@ -152,11 +187,24 @@ static int publish(const char *vhost, const char *queue, long n, const char *pre
         p.headers.num_entries = 8;
         p.headers.entries = h;
         if (ncc) {
-            h[8].key = amqp_cstring_bytes("CC");
-            h[8].value.kind = AMQP_FIELD_KIND_ARRAY;
-            h[8].value.value.array.num_entries = ncc;
-            h[8].value.value.array.entries = ccv;
-            p.headers.num_entries = 9;
+            h[p.headers.num_entries].key = amqp_cstring_bytes("CC");
+            h[p.headers.num_entries].value.kind = AMQP_FIELD_KIND_ARRAY;
+            h[p.headers.num_entries].value.value.array.num_entries = ncc;
+            h[p.headers.num_entries++].value.value.array.entries = ccv;
+        }
+        if (deep)
+            h[p.headers.num_entries++] = deep[0];
+        if (dupkeys) {
+            /* "h-dup" twice, around another entry, each with its own type */
+            h[p.headers.num_entries].key = amqp_cstring_bytes("h-dup");
+            h[p.headers.num_entries].value.kind = AMQP_FIELD_KIND_I64;
+            h[p.headers.num_entries++].value.value.i64 = i;
+            h[p.headers.num_entries].key = amqp_cstring_bytes("h-mid");
+            h[p.headers.num_entries].value.kind = AMQP_FIELD_KIND_VOID;
+            p.headers.num_entries++;
+            h[p.headers.num_entries].key = amqp_cstring_bytes("h-dup");
+            h[p.headers.num_entries].value.kind = AMQP_FIELD_KIND_UTF8;
+            h[p.headers.num_entries++].value.value.bytes = amqp_cstring_bytes(str);
         }
         if (expiration) {
             p._flags |= AMQP_BASIC_EXPIRATION_FLAG;
@@ -207,6 +255,7 @@ static int publish(const char *vhost, const char *queue, long n, const char *pre
     }
     rmqt_session_close(s);
     free(big);
+    free(deep);
     return 0;
 }
 
@@ -276,6 +325,145 @@ static int dump(const char *vhost, const char *queue)
     return 0;
 }
 
+static void print_table(const amqp_table_t *t);
+
+static void print_hex(amqp_bytes_t b)
+{
+    size_t k;
+
+    for (k = 0; k < b.len; k++)
+        printf("%02x", ((const unsigned char *)b.bytes)[k]);
+}
+
+/* A value as "<kind code>:<value>"; written independently of rmqtopo's own codecs. */
+static void print_value(const amqp_field_value_t *v)
+{
+    int k;
+
+    printf("%c:", v->kind);
+    switch (v->kind) {
+    case AMQP_FIELD_KIND_BOOLEAN:
+        printf("%d", v->value.boolean ? 1 : 0);
+        break;
+    case AMQP_FIELD_KIND_I8:
+        printf("%d", v->value.i8);
+        break;
+    case AMQP_FIELD_KIND_U8:
+        printf("%u", v->value.u8);
+        break;
+    case AMQP_FIELD_KIND_I16:
+        printf("%d", v->value.i16);
+        break;
+    case AMQP_FIELD_KIND_U16:
+        printf("%u", v->value.u16);
+        break;
+    case AMQP_FIELD_KIND_I32:
+        printf("%d", v->value.i32);
+        break;
+    case AMQP_FIELD_KIND_U32:
+        printf("%u", v->value.u32);
+        break;
+    case AMQP_FIELD_KIND_I64:
+        printf("%lld", (long long)v->value.i64);
+        break;
+    case AMQP_FIELD_KIND_U64:
+    case AMQP_FIELD_KIND_TIMESTAMP:
+        printf("%llu", (unsigned long long)v->value.u64);
+        break;
+    case AMQP_FIELD_KIND_F32: {
+        uint32_t b;
+        memcpy(&b, &v->value.f32, sizeof(b));
+        printf("%08x", b);
+        break;
+    }
+    case AMQP_FIELD_KIND_F64: {
+        uint64_t b;
+        memcpy(&b, &v->value.f64, sizeof(b));
+        printf("%016llx", (unsigned long long)b);
+        break;
+    }
+    case AMQP_FIELD_KIND_DECIMAL:
+        printf("%u/%u", v->value.decimal.decimals, v->value.decimal.value);
+        break;
+    case AMQP_FIELD_KIND_UTF8:
+    case AMQP_FIELD_KIND_BYTES:
+        print_hex(v->value.bytes);
+        break;
+    case AMQP_FIELD_KIND_TABLE:
+        print_table(&v->value.table);
+        break;
+    case AMQP_FIELD_KIND_ARRAY:
+        printf("[");
+        for (k = 0; k < v->value.array.num_entries; k++) {
+            if (k)
+                printf(",");
+            print_value(&v->value.array.entries[k]);
+        }
+        printf("]");
+        break;
+    default:
+        break;
+    }
+}
+
+static void print_table(const amqp_table_t *t)
+{
+    int k;
+
+    printf("{");
+    for (k = 0; k < t->num_entries; k++) {
+        if (k)
+            printf(",");
+        print_hex(t->entries[k].key);
+        printf("=");
+        print_value(&t->entries[k].value);
+    }
+    printf("}");
+}
+
+static int headers(const char *vhost, const char *queue)
+{
+    struct rmqt_session *s = open_session(vhost);
+    amqp_connection_state_t c = rmqt_session_conn(s);
+    amqp_channel_t ch = rmqt_session_channel(s);
+    struct rmqt_error err;
+    uint32_t ready = 0, k;
+
+    if (rmqt_session_queue_counts(s, ch, queue, &ready, NULL, &err) < 0)
+        die(&err);
+    amqp_basic_qos(c, ch, 0, (uint16_t)(ready < 65535 ? ready : 0), 0);
+    if (rmqt_session_check(s, ch, amqp_get_rpc_reply(c), "qos", &err) < 0)
+        die(&err);
+    amqp_basic_consume(c, ch, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0, 0,
+                       amqp_empty_table);
+    if (rmqt_session_check(s, ch, amqp_get_rpc_reply(c), "consume", &err) < 0)
+        die(&err);
+    for (k = 0; k < ready; k++) {
+        amqp_envelope_t env;
+        amqp_basic_properties_t p;
+        amqp_table_entry_t *scratch = NULL;
+        size_t cap = 0;
+        struct timeval tv = {10, 0};
+        amqp_rpc_reply_t r = amqp_consume_message(c, &env, &tv, 0);
+
+        if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+            fprintf(stderr, "msgtool: got %u of %u messages\n", k, ready);
+            return 1;
+        }
+        rmqt_props_without_counters(&env.message.properties, &p, &scratch, &cap);
+        printf("%.*s ", (int)p.message_id.len, (const char *)p.message_id.bytes);
+        if (p._flags & AMQP_BASIC_HEADERS_FLAG)
+            print_table(&p.headers);
+        else
+            printf("-");
+        printf("\n");
+        free(scratch);
+        amqp_destroy_envelope(&env);
+    }
+    rmqt_session_close(s);
+    return 0;
+}
+
 static int hold(const char *vhost, const char *queue, int seconds)
 {
     struct rmqt_session *s = open_session(vhost);
@@ -336,6 +524,9 @@ int main(int argc, char **argv)
         return publish(argv[2], argv[3], atol(argv[4]), argc > 5 ? argv[5] : "m");
     if (argc == 4 && strcmp(argv[1], "dump") == 0)
         return dump(argv[2], argv[3]);
-    fprintf(stderr, "usage: msgtool publish VHOST QUEUE N [PREFIX] | msgtool dump VHOST QUEUE\n");
+    if (argc == 4 && strcmp(argv[1], "headers") == 0)
+        return headers(argv[2], argv[3]);
+    fprintf(stderr,
+            "usage: msgtool publish VHOST QUEUE N [PREFIX] | msgtool dump|headers VHOST QUEUE\n");
     return 64;
 }

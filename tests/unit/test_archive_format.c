@@ -228,7 +228,7 @@ static void test_archive_header_round_trip_and_refusals(void **state)
     const char *other = "{\"format\":\"other\",\"version\":1}";
     (void)state;
 
-    assert_string_equal(s, "{\"format\":\"rmqtopo-archive\",\"version\":1,\"vhost\":\"orders\","
+    assert_string_equal(s, "{\"format\":\"rmqtopo-archive\",\"version\":2,\"vhost\":\"orders\","
                            "\"queue\":\"orders.dlq\",\"broker\":\"3.10.8\","
                            "\"created\":\"2025-12-06T00:00:00Z\",\"copy\":true}");
     assert_int_equal(archive_header_parse(s, strlen(s), &h, &err), 0);
@@ -239,10 +239,16 @@ static void test_archive_header_round_trip_and_refusals(void **state)
     json_decref(j);
 
     free(s);
-    s = strdup("{\"format\":\"rmqtopo-archive\",\"version\":2,\"vhost\":\"v\",\"queue\":\"q\"}");
+    s = strdup("{\"format\":\"rmqtopo-archive\",\"version\":3,\"vhost\":\"v\",\"queue\":\"q\"}");
     assert_int_equal(archive_header_parse(s, strlen(s), &h, &err), -1);
-    assert_string_equal(
-        err.message, "archive format version 2 is not known to this rmqtopo (it reads version 1)");
+    assert_string_equal(err.message, "archive format version 3 is not known to this rmqtopo (it "
+                                     "reads versions 1 to 2)");
+    free(s);
+    /* version 1 is still read */
+    s = strdup("{\"format\":\"rmqtopo-archive\",\"version\":1,\"vhost\":\"v\",\"queue\":\"q\"}");
+    assert_int_equal(archive_header_parse(s, strlen(s), &h, &err), 0);
+    assert_int_equal(h.version, 1);
+    archive_header_release(&h);
     assert_int_equal(archive_header_parse(other, strlen(other), &h, &err), -1);
     assert_non_null(strstr(err.message, "not an rmqtopo archive"));
     free(s);
@@ -250,6 +256,159 @@ static void test_archive_header_round_trip_and_refusals(void **state)
     assert_int_equal(archive_header_parse(s, strlen(s), &h, &err), -1);
     assert_string_equal(err.message, "the archive's header lacks \"queue\"");
     free(s);
+}
+
+/* A record line written by rmqtopo before version 2 (headers an object, a nested table). */
+static void test_archive_reads_a_version_1_record(void **state)
+{
+    static const char v1[] =
+        "{\"exchange\":\"dlx\",\"routing_key\":\"k\",\"redelivered\":false,"
+        "\"delivery_counters\":{},\"death\":null,\"properties\":{\"message_id\":\"m-1\","
+        "\"delivery_mode\":2},\"headers\":{\"h\":{\"type\":\"i64\",\"value\":1},\"t\":{\"type\":"
+        "\"table\",\"value\":{\"q\":{\"type\":\"string\",\"value\":\"x\"}}}},\"body_size\":3,"
+        "\"body_sha256\":\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\","
+        "\"body\":\"YWJj\"}";
+    struct archive_record r;
+    struct rmqt_error err;
+    amqp_pool_t pool;
+    (void)state;
+
+    init_amqp_pool(&pool, 4096);
+    assert_int_equal(archive_record_parse(v1, strlen(v1), &pool, &r, &err), 0);
+    assert_int_equal(r.props.headers.num_entries, 2);
+    assert_int_equal(r.props.headers.entries[1].value.kind, AMQP_FIELD_KIND_TABLE);
+    assert_int_equal(r.props.headers.entries[1].value.value.table.num_entries, 1);
+    assert_memory_equal(r.body.bytes, "abc", 3);
+    empty_amqp_pool(&pool);
+}
+
+static void test_archive_record_keeps_every_repeated_header_key(void **state)
+{
+    struct fixture f;
+    struct archive_record r;
+    struct rmqt_error err;
+    amqp_table_entry_t h[4], inner[2];
+    amqp_pool_t pool;
+    json_t *j;
+    char *line;
+    size_t len;
+    (void)state;
+
+    make_envelope(&f, false);
+    memset(h, 0, sizeof(h));
+    memset(inner, 0, sizeof(inner));
+    inner[0].key = amqp_cstring_bytes("n");
+    inner[0].value.kind = AMQP_FIELD_KIND_I32;
+    inner[0].value.value.i32 = 1;
+    inner[1] = inner[0];
+    inner[1].value.kind = AMQP_FIELD_KIND_I64;
+    h[0].key = amqp_cstring_bytes("k");
+    h[0].value.kind = AMQP_FIELD_KIND_UTF8;
+    h[0].value.value.bytes = amqp_cstring_bytes("first");
+    h[1].key = amqp_cstring_bytes("t");
+    h[1].value.kind = AMQP_FIELD_KIND_TABLE;
+    h[1].value.value.table.num_entries = 2;
+    h[1].value.value.table.entries = inner;
+    h[2].key = amqp_cstring_bytes("k");
+    h[2].value.kind = AMQP_FIELD_KIND_BYTES;
+    h[2].value.value.bytes = amqp_cstring_bytes("second");
+    h[3] = f.headers[3]; /* a delivery counter: kept apart, as always */
+    f.env.message.properties.headers.entries = h;
+    f.env.message.properties.headers.num_entries = 4;
+    line = archive_record_line(&f.env, ARCHIVE_FORMAT_VERSION, &len, &err);
+    assert_non_null(line);
+    assert_int_equal(len, strlen(line));
+    assert_non_null(
+        strstr(line, "\"headers\":[[\"k\",{\"type\":\"string\",\"value\":\"first\"}],"));
+    j = json_loads(line, 0, NULL);
+    assert_int_equal(json_array_size(json_object_get(j, "headers")), 3);
+    json_decref(j);
+    init_amqp_pool(&pool, 4096);
+    assert_int_equal(archive_record_parse(line, len, &pool, &r, &err), 0);
+    /* every entry, in order, with its type: the table the broker held, minus the counter */
+    f.env.message.properties.headers.num_entries = 3;
+    assert_true(rmqt_props_equal(&r.props, &f.env.message.properties));
+    empty_amqp_pool(&pool);
+    free(line);
+    /* a version-1 file cannot hold it: the writer says so instead of dropping an entry */
+    assert_null(archive_record_line(&f.env, 1, &len, &err));
+    assert_string_equal(err.message,
+                        "headers.t.n: the key is the same as an earlier key of the table (a "
+                        "version-1 archive cannot hold a repeated key: archive into a new file, "
+                        "which is version 2)");
+}
+
+/* Whether the record of env reads back: archive_record_json, written, parsed. */
+static bool reads_back(const amqp_envelope_t *env)
+{
+    struct archive_record r;
+    struct rmqt_error err;
+    amqp_pool_t pool;
+    char *line = record_line(env);
+    bool ok;
+
+    init_amqp_pool(&pool, 4096);
+    ok = archive_record_parse(line, strlen(line), &pool, &r, &err) == 0;
+    empty_amqp_pool(&pool);
+    free(line);
+    return ok;
+}
+
+static void test_archive_writer_takes_exactly_what_the_reader_takes(void **state)
+{
+    amqp_table_entry_t store[70];
+    struct fixture f;
+    struct rmqt_error err;
+    char *line;
+    size_t len;
+    int depth, k;
+    unsigned mode;
+    (void)state;
+
+    /* headers nested 1..69 levels deep: written exactly when read back, 64 the most */
+    for (depth = 1; depth < 70; depth++) {
+        make_envelope(&f, false);
+        for (k = depth - 1; k >= 0; k--) {
+            memset(&store[k], 0, sizeof(store[k]));
+            store[k].key = amqp_cstring_bytes("a");
+            store[k].value.kind = AMQP_FIELD_KIND_I8;
+            if (k < depth - 1) {
+                store[k].value.kind = AMQP_FIELD_KIND_TABLE;
+                store[k].value.value.table.num_entries = 1;
+                store[k].value.value.table.entries = &store[k + 1];
+            }
+        }
+        f.env.message.properties.headers.entries = store;
+        f.env.message.properties.headers.num_entries = 1;
+        line = archive_record_line(&f.env, ARCHIVE_FORMAT_VERSION, &len, &err);
+        if ((line != NULL) != reads_back(&f.env))
+            fail_msg("depth %d: the writer %s, the reader %s", depth, line ? "takes" : "refuses",
+                     line ? "refuses" : "takes");
+        assert_true((line != NULL) == (depth <= 64));
+        if (!line)
+            assert_non_null(strstr(err.message, "headers.a.a.a"));
+        if (!line)
+            assert_non_null(strstr(err.message, "nested deeper than 64 levels"));
+        free(line);
+    }
+    /* delivery modes: 1 and 2 only, with the reader's own message */
+    for (mode = 0; mode < 4; mode++) {
+        make_envelope(&f, false);
+        f.env.message.properties.delivery_mode = (uint8_t)mode;
+        line = archive_record_line(&f.env, ARCHIVE_FORMAT_VERSION, &len, &err);
+        assert_true((line != NULL) == reads_back(&f.env));
+        assert_true((line != NULL) == (mode == 1 || mode == 2));
+        if (!line)
+            assert_non_null(strstr(err.message, "properties.delivery_mode"));
+        free(line);
+    }
+    /* a field kind the format has no name for */
+    make_envelope(&f, false);
+    f.headers[0].value.kind = 'Z';
+    line = archive_record_line(&f.env, ARCHIVE_FORMAT_VERSION, &len, &err);
+    assert_null(line);
+    assert_false(reads_back(&f.env));
+    assert_non_null(strstr(err.message, "headers.h-long: a field value of kind 'Z'"));
 }
 
 static void read_all(const char *text, size_t len, size_t max_line, int *kinds, size_t *n,
@@ -323,6 +482,9 @@ int main(void)
         cmocka_unit_test(test_archive_record_refuses_headers_inside_properties),
         cmocka_unit_test(test_archive_record_refuses_what_is_not_a_record),
         cmocka_unit_test(test_archive_header_round_trip_and_refusals),
+        cmocka_unit_test(test_archive_reads_a_version_1_record),
+        cmocka_unit_test(test_archive_record_keeps_every_repeated_header_key),
+        cmocka_unit_test(test_archive_writer_takes_exactly_what_the_reader_takes),
         cmocka_unit_test(test_archive_reader_tells_a_truncated_last_line),
         cmocka_unit_test(test_archive_reader_bounds_a_line),
         cmocka_unit_test(test_archive_sha256_of_known_input),

@@ -658,25 +658,180 @@ static void test_msgjson_escapes_binary_and_prefixed_keys(void **state)
     assert_true(rmqt_table_equal(&t, &out));
 }
 
-static void test_msgjson_writes_the_first_of_duplicate_keys(void **state)
+static void test_msgjson_keeps_every_entry_of_a_repeated_key(void **state)
 {
-    amqp_table_entry_t e[2];
-    amqp_table_t t;
+    amqp_table_entry_t e[3], inner[2];
+    amqp_field_value_t nested;
+    amqp_table_t t, out;
+    struct rmqt_error err;
     json_t *j;
     char *s;
-    (void)state;
 
+    inner[0] = entry("n", mk(AMQP_FIELD_KIND_VOID));
+    inner[1] = entry("n", mk(AMQP_FIELD_KIND_BOOLEAN));
+    nested = mk(AMQP_FIELD_KIND_TABLE);
+    nested.value.table.num_entries = 2;
+    nested.value.table.entries = inner;
     e[0] = entry("k", mk(AMQP_FIELD_KIND_I8));
     e[0].value.value.i8 = 1;
-    e[1] = entry("k", mk(AMQP_FIELD_KIND_I8));
-    e[1].value.value.i8 = 2;
+    e[1] = entry("t", nested);
+    e[2] = entry("k", mk(AMQP_FIELD_KIND_I16));
+    e[2].value.value.i16 = 2;
+    t.num_entries = 3;
+    t.entries = e;
+    j = rmqt_table_to_json(&t);
+    s = dump(j);
+    /* pairs in the table's order, both "k" entries with their own types; the nested table
+     * repeats a key too */
+    assert_string_equal(s, "[[\"k\",{\"type\":\"i8\",\"value\":1}],"
+                           "[\"t\",{\"type\":\"table\",\"value\":[[\"n\",{\"type\":\"void\"}],"
+                           "[\"n\",{\"type\":\"bool\",\"value\":false}]]}],"
+                           "[\"k\",{\"type\":\"i16\",\"value\":2}]]");
+    free(s);
+    j = through_text(j);
+    assert_int_equal(rmqt_table_from_json(j, *state, &out, &err), 0);
+    json_decref(j);
+    assert_true(rmqt_table_equal(&t, &out));
+    /* a table without a repeated key stays an object */
+    t.num_entries = 2;
+    j = rmqt_table_to_json(&t);
+    assert_true(json_is_object(j));
+    json_decref(j);
+}
+
+static void test_msgjson_repeated_keys_after_escaping_use_pairs(void **state)
+{
+    amqp_table_entry_t e[2];
+    amqp_table_t t, out;
+    struct rmqt_error err;
+    json_t *j;
+    char *s;
+
+    e[0] = entry_bytes("a\0", 2, mk(AMQP_FIELD_KIND_VOID));
+    e[1] = entry_bytes("a\0", 2, mk(AMQP_FIELD_KIND_VOID));
     t.num_entries = 2;
     t.entries = e;
     j = rmqt_table_to_json(&t);
     s = dump(j);
-    assert_string_equal(s, "{\"k\":{\"type\":\"i8\",\"value\":1}}");
+    assert_string_equal(s, "[[\"base64:YQA=\",{\"type\":\"void\"}],[\"base64:YQA=\",{\"type\":"
+                           "\"void\"}]]");
     free(s);
+    j = through_text(j);
+    assert_int_equal(rmqt_table_from_json(j, *state, &out, &err), 0);
     json_decref(j);
+    assert_true(rmqt_table_equal(&t, &out));
+}
+
+static void test_msgjson_refuses_pairs_that_are_not_pairs_or_need_none(void **state)
+{
+    expect_error(*state, TABLE, "[[\"a\",{\"type\":\"void\"}],[\"b\",{\"type\":\"void\"}]]",
+                 "an array of pairs for a table in which no key repeats (write it as an object)");
+    expect_error(*state, TABLE, "[]",
+                 "an empty array of pairs for a table (an empty table is written {})");
+    expect_error(*state, TABLE, "[[\"a\",{\"type\":\"void\"}],[\"a\"]]",
+                 "[1]: expected a pair [key, typed value]");
+    expect_error(*state, TABLE, "[[1,{\"type\":\"void\"}]]",
+                 "[0]: expected a pair [key, typed value]");
+    expect_error(*state, TABLE, "[[\"a\",{\"type\":\"void\"}],[\"a\",{\"type\":\"i8\"}]]",
+                 "a: missing 'value' for type 'i8'");
+}
+
+/* A table nested `depth` levels deep (the outermost is level 1), built in *store. */
+static amqp_table_t nested_tables(amqp_table_entry_t *store, int depth)
+{
+    amqp_table_t t;
+    int k;
+
+    for (k = depth - 1; k >= 0; k--) {
+        store[k].key = amqp_cstring_bytes("a");
+        if (k == depth - 1) {
+            store[k].value = mk(AMQP_FIELD_KIND_I8);
+        } else {
+            store[k].value = mk(AMQP_FIELD_KIND_TABLE);
+            store[k].value.value.table.num_entries = 1;
+            store[k].value.value.table.entries = &store[k + 1];
+        }
+    }
+    t.num_entries = 1;
+    t.entries = store;
+    return t;
+}
+
+static void test_msgjson_check_takes_exactly_what_the_decoder_takes(void **state)
+{
+    amqp_table_entry_t store[80];
+    int depth;
+
+    /* the same limit both ways: for each depth, the check passes iff the encoding decodes */
+    for (depth = 1; depth <= 70; depth++) {
+        amqp_table_t t = nested_tables(store, depth), out;
+        struct rmqt_error e1, e2;
+        json_t *j = through_text(rmqt_table_to_json(&t));
+        int checked = rmqt_table_check(&t, 0, &e1);
+        int decoded = rmqt_table_from_json(j, *state, &out, &e2);
+
+        json_decref(j);
+        if (checked != decoded)
+            fail_msg("depth %d: check %d (%s), decode %d (%s)", depth, checked, e1.message, decoded,
+                     e2.message);
+        assert_int_equal(checked, depth <= RMQT_MSGJSON_MAX_DEPTH ? 0 : -1);
+        if (checked == 0)
+            assert_true(rmqt_table_equal(&t, &out));
+        else
+            assert_non_null(strstr(e1.message, "tables and arrays nested deeper than 64 levels"));
+    }
+}
+
+static void test_msgjson_check_refuses_arrays_too_deep_and_unknown_kinds(void **state)
+{
+    amqp_field_value_t arr[70];
+    amqp_table_entry_t e[2];
+    amqp_table_t t;
+    struct rmqt_error err;
+    int k;
+    (void)state;
+
+    /* headers (level 1) -> 63 arrays: level 64, fine; one more is too deep */
+    for (k = 0; k < 70; k++) {
+        arr[k] = mk(AMQP_FIELD_KIND_ARRAY);
+        arr[k].value.array.num_entries = 1;
+        arr[k].value.array.entries = &arr[k + 1];
+    }
+    arr[63] = mk(AMQP_FIELD_KIND_VOID); /* arr[0..62]: levels 2..64 */
+    e[0] = entry("x", arr[0]);
+    t.num_entries = 1;
+    t.entries = e;
+    assert_int_equal(rmqt_table_check(&t, 0, &err), 0);
+    arr[63] = mk(AMQP_FIELD_KIND_ARRAY); /* level 65 */
+    arr[63].value.array.num_entries = 1;
+    arr[63].value.array.entries = &arr[64];
+    arr[64] = mk(AMQP_FIELD_KIND_VOID);
+    assert_int_equal(rmqt_table_check(&t, 0, &err), -1);
+    assert_int_equal(err.code, RMQT_ERR_LIMIT);
+    assert_non_null(strstr(err.message, "x[0][0]"));
+    e[0] = entry("odd", mk('?'));
+    assert_int_equal(rmqt_table_check(&t, 0, &err), -1);
+    assert_string_equal(err.message, "odd: a field value of kind '?' (63), which is not an AMQP "
+                                     "0-9-1 field type this tool can write back");
+}
+
+static void test_msgjson_check_with_unique_keys_refuses_a_repeat(void **state)
+{
+    amqp_table_entry_t e[2];
+    amqp_basic_properties_t p;
+    struct rmqt_error err;
+    (void)state;
+
+    e[0] = entry("k", mk(AMQP_FIELD_KIND_VOID));
+    e[1] = entry("k", mk(AMQP_FIELD_KIND_VOID));
+    memset(&p, 0, sizeof(p));
+    p._flags = AMQP_BASIC_HEADERS_FLAG;
+    p.headers.num_entries = 2;
+    p.headers.entries = e;
+    assert_int_equal(rmqt_props_check(&p, 0, &err), 0);
+    assert_int_equal(rmqt_props_check(&p, RMQT_MSGJSON_UNIQUE_KEYS, &err), -1);
+    assert_string_equal(err.message,
+                        "headers.k: the key is the same as an earlier key of the table");
 }
 
 static void test_msgjson_ignores_unknown_members_of_a_typed_value(void **state)
@@ -950,14 +1105,17 @@ static void test_msgjson_refuses_a_missing_or_malformed_member(void **state)
 static void test_msgjson_refuses_a_table_value_that_is_not_an_object(void **state)
 {
     expect_error(*state, VALUE, "{\"type\":\"table\",\"value\":[]}",
-                 "expected an object as 'value' for type 'table'");
+                 "an empty array of pairs for a table (an empty table is written {})");
     expect_error(*state, VALUE, "{\"type\":\"table\"}",
-                 "expected an object as 'value' for type 'table'");
+                 "expected an object (or an array of pairs) as 'value' for type 'table'");
     expect_error(*state, VALUE, "{\"type\":\"array\",\"value\":{}}",
                  "expected an array as 'value' for type 'array'");
-    expect_error(*state, TABLE, "[1]", "expected an object of typed values, got an array");
+    expect_error(*state, TABLE, "[1]", "[0]: expected a pair [key, typed value]");
+    expect_error(*state, TABLE, "1",
+                 "expected an object of typed values (or an array of [key, typed value] pairs), "
+                 "got an integer");
     expect_error(*state, PROPS, "{\"headers\":[]}",
-                 "headers: expected an object of typed values, got an array");
+                 "headers: an empty array of pairs for a table (an empty table is written {})");
 }
 
 /* count arrays nested inside each other, the innermost holding a void */
@@ -1118,7 +1276,12 @@ int main(void)
         POOL_TEST(test_msgjson_roundtrips_a_table_in_an_array_in_a_table),
         POOL_TEST(test_msgjson_keeps_the_order_of_table_keys),
         POOL_TEST(test_msgjson_escapes_binary_and_prefixed_keys),
-        POOL_TEST(test_msgjson_writes_the_first_of_duplicate_keys),
+        POOL_TEST(test_msgjson_keeps_every_entry_of_a_repeated_key),
+        POOL_TEST(test_msgjson_repeated_keys_after_escaping_use_pairs),
+        POOL_TEST(test_msgjson_refuses_pairs_that_are_not_pairs_or_need_none),
+        POOL_TEST(test_msgjson_check_takes_exactly_what_the_decoder_takes),
+        POOL_TEST(test_msgjson_check_refuses_arrays_too_deep_and_unknown_kinds),
+        POOL_TEST(test_msgjson_check_with_unique_keys_refuses_a_repeat),
         POOL_TEST(test_msgjson_ignores_unknown_members_of_a_typed_value),
         POOL_TEST(test_msgjson_roundtrips_all_14_properties_through_text),
         POOL_TEST(test_msgjson_props_without_headers_have_no_headers_member),
