@@ -103,28 +103,18 @@ int cli_amqp_setup(struct cli *cli, struct cli_amqp *a, struct rmqt_error *err);
 /* Wipes the password and frees. */
 void cli_amqp_release(struct cli_amqp *a);
 
-/* The file against the broker, as plan and apply need it. */
-#include "diff.h"
-#include "live.h"
-#include "model.h"
-struct plan_session {
-    struct topology desired, live;
-    struct live_info info;
-    struct plan plan;
-    struct diag_list dl;
-    struct rmqt_http *http;
-    char error[1024]; /* why it failed; "" when it did not */
-};
+/* The plan pipeline (provision/plan.h) with the client of the connection options. */
+#include "plan.h"
 
-/* Loads and validates file, reads the broker and plans (cmd_plan.c). Prints nothing: returns
- * EXIT_OK with s filled, or the exit status to end with, s holding the diagnostics and the
- * reason. Release s with plan_session_release either way. */
+/* Runs plan_session_run with the management API client of the connection options (cmd_plan.c).
+ * Prints nothing: returns EXIT_OK with s filled, or the exit status to end with (EXIT_USAGE
+ * for unusable connection settings), s holding the diagnostics and the reason. Release s with
+ * plan_session_release either way. */
 int cli_run_plan(struct cli *cli, const char *file, bool prune, struct plan_session *s);
 /* Shows the session's diagnostics and failure: as text on stderr (doc NULL), or added to
  * doc as "diagnostics" and "error". */
 struct json_t;
 void plan_session_report(struct cli *cli, struct plan_session *s, struct json_t *doc);
-void plan_session_release(struct plan_session *s);
 
 /* Prints one diagnostic as text to f: "file:line:col: path: message" (warnings say
  * "warning:"), coloured when color. */

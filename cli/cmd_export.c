@@ -88,7 +88,7 @@ static int run_export(struct cli *cli, const struct parsed_opts *opts, int argc,
 {
     const struct optvalues *vhosts = opt_get(opts, "vhost");
     struct topology want, live;
-    struct live_info info;
+    struct rmqt_broker_info info;
     struct rmqt_error err;
     struct rmqt_http *h;
     struct strbuf out = {0}, header = {0};
