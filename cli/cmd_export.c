@@ -98,11 +98,7 @@ static int run_export(struct cli *cli, const struct parsed_opts *opts, int argc,
     size_t n_names = 0;
 
     (void)argv;
-    if (argc) {
-        fprintf(stderr, "rmqtopo: export takes no file (it writes to stdout)\n"
-                        "Try 'rmqtopo export --help'.\n");
-        return EXIT_USAGE;
-    }
+    (void)argc;
     if (opt_flag(opts, "all-vhosts") && vhosts && vhosts->n) {
         fprintf(stderr, "rmqtopo: export takes --vhost or --all-vhosts, not both\n"
                         "Try 'rmqtopo export --help'.\n");
@@ -190,4 +186,9 @@ const struct command cmd_export = {
     "Exit status: 0 written, 1 failure (broker unreachable, a vhost does not exist), 64 usage.",
     export_options,
     run_export,
+    NULL,
+    0,
+    0,
+    "takes no file (it writes to stdout)",
+    NEEDS_HTTP,
 };

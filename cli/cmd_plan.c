@@ -41,12 +41,7 @@ void plan_session_report(struct cli *cli, struct plan_session *s, json_t *doc)
     if (doc) {
         json_t *diags = json_array();
         for (k = 0; k < s->dl.n; k++) {
-            const struct diag *d = &s->dl.v[k];
-            json_array_append_new(diags,
-                                  json_pack("{s:s, s:i, s:i, s:s, s:s, s:s}", "file", d->file,
-                                            "line", d->pos.line, "column", d->pos.col, "severity",
-                                            d->severity == DIAG_ERROR ? "error" : "warning", "path",
-                                            d->path, "message", d->message));
+            json_array_append_new(diags, cli_diag_json(&s->dl.v[k]));
         }
         json_object_set_new(doc, "diagnostics", diags);
         if (s->error[0])
@@ -64,10 +59,7 @@ static int run_plan(struct cli *cli, const struct parsed_opts *opts, int argc, c
     struct plan_session s;
     int status;
 
-    if (argc != 1) {
-        fprintf(stderr, "rmqtopo: plan takes one topology file\nTry 'rmqtopo plan --help'.\n");
-        return EXIT_USAGE;
-    }
+    (void)argc;
     status = cli_run_plan(cli, argv[0], opt_flag(opts, "prune"), &s);
     if (cli->output == OUTPUT_JSON) {
         /* one document, success or not (cli.md): a failure has "error" and no "changes" */
@@ -98,10 +90,20 @@ static int run_plan(struct cli *cli, const struct parsed_opts *opts, int argc, c
     "unreachable or refusing), 64 usage error."
 
 const struct command cmd_plan = {
-    "plan",           "FILE",       "show what apply would change (alias: diff)",
-    PLAN_DESCRIPTION, plan_options, run_plan,
+    "plan",
+    "FILE",
+    "show what apply would change (alias: diff)",
+    PLAN_DESCRIPTION,
+    plan_options,
+    run_plan,
+    NULL,
+    1,
+    1,
+    "takes one topology file",
+    NEEDS_HTTP,
 };
 
 const struct command cmd_diff = {
-    "diff", "FILE", "the same as plan", PLAN_DESCRIPTION, plan_options, run_plan,
+    "diff", "FILE", "the same as plan",        PLAN_DESCRIPTION, plan_options, run_plan, NULL,
+    1,      1,      "takes one topology file", NEEDS_HTTP,
 };

@@ -666,3 +666,20 @@ out:
     empty_amqp_pool(&s.pool);
     return rc < 0 ? -1 : 0;
 }
+
+bool archive_limit_reached(const struct archive_options *o, const struct archive_result *res)
+{
+    return o->limit && res->mover.moved >= o->limit;
+}
+
+bool archive_ok(const struct archive_options *o, int rc, const struct archive_result *res,
+                bool stopped)
+{
+    return rc == 0 && !stopped && (res->mover.left == 0 || archive_limit_reached(o, res)) &&
+           res->mover.at_limit == 0 && res->unarchivable == 0;
+}
+
+bool restore_ok(int rc, const struct restore_result *res, bool stopped)
+{
+    return rc == 0 && !stopped && res->returned == 0 && res->nacked == 0;
+}

@@ -427,6 +427,11 @@ bool replay_left_selected(const struct replay_result *res)
            res->no_target || (m->left > 0 && !res->limit_reached);
 }
 
+bool replay_ok(int rc, const struct replay_result *res, bool stopped)
+{
+    return rc == 0 && !replay_left_selected(res) && !stopped && res->mover.at_limit == 0;
+}
+
 /* --- dry run ------------------------------------------------------------------------- */
 
 struct preview_run {
