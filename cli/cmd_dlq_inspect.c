@@ -7,7 +7,7 @@
  */
 #include "dlq.h"
 
-#include "msgcodec.h"
+#include "msgdigest.h"
 #include "inspect.h"
 #include "msgjson.h"
 #include "strbuf.h"

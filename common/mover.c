@@ -28,7 +28,7 @@
 #include "mover.h"
 
 #include "delivery.h"
-#include "msgcodec.h"
+#include "msgdigest.h"
 #include "textutil.h"
 #include "xalloc.h"
 

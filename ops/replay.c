@@ -20,7 +20,7 @@
 #include "replay.h"
 
 #include "browse.h"
-#include "msgcodec.h"
+#include "msgdigest.h"
 #include "queueinfo.h"
 #include "strmap.h"
 #include "warn.h"
