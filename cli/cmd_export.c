@@ -79,7 +79,7 @@ static void warn_skipped(const struct topology *live)
     topology_export_skipped(live, &notes);
     for (line = notes.buf; line && *line; line = end + 1) {
         end = strchr(line, '\n');
-        fprintf(stderr, "rmqtopo: warning: not exported: %.*s\n", (int)(end - line), line);
+        cli_warnf("not exported: %.*s", (int)(end - line), line);
     }
     strbuf_release(&notes);
 }
