@@ -6,6 +6,7 @@
 
 #include "strbuf.h"
 #include "textutil.h"
+#include "xalloc.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -20,25 +21,13 @@
 /* Prints prefix and the formatted message, made safe, as one line on stderr. */
 static void print_line(const char *prefix, const char *fmt, va_list ap)
 {
-    struct strbuf msg = {0}, safe = {0};
-    va_list cp;
-    int n;
+    struct strbuf safe = {0};
+    char *msg = xvasprintf(fmt, ap);
 
-    va_copy(cp, ap);
-    n = vsnprintf(NULL, 0, fmt, cp);
-    va_end(cp);
-    if (n > 0) {
-        char *buf = malloc((size_t)n + 1);
-        if (buf) {
-            vsnprintf(buf, (size_t)n + 1, fmt, ap);
-            strbuf_add(&msg, buf, (size_t)n);
-            free(buf);
-        }
-    }
     /* messages carry names and broker reasons: nothing in them may drive the terminal */
-    rmqt_sanitize_add(&safe, strbuf_str(&msg), msg.len);
+    rmqt_sanitize_add(&safe, msg, strlen(msg));
     fprintf(stderr, "%s%s\n", prefix, strbuf_str(&safe));
-    strbuf_release(&msg);
+    free(msg);
     strbuf_release(&safe);
 }
 

@@ -11,22 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *vformat(const char *fmt, va_list ap)
-{
-    va_list cp;
-    int n;
-    char *s;
-
-    va_copy(cp, ap);
-    n = vsnprintf(NULL, 0, fmt, cp);
-    va_end(cp);
-    if (n < 0)
-        return xstrdup("");
-    s = xmalloc((size_t)n + 1);
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    return s;
-}
-
 void ops_warnf(void (*warn)(void *ctx, const char *msg), void *ctx, const char *fmt, ...)
 {
     va_list ap;
@@ -35,7 +19,7 @@ void ops_warnf(void (*warn)(void *ctx, const char *msg), void *ctx, const char *
     if (!warn)
         return;
     va_start(ap, fmt);
-    msg = vformat(fmt, ap);
+    msg = xvasprintf(fmt, ap);
     va_end(ap);
     warn(ctx, msg);
     free(msg);
@@ -47,7 +31,7 @@ void ops_warnings_addf(struct ops_warnings *w, const char *fmt, ...)
 
     XGROW(w->v, w->cap, w->n + 1);
     va_start(ap, fmt);
-    w->v[w->n++] = vformat(fmt, ap);
+    w->v[w->n++] = xvasprintf(fmt, ap);
     va_end(ap);
 }
 
