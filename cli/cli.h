@@ -8,6 +8,7 @@
 #ifndef RMQT_CLI_H
 #define RMQT_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -55,15 +56,50 @@ struct cli {
     long connect_timeout_ms, timeout_ms; /* 0: the client's defaults */
 };
 
+/* What a command talks to (struct command's needs). */
+#define NEEDS_HTTP 1u /* the management API */
+#define NEEDS_AMQP 2u /* AMQP */
+
+/* A command of the table (main.c). The fields after run may be left out (zero): a command
+ * without args_error checks its positional arguments itself. */
 struct command {
-    const char *name;
+    const char *name;    /* "validate"; a grouped command's full name: "dlq inspect" */
     const char *args;    /* "FILE..." for the synopsis */
     const char *summary; /* one line for rmqtopo --help */
     const char *description;
     const struct optspec *options; /* command options, NULL-name terminated */
-    /* Runs with the command's options and positional arguments; returns the exit status. */
+    /* Runs with the command's options and positional arguments; returns the exit status.
+     * The count of positional arguments is already checked (see args_error). */
     int (*run)(struct cli *cli, const struct parsed_opts *opts, int argc, char **argv);
+    const char *group;      /* "dlq" for "dlq inspect": the first word; NULL: none */
+    int min_args, max_args; /* positional arguments; max_args -1: no limit */
+    /* the usage error for another count, after the command's name ("takes one queue");
+     * NULL: the command checks the count itself */
+    const char *args_error;
+    unsigned needs; /* NEEDS_HTTP | NEEDS_AMQP: what it talks to; 0: no broker */
 };
+
+/* The command table, NULL-terminated, and the global options (main.c). */
+extern const struct command *const cli_commands[];
+extern const struct optspec cli_global_options[];
+
+/* What the command line holds (options.c). */
+struct cli_args {
+    const struct command *cmd;
+    struct parsed_opts parsed; /* the command's options */
+    size_t ncopts;
+    struct optvalues *gvals; /* one per global option */
+    char **pos;              /* positional arguments */
+    int npos;
+    bool flush; /* something was printed on stdout: check that it was written */
+};
+
+/* Reads argv with the global options and, once the command is known, its own, and fills cli
+ * (output, colour, connection settings: URL lists split once, here) and a. Returns -1 when
+ * a->cmd is to run, else the exit status to end with (help shown, usage error printed).
+ * Release a with cli_args_release either way. */
+int cli_parse_args(struct cli *cli, int argc, char **argv, struct cli_args *a);
+void cli_args_release(struct cli *cli, struct cli_args *a);
 
 extern const struct command cmd_validate;
 extern const struct command cmd_plan;
@@ -87,6 +123,19 @@ const char *opt_last(const struct parsed_opts *opts, const char *name);
 int cli_fail(struct cli *cli, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Prints "rmqtopo: warning: message" to stderr, the message made safe for a terminal. Any
+ * length: nothing is cut. */
+void cli_warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same, as a callback for the library layers' warnings (ctx unused). */
+void cli_warn_cb(void *ctx, const char *msg);
+
+/* Set by SIGINT and SIGTERM once cli_install_signals ran (signals.c): a long run stops
+ * cleanly between messages or changes. */
+extern volatile sig_atomic_t cli_stop_requested;
+/* Installs the handlers of SIGINT and SIGTERM (they set cli_stop_requested) and ignores
+ * SIGPIPE. */
+void cli_install_signals(void);
+
 /* The management API client for the connection options and environment (connect.c).
  * NULL with err set when the settings are unusable (e.g. an unreadable password file). */
 struct rmqt_http *cli_http_client(struct cli *cli, struct rmqt_error *err);
@@ -103,31 +152,23 @@ int cli_amqp_setup(struct cli *cli, struct cli_amqp *a, struct rmqt_error *err);
 /* Wipes the password and frees. */
 void cli_amqp_release(struct cli_amqp *a);
 
-/* The file against the broker, as plan and apply need it. */
-#include "diff.h"
-#include "live.h"
-#include "model.h"
-struct plan_session {
-    struct topology desired, live;
-    struct live_info info;
-    struct plan plan;
-    struct diag_list dl;
-    struct rmqt_http *http;
-    char error[1024]; /* why it failed; "" when it did not */
-};
+/* The plan pipeline (provision/plan.h) with the client of the connection options. */
+#include "plan.h"
 
-/* Loads and validates file, reads the broker and plans (cmd_plan.c). Prints nothing: returns
- * EXIT_OK with s filled, or the exit status to end with, s holding the diagnostics and the
- * reason. Release s with plan_session_release either way. */
+/* Runs plan_session_run with the management API client of the connection options (cmd_plan.c).
+ * Prints nothing: returns EXIT_OK with s filled, or the exit status to end with (EXIT_USAGE
+ * for unusable connection settings), s holding the diagnostics and the reason. Release s with
+ * plan_session_release either way. */
 int cli_run_plan(struct cli *cli, const char *file, bool prune, struct plan_session *s);
 /* Shows the session's diagnostics and failure: as text on stderr (doc NULL), or added to
  * doc as "diagnostics" and "error". */
 struct json_t;
 void plan_session_report(struct cli *cli, struct plan_session *s, struct json_t *doc);
-void plan_session_release(struct plan_session *s);
 
 /* Prints one diagnostic as text to f: "file:line:col: path: message" (warnings say
  * "warning:"), coloured when color. */
 void print_diag_text(FILE *f, const struct diag *d, bool color);
+/* One diagnostic as JSON (new): {file, line, column, severity, path, message}. */
+struct json_t *cli_diag_json(const struct diag *d);
 
 #endif

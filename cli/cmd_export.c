@@ -79,7 +79,7 @@ static void warn_skipped(const struct topology *live)
     topology_export_skipped(live, &notes);
     for (line = notes.buf; line && *line; line = end + 1) {
         end = strchr(line, '\n');
-        fprintf(stderr, "rmqtopo: warning: not exported: %.*s\n", (int)(end - line), line);
+        cli_warnf("not exported: %.*s", (int)(end - line), line);
     }
     strbuf_release(&notes);
 }
@@ -88,7 +88,7 @@ static int run_export(struct cli *cli, const struct parsed_opts *opts, int argc,
 {
     const struct optvalues *vhosts = opt_get(opts, "vhost");
     struct topology want, live;
-    struct live_info info;
+    struct rmqt_broker_info info;
     struct rmqt_error err;
     struct rmqt_http *h;
     struct strbuf out = {0}, header = {0};
@@ -98,11 +98,7 @@ static int run_export(struct cli *cli, const struct parsed_opts *opts, int argc,
     size_t n_names = 0;
 
     (void)argv;
-    if (argc) {
-        fprintf(stderr, "rmqtopo: export takes no file (it writes to stdout)\n"
-                        "Try 'rmqtopo export --help'.\n");
-        return EXIT_USAGE;
-    }
+    (void)argc;
     if (opt_flag(opts, "all-vhosts") && vhosts && vhosts->n) {
         fprintf(stderr, "rmqtopo: export takes --vhost or --all-vhosts, not both\n"
                         "Try 'rmqtopo export --help'.\n");
@@ -190,4 +186,9 @@ const struct command cmd_export = {
     "Exit status: 0 written, 1 failure (broker unreachable, a vhost does not exist), 64 usage.",
     export_options,
     run_export,
+    NULL,
+    0,
+    0,
+    "takes no file (it writes to stdout)",
+    NEEDS_HTTP,
 };

@@ -42,14 +42,6 @@ static const char *plural(size_t n, const char *one, const char *many)
     return n == 1 ? one : many;
 }
 
-static json_t *diag_json(const struct diag *d)
-{
-    return json_pack("{s:s, s:i, s:i, s:s, s:s, s:s}", "file", d->file, "line", d->pos.line,
-                     "column", d->pos.col, "severity",
-                     d->severity == DIAG_ERROR ? "error" : "warning", "path", d->path, "message",
-                     d->message);
-}
-
 static int run_validate(struct cli *cli, const struct parsed_opts *opts, int argc, char **argv)
 {
     bool strict = opt_flag(opts, "strict");
@@ -57,11 +49,6 @@ static int run_validate(struct cli *cli, const struct parsed_opts *opts, int arg
     json_t *doc = NULL, *jfiles = NULL, *jdiags = NULL;
     int i;
 
-    if (argc < 1) {
-        fprintf(stderr, "rmqtopo: validate needs at least one topology file\n"
-                        "Try 'rmqtopo validate --help'.\n");
-        return EXIT_USAGE;
-    }
     {
         int stdin_uses = 0;
         for (i = 0; i < argc; i++)
@@ -97,7 +84,7 @@ static int run_validate(struct cli *cli, const struct parsed_opts *opts, int arg
 
         if (cli->output == OUTPUT_JSON) {
             for (k = 0; k < dl.n; k++)
-                json_array_append_new(jdiags, diag_json(&dl.v[k]));
+                json_array_append_new(jdiags, cli_diag_json(&dl.v[k]));
             json_array_append_new(
                 jfiles,
                 json_pack("{s:s, s:b, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}}", "file", t.file,
@@ -156,4 +143,9 @@ const struct command cmd_validate = {
     "or unreadable, 64 usage error.",
     validate_options,
     run_validate,
+    NULL,
+    1,
+    -1,
+    "needs at least one topology file",
+    0,
 };

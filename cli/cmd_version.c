@@ -10,10 +10,7 @@ static int run_version(struct cli *cli, const struct parsed_opts *opts, int argc
 {
     (void)opts;
     (void)argv;
-    if (argc > 0) {
-        fprintf(stderr, "rmqtopo: version takes no arguments\nTry 'rmqtopo version --help'.\n");
-        return EXIT_USAGE;
-    }
+    (void)argc;
     if (cli->output == OUTPUT_JSON) {
         json_t *doc = json_pack("{s:s, s:s, s:s}", "version", RMQTOPO_VERSION, "libyaml",
                                 yaml_get_version_string(), "jansson", JANSSON_VERSION);
@@ -28,6 +25,15 @@ static int run_version(struct cli *cli, const struct parsed_opts *opts, int argc
 }
 
 const struct command cmd_version = {
-    "version", "",          "print the version (also --version)", "Prints rmqtopo's version.",
-    NULL,      run_version,
+    "version",
+    "",
+    "print the version (also --version)",
+    "Prints rmqtopo's version.",
+    NULL,
+    run_version,
+    NULL,
+    0,
+    0,
+    "takes no arguments",
+    0,
 };

@@ -18,16 +18,6 @@
 #define DEFAULT_API_URL "http://localhost:15672"
 #define DEFAULT_AMQP_URL "amqp://localhost:5672"
 
-static void split_urls(struct optvalues *out, const char *s)
-{
-    char *copy = xstrdup(s), *tok, *save = NULL;
-    for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        XGROW(out->v, out->cap, out->n + 1);
-        out->v[out->n++] = xstrdup(tok);
-    }
-    free(copy);
-}
-
 /* The password from --password-file (first line), or NULL when none was given; a file that
  * cannot be read is an error (returns -1). */
 static int read_password_file(const char *path, char **out, struct rmqt_error *err)
@@ -66,8 +56,8 @@ static void trace_line(const char *line, void *ctx)
     strbuf_release(&sb);
 }
 
-/* The URLs of one endpoint: the options given, else the environment variable, else the
- * default; each may list several, comma-separated. */
+/* The URLs of one endpoint: the options given (split already, by options.c), else the
+ * environment variable, else the default; each of those may list several, comma-separated. */
 static void choose_urls(struct optvalues *out, const struct optvalues *given, const char *env_name,
                         const char *dflt)
 {
@@ -75,10 +65,12 @@ static void choose_urls(struct optvalues *out, const struct optvalues *given, co
     size_t k;
 
     if (given->n) {
-        for (k = 0; k < given->n; k++)
-            split_urls(out, given->v[k]);
+        for (k = 0; k < given->n; k++) {
+            XGROW(out->v, out->cap, out->n + 1);
+            out->v[out->n++] = xstrdup(given->v[k]);
+        }
     } else {
-        split_urls(out, env && *env ? env : dflt);
+        rmqt_split_list(env && *env ? env : dflt, &out->v, &out->n, &out->cap);
     }
 }
 
@@ -144,8 +136,7 @@ struct rmqt_http *cli_http_client(struct cli *cli, struct rmqt_error *err)
     if (cli->verbose)
         cfg.trace = trace_line;
     if (cli->insecure)
-        fprintf(stderr, "rmqtopo: warning: --insecure: the broker's TLS certificate is not "
-                        "verified\n");
+        cli_warnf("--insecure: the broker's TLS certificate is not verified");
     h = rmqt_http_new(&cfg, err);
 out:
     free_password(password);

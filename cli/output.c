@@ -6,7 +6,9 @@
 
 #include "strbuf.h"
 #include "textutil.h"
+#include "xalloc.h"
 
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,32 +18,45 @@
 #define C_YELLOW "\033[1;33m"
 #define C_RESET "\033[0m"
 
+/* Prints prefix and the formatted message, made safe, as one line on stderr. */
+static void print_line(const char *prefix, const char *fmt, va_list ap)
+{
+    struct strbuf safe = {0};
+    char *msg = xvasprintf(fmt, ap);
+
+    /* messages carry names and broker reasons: nothing in them may drive the terminal */
+    rmqt_sanitize_add(&safe, msg, strlen(msg));
+    fprintf(stderr, "%s%s\n", prefix, strbuf_str(&safe));
+    free(msg);
+    strbuf_release(&safe);
+}
+
 int cli_fail(struct cli *cli, int status, const char *fmt, ...)
 {
-    struct strbuf msg = {0}, safe = {0};
+    char prefix[32];
     va_list ap;
-    int n;
+
+    snprintf(prefix, sizeof(prefix), "%srmqtopo:%s ", cli->color_err ? C_RED : "",
+             cli->color_err ? C_RESET : "");
+    va_start(ap, fmt);
+    print_line(prefix, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+void cli_warnf(const char *fmt, ...)
+{
+    va_list ap;
 
     va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
+    print_line("rmqtopo: warning: ", fmt, ap);
     va_end(ap);
-    if (n > 0) {
-        char *buf = malloc((size_t)n + 1);
-        if (buf) {
-            va_start(ap, fmt);
-            vsnprintf(buf, (size_t)n + 1, fmt, ap);
-            va_end(ap);
-            strbuf_add(&msg, buf, (size_t)n);
-            free(buf);
-        }
-    }
-    /* messages carry names and broker reasons: nothing in them may drive the terminal */
-    rmqt_sanitize_add(&safe, strbuf_str(&msg), msg.len);
-    fprintf(stderr, "%srmqtopo:%s %s\n", cli->color_err ? C_RED : "", cli->color_err ? C_RESET : "",
-            strbuf_str(&safe));
-    strbuf_release(&msg);
-    strbuf_release(&safe);
-    return status;
+}
+
+void cli_warn_cb(void *ctx, const char *msg)
+{
+    (void)ctx;
+    cli_warnf("%s", msg);
 }
 
 void print_diag_text(FILE *f, const struct diag *d, bool color)
@@ -74,4 +89,12 @@ void print_diag_text(FILE *f, const struct diag *d, bool color)
     strbuf_addc(&sb, '\n');
     fwrite(sb.buf, 1, sb.len, f);
     strbuf_release(&sb);
+}
+
+json_t *cli_diag_json(const struct diag *d)
+{
+    return json_pack("{s:s, s:i, s:i, s:s, s:s, s:s}", "file", d->file, "line", d->pos.line,
+                     "column", d->pos.col, "severity",
+                     d->severity == DIAG_ERROR ? "error" : "warning", "path", d->path, "message",
+                     d->message);
 }

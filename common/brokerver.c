@@ -4,7 +4,10 @@
  */
 #include "brokerver.h"
 
+#include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int part(const char **p, int *out)
 {
@@ -58,4 +61,61 @@ int rmqt_version_cmp(const struct rmqt_version *a, int major, int minor, int pat
 bool rmqt_version_at_least(const struct rmqt_version *a, int major, int minor, int patch)
 {
     return rmqt_version_cmp(a, major, minor, patch) >= 0;
+}
+
+/* A string member, or NULL; also NULL for one holding a NUL. */
+static const char *jstr(const json_t *obj, const char *key)
+{
+    const json_t *v = json_object_get(obj, key);
+    if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+        return NULL;
+    return json_string_value(v);
+}
+
+int rmqt_broker_info_parse(const char *json, size_t len, struct rmqt_broker_info *info,
+                           struct rmqt_error *err)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb(json, len, 0, &jerr);
+    const char *v, *cluster;
+    int rc = -1;
+
+    memset(info, 0, sizeof(*info));
+    if (!json_is_object(doc)) {
+        rmqt_error_set(err, RMQT_ERR_PARSE,
+                       "the management API's /api/overview is not a JSON "
+                       "object (%s)",
+                       doc ? "unexpected shape" : jerr.text);
+        goto out;
+    }
+    v = jstr(doc, "rabbitmq_version");
+    if (!v)
+        v = jstr(doc, "product_version");
+    if (!v || rmqt_version_parse(v, &info->version) < 0) {
+        rmqt_error_set(err, RMQT_ERR_PARSE,
+                       "the management API's /api/overview reports no RabbitMQ version");
+        goto out;
+    }
+    snprintf(info->version_str, sizeof(info->version_str), "%s", v);
+    cluster = jstr(doc, "cluster_name");
+    if (cluster)
+        snprintf(info->cluster_name, sizeof(info->cluster_name), "%s", cluster);
+    rc = 0;
+out:
+    json_decref(doc);
+    return rc;
+}
+
+int rmqt_broker_info_read(struct rmqt_http *http, struct rmqt_broker_info *info,
+                          struct rmqt_error *err)
+{
+    struct rmqt_http_response resp;
+    int rc = -1;
+
+    memset(info, 0, sizeof(*info));
+    rmqt_http_response_init(&resp);
+    if (rmqt_http_request(http, "GET", "/api/overview", NULL, &resp, err) == 0)
+        rc = rmqt_broker_info_parse(resp.body.buf ? resp.body.buf : "", resp.body.len, info, err);
+    rmqt_http_response_release(&resp);
+    return rc;
 }

@@ -1,7 +1,7 @@
 /*
  * error.c - filling struct rmqt_error.
  *
- * Formatting goes into the fixed buffers of the struct with vsnprintf, so reporting an error
+ * Formatting goes into the fixed buffer of the struct with vsnprintf, so reporting an error
  * cannot fail or allocate; over-long messages are cut, never overflow.
  */
 #include "error.h"
@@ -16,16 +16,6 @@ void rmqt_error_init(struct rmqt_error *err)
         memset(err, 0, sizeof(*err));
 }
 
-static void error_vset(struct rmqt_error *err, enum rmqt_error_code code, const char *fmt,
-                       va_list ap) __attribute__((format(printf, 3, 0)));
-
-static void error_vset(struct rmqt_error *err, enum rmqt_error_code code, const char *fmt,
-                       va_list ap)
-{
-    err->code = code;
-    vsnprintf(err->message, sizeof(err->message), fmt, ap);
-}
-
 int rmqt_error_set(struct rmqt_error *err, enum rmqt_error_code code, const char *fmt, ...)
 {
     va_list ap;
@@ -33,26 +23,9 @@ int rmqt_error_set(struct rmqt_error *err, enum rmqt_error_code code, const char
     if (!err)
         return -1;
     rmqt_error_init(err);
+    err->code = code;
     va_start(ap, fmt);
-    error_vset(err, code, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-int rmqt_error_set_at(struct rmqt_error *err, enum rmqt_error_code code, const char *source,
-                      int line, int column, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err)
-        return -1;
-    rmqt_error_init(err);
-    if (source)
-        snprintf(err->source, sizeof(err->source), "%s", source);
-    err->line = line;
-    err->column = column;
-    va_start(ap, fmt);
-    error_vset(err, code, fmt, ap);
+    vsnprintf(err->message, sizeof(err->message), fmt, ap);
     va_end(ap);
     return -1;
 }

@@ -14,7 +14,7 @@ enum rmqt_error_code {
     RMQT_OK = 0,
     RMQT_ERR_USAGE,    /* the caller asked for something malformed */
     RMQT_ERR_IO,       /* a file or socket operation failed; detail = errno */
-    RMQT_ERR_PARSE,    /* malformed input; source, line and column say where */
+    RMQT_ERR_PARSE,    /* malformed input; the message says where ("file:5: ...") */
     RMQT_ERR_INVALID,  /* well-formed input that breaks a rule */
     RMQT_ERR_LIMIT,    /* input beyond a size, depth or count limit */
     RMQT_ERR_HTTP,     /* the management API answered an error; detail = HTTP status */
@@ -25,10 +25,9 @@ enum rmqt_error_code {
 
 struct rmqt_error {
     enum rmqt_error_code code;
-    long detail;      /* errno, HTTP status or AMQP reply code; 0 when none */
-    char source[256]; /* file or URL the error is about; "" when none */
-    int line;         /* 1-based; 0 when unknown */
-    int column;       /* 1-based; 0 when unknown */
+    long detail; /* errno, HTTP status or AMQP reply code; 0 when none */
+    /* Where: in the message (rmqt_error_prefix puts "file:line: " before it). A file's own
+     * problems are diagnostics with positions (provision/diag.h), not errors. */
     char message[768];
 };
 
@@ -39,11 +38,6 @@ void rmqt_error_init(struct rmqt_error *err);
  * `return rmqt_error_set(err, ...)` reports and fails. err may be NULL. */
 int rmqt_error_set(struct rmqt_error *err, enum rmqt_error_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-
-/* Like rmqt_error_set, also recording where (source may be NULL). Returns -1. */
-int rmqt_error_set_at(struct rmqt_error *err, enum rmqt_error_code code, const char *source,
-                      int line, int column, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
 
 /* Puts a printf-style prefix and ": " before err's message, keeping its code and detail
  * ("file:5: " + "body: not valid base64"). Returns -1. err may be NULL. */

@@ -242,11 +242,6 @@ const char *rmqt_http_current_url(const struct rmqt_http *h)
     return h->urls[h->current];
 }
 
-const char *rmqt_http_user(const struct rmqt_http *h)
-{
-    return h->user;
-}
-
 void rmqt_url_encode(struct strbuf *sb, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";

@@ -65,8 +65,6 @@ void rmqt_http_response_release(struct rmqt_http_response *resp);
 
 /* The base URL that answered last (without credentials), for messages. Borrowed. */
 const char *rmqt_http_current_url(const struct rmqt_http *h);
-/* The user name in use (never the password), for messages. Borrowed. */
-const char *rmqt_http_user(const struct rmqt_http *h);
 
 /* Appends s percent-encoded for one path segment: every byte but A-Z a-z 0-9 - . _ ~
  * ("/" becomes "%2F", so the vhost "/" is "%2F"). */

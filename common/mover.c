@@ -28,7 +28,8 @@
 #include "mover.h"
 
 #include "delivery.h"
-#include "msgcodec.h"
+#include "msgdigest.h"
+#include "textutil.h"
 #include "xalloc.h"
 
 #include <poll.h>
@@ -91,13 +92,6 @@ struct mover {
     size_t scratch_cap;
     double t0, first_publish;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int fail(struct mover *m, int rc)
 {
@@ -545,7 +539,7 @@ static int publish(struct mover *m, const amqp_envelope_t *env)
     m->count++;
     m->next_seq++;
     if (m->published++ == 0)
-        m->first_publish = now_s();
+        m->first_publish = rmqt_now_s();
     if (cfg->sink && m->count >= m->cap)
         return sync_sink(m);
     return 0;
@@ -581,7 +575,7 @@ static int take_one(struct mover *m)
     if (rc == 0)
         return 0;
     m->taken++;
-    m->last_delivery = now_s();
+    m->last_delivery = rmqt_now_s();
     m->idle_checks = 0;
     if (m->careful)
         m->careful--;
@@ -721,15 +715,15 @@ static void run_loop(struct mover *m)
 {
     const struct rmqt_mover_config *cfg = m->cfg;
     long idle_ms = cfg->idle_ms > 0 ? cfg->idle_ms : DEFAULT_IDLE_MS;
-    double last_report = now_s();
+    double last_report = rmqt_now_s();
     bool sink = cfg->sink != NULL, from_queue = cfg->source == NULL;
 
-    m->last_delivery = now_s();
+    m->last_delivery = rmqt_now_s();
 
     for (;;) {
         struct pollfd pfd[2];
         bool want_src, rate_wait = false;
-        double now = now_s(), wait_s = 0.1;
+        double now = rmqt_now_s(), wait_s = 0.1;
         int n = 0, src_at = -1, k;
 
         if (cfg->stop && *cfg->stop)
@@ -796,7 +790,7 @@ static void run_loop(struct mover *m)
         if (sink && k == 0 && m->count && sync_sink(m) < 0)
             break;
         if (from_queue && want_src && m->count == 0 &&
-            now_s() - m->last_delivery >= (double)idle_ms / 1000) {
+            rmqt_now_s() - m->last_delivery >= (double)idle_ms / 1000) {
             /* nothing came for a while: are the snapshot's messages still there? (another
              * consumer may have taken them, or they expired) */
             uint32_t ready = 0;
@@ -811,7 +805,7 @@ static void run_loop(struct mover *m)
                 fail(m, -1);
                 break;
             }
-            m->last_delivery = now_s();
+            m->last_delivery = rmqt_now_s();
         }
     }
 }
@@ -822,7 +816,7 @@ static void finish(struct mover *m)
 {
     amqp_connection_state_t sc = m->src ? rmqt_session_conn(m->src) : NULL;
     struct rmqt_error ignore;
-    double until = now_s() + DRAIN_TIMEOUT_MS / 1000.0;
+    double until = rmqt_now_s() + DRAIN_TIMEOUT_MS / 1000.0;
     bool from_queue = m->cfg->source == NULL;
     size_t k;
 
@@ -835,7 +829,8 @@ static void finish(struct mover *m)
         if (m->count && !m->failed)
             sync_sink(m);
     } else {
-        while (m->count && !m->dst_closed && rmqt_session_is_alive(m->dst) && now_s() < until) {
+        while (m->count && !m->dst_closed && rmqt_session_is_alive(m->dst) &&
+               rmqt_now_s() < until) {
             if (drain_dst(m, 100) < 0) {
                 fail(m, -1);
                 break;
@@ -896,7 +891,7 @@ int rmqt_mover_run(struct rmqt_session *src, struct rmqt_session *dst,
     m.ring = xcalloc(m.cap, sizeof(*m.ring));
     m.next_seq = 1;
     m.head_seq = 1;
-    m.t0 = now_s();
+    m.t0 = rmqt_now_s();
     if (setup(&m) < 0)
         m.failed = true;
     else if (m.target > 0)
@@ -908,7 +903,7 @@ int rmqt_mover_run(struct rmqt_session *src, struct rmqt_session *dst,
     }
     handled = st->moved + st->parked + st->skipped + st->returned + st->nacked + st->refused;
     st->left = m.target > handled ? m.target - handled : 0;
-    st->seconds = now_s() - m.t0;
+    st->seconds = rmqt_now_s() - m.t0;
     report(&m);
     free(m.ring);
     free(m.old_ch);

@@ -27,6 +27,7 @@
 #include "msgjson.h"
 
 #include "strmap.h"
+#include "textutil.h"
 #include "xalloc.h"
 
 #include <float.h>
@@ -174,49 +175,6 @@ int rmqt_base64_decode(const char *s, size_t len, unsigned char **out, size_t *o
 
 /* ---- shared helpers ---- */
 
-/* Whether data is UTF-8 without a NUL byte: no overlong forms, surrogates or code points over
- * U+10FFFF (what jansson accepts in a string), and nothing a C string would cut. */
-static bool is_text(const void *data, size_t n)
-{
-    const unsigned char *s = data;
-    size_t i = 0, k, len;
-    uint32_t cp;
-
-    while (i < n) {
-        unsigned char c = s[i];
-        if (c == 0)
-            return false;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (n - i < len)
-            return false;
-        for (k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return false;
-            cp = cp << 6 | (s[i + k] & 0x3F);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 static bool bytes_equal(amqp_bytes_t a, amqp_bytes_t b)
 {
     return a.len == b.len && (a.len == 0 || memcmp(a.bytes, b.bytes, a.len) == 0);
@@ -328,7 +286,7 @@ static json_t *base64_json(amqp_bytes_t b)
 /* A JSON string of b when b is text, else NULL. */
 static json_t *text_json(amqp_bytes_t b)
 {
-    if (!is_text(b.bytes, b.len))
+    if (!rmqt_is_text(b.bytes, b.len))
         return NULL;
     return json_stringn(b.len ? b.bytes : "", b.len);
 }
@@ -461,7 +419,7 @@ json_t *rmqt_value_to_json(const amqp_field_value_t *v)
 
 static bool needs_escape(amqp_bytes_t key)
 {
-    return !is_text(key.bytes, key.len) ||
+    return !rmqt_is_text(key.bytes, key.len) ||
            (key.len >= KEY_ESCAPE_LEN && memcmp(key.bytes, KEY_ESCAPE, KEY_ESCAPE_LEN) == 0);
 }
 

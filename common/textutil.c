@@ -1,5 +1,5 @@
 /*
- * textutil.c - edit distance, quoting and hashing.
+ * textutil.c - edit distance, quoting, hashing, the UTF-8 check, the clock, list splitting.
  *
  * Quoting matters because names and values in messages come from files and brokers we do not
  * control: a name holding an escape sequence must not repaint the user's terminal.
@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 size_t rmqt_edit_distance(const char *a, const char *b, size_t limit)
 {
@@ -164,4 +165,65 @@ uint64_t rmqt_hash(const void *data, size_t len)
 bool rmqt_has_prefix(const char *s, const char *prefix)
 {
     return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Whether data is UTF-8 without a NUL byte: no overlong forms, surrogates or code points over
+ * U+10FFFF (what jansson accepts in a string), and nothing a C string would cut. */
+bool rmqt_is_text(const void *data, size_t n)
+{
+    const unsigned char *s = data;
+    size_t i = 0, k, len;
+    uint32_t cp;
+
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c == 0)
+            return false;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (n - i < len)
+            return false;
+        for (k = 1; k < len; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return false;
+            cp = cp << 6 | (s[i + k] & 0x3F);
+        }
+        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+double rmqt_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void rmqt_split_list(const char *s, const char ***v, size_t *n, size_t *cap)
+{
+    char *copy = xstrdup(s), *tok, *save = NULL;
+
+    for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        XGROW(*v, *cap, *n + 1);
+        (*v)[(*n)++] = xstrdup(tok);
+    }
+    free(copy);
 }

@@ -1,6 +1,7 @@
 /*
  * textutil.h - small text helpers shared by every layer: edit distance for "did you mean",
- * safe quoting of untrusted text for messages, and a string hash.
+ * safe quoting of untrusted text for messages, a string hash, the UTF-8 check, the monotonic
+ * clock and comma-list splitting.
  */
 #ifndef RMQT_TEXTUTIL_H
 #define RMQT_TEXTUTIL_H
@@ -31,5 +32,16 @@ void rmqt_sanitize_add(struct strbuf *sb, const char *s, size_t len);
 uint64_t rmqt_hash(const void *data, size_t len);
 
 bool rmqt_has_prefix(const char *s, const char *prefix);
+
+/* Whether data (n bytes) is UTF-8 without a NUL byte: no overlong forms, surrogates or code
+ * points over U+10FFFF (what jansson accepts in a string), nothing a C string would cut. */
+bool rmqt_is_text(const void *data, size_t n);
+
+/* Seconds on the monotonic clock, for durations and rates. */
+double rmqt_now_s(void);
+
+/* Splits a comma-separated list ("a,b"; empty items dropped) and appends each item to *v
+ * (*n items, *cap allocated): new strings, the caller frees each and the array. */
+void rmqt_split_list(const char *s, const char ***v, size_t *n, size_t *cap);
 
 #endif

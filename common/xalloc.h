@@ -8,6 +8,7 @@
 #ifndef RMQT_XALLOC_H
 #define RMQT_XALLOC_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 void *xmalloc(size_t size);
@@ -19,6 +20,8 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* A new string made with printf-style formatting; caller frees. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* xasprintf with a va_list (ap is used up). */
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 #define XGROW(array, cap, need) xgrow((void **)&(array), &(cap), (need), sizeof(*(array)))
 

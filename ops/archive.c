@@ -20,6 +20,7 @@
 
 #include "death.h"
 #include "warn.h"
+#include "textutil.h"
 #include "xalloc.h"
 
 #include <errno.h>
@@ -582,13 +583,6 @@ static int restore_route(void *ctx, const amqp_envelope_t *in, struct rmqt_outgo
     return RMQT_MOVE;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int restore_run(struct rmqt_session *dst, struct archive_reader *r, const struct archive_header *h,
                 const struct restore_options *o, struct restore_result *res, struct rmqt_error *err)
 {
@@ -597,7 +591,7 @@ int restore_run(struct rmqt_session *dst, struct archive_reader *r, const struct
     struct rmqt_mover_stats st;
     struct rest s;
     const char *queue = o->route == RESTORE_QUEUE ? o->to_queue : h->queue;
-    double t0 = now_s();
+    double t0 = rmqt_now_s();
     int rc = 0;
 
     memset(res, 0, sizeof(*res));
@@ -668,7 +662,24 @@ int restore_run(struct rmqt_session *dst, struct archive_reader *r, const struct
     res->nacked = st.nacked;
 out:
     res->resume_skip = res->skipped + res->published;
-    res->seconds = now_s() - t0;
+    res->seconds = rmqt_now_s() - t0;
     empty_amqp_pool(&s.pool);
     return rc < 0 ? -1 : 0;
+}
+
+bool archive_limit_reached(const struct archive_options *o, const struct archive_result *res)
+{
+    return o->limit && res->mover.moved >= o->limit;
+}
+
+bool archive_ok(const struct archive_options *o, int rc, const struct archive_result *res,
+                bool stopped)
+{
+    return rc == 0 && !stopped && (res->mover.left == 0 || archive_limit_reached(o, res)) &&
+           res->mover.at_limit == 0 && res->unarchivable == 0;
+}
+
+bool restore_ok(int rc, const struct restore_result *res, bool stopped)
+{
+    return rc == 0 && !stopped && res->returned == 0 && res->nacked == 0;
 }

@@ -55,6 +55,15 @@ struct archive_result {
 int archive_run(struct rmqt_session *src, const struct archive_options *o,
                 struct archive_result *res, struct rmqt_error *err);
 
+/* Whether the run stopped at o->limit (what it left is then not a failure). */
+bool archive_limit_reached(const struct archive_options *o, const struct archive_result *res);
+
+/* The rule for archive's success: the run ended normally (rc 0), was not stopped, handled
+ * every message of its snapshot (or reached --limit), left none at the delivery limit and
+ * found none it could not archive. */
+bool archive_ok(const struct archive_options *o, int rc, const struct archive_result *res,
+                bool stopped);
+
 enum restore_route {
     RESTORE_HOME,     /* the archive's queue, through the default exchange */
     RESTORE_QUEUE,    /* o.to_queue, through the default exchange */
@@ -104,5 +113,9 @@ void restore_close(struct archive_reader *r);
 int restore_run(struct rmqt_session *dst, struct archive_reader *r, const struct archive_header *h,
                 const struct restore_options *o, struct restore_result *res,
                 struct rmqt_error *err);
+
+/* The rule for restore's success: the run ended normally (rc 0), was not stopped, and the
+ * broker neither returned nor refused a publish. */
+bool restore_ok(int rc, const struct restore_result *res, bool stopped);
 
 #endif

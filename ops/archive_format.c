@@ -17,7 +17,7 @@
 #include "archive_format.h"
 
 #include "death.h"
-#include "msgcodec.h"
+#include "msgdigest.h"
 #include "msgjson.h"
 #include "xalloc.h"
 

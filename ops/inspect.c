@@ -19,6 +19,7 @@ struct inspect_run {
     size_t cap;
     void (*each)(void *ctx, const struct inspect_message *m);
     void *ctx;
+    long delivery_limit;
 };
 
 static void add_to_group(struct inspect_run *r, const struct death *d)
@@ -78,6 +79,14 @@ static int inspect_one(void *ctx, const amqp_envelope_t *env, struct rmqt_error 
         m.has_delivery_count =
             death_field_int(death_table_get(&p->headers, "x-delivery-count"), &m.delivery_count);
     add_to_group(r, &m.death);
+    if (m.has_delivery_count) {
+        struct inspect_result *res = r->res;
+        if (!res->any_delivery_count || m.delivery_count > res->max_delivery_count)
+            res->max_delivery_count = m.delivery_count;
+        res->any_delivery_count = true;
+        if (r->delivery_limit >= 0 && m.delivery_count >= r->delivery_limit)
+            res->at_limit++;
+    }
     if (r->each)
         r->each(r->ctx, &m);
     return 0;
@@ -100,7 +109,7 @@ static int by_count(const void *x, const void *y)
     return c ? c : cmp_str(a->reason, b->reason);
 }
 
-int inspect_run(struct rmqt_session *s, const char *queue, uint64_t limit,
+int inspect_run(struct rmqt_session *s, const char *queue, uint64_t limit, long delivery_limit,
                 void (*each)(void *ctx, const struct inspect_message *m), void *ctx,
                 const volatile sig_atomic_t *stop, struct inspect_result *res,
                 struct rmqt_error *err)
@@ -113,12 +122,30 @@ int inspect_run(struct rmqt_session *s, const char *queue, uint64_t limit,
     r.res = res;
     r.each = each;
     r.ctx = ctx;
+    r.delivery_limit = delivery_limit;
     strmap_init(&r.index);
     rc = browse_queue(s, queue, limit, inspect_one, &r, stop, &res->st, err);
     strmap_release(&r.index);
     if (res->n_groups > 1)
         qsort(res->groups, res->n_groups, sizeof(*res->groups), by_count);
     return rc;
+}
+
+char *inspect_delivery_count_warning(const struct inspect_result *res, long delivery_limit)
+{
+    if (!res->any_delivery_count)
+        return NULL;
+    if (delivery_limit >= 0)
+        return xasprintf(
+            "the highest x-delivery-count read is %lld, against a delivery limit of %ld",
+            (long long)res->max_delivery_count, delivery_limit);
+    return xasprintf("the highest x-delivery-count read is %lld (no delivery limit in force)",
+                     (long long)res->max_delivery_count);
+}
+
+bool inspect_ok(const struct inspect_result *res, bool stopped)
+{
+    return !stopped && res->at_limit == 0;
 }
 
 void inspect_result_release(struct inspect_result *res)

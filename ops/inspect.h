@@ -34,14 +34,26 @@ struct inspect_result {
     struct browse_stats st;
     struct inspect_group *groups; /* by count, largest first, then by name */
     size_t n_groups;
+    bool any_delivery_count;    /* a message carried x-delivery-count (quorum queues) */
+    int64_t max_delivery_count; /* the highest read */
+    uint64_t at_limit; /* read at the delivery limit: dropped or dead-lettered when given back */
 };
 
 /* Reads up to limit messages (0: all) of queue without taking them, calls each() for every
- * one in queue order, and groups them. Returns 0, or -1 with err set. */
-int inspect_run(struct rmqt_session *s, const char *queue, uint64_t limit,
+ * one in queue order, and groups them; delivery_limit (in force; -1: none) counts the
+ * messages read at it. Returns 0, or -1 with err set. */
+int inspect_run(struct rmqt_session *s, const char *queue, uint64_t limit, long delivery_limit,
                 void (*each)(void *ctx, const struct inspect_message *m), void *ctx,
                 const volatile sig_atomic_t *stop, struct inspect_result *res,
                 struct rmqt_error *err);
+
+/* The warning (new; caller frees) about the highest x-delivery-count read against the
+ * delivery limit in force (-1: none); NULL when no message carried one. */
+char *inspect_delivery_count_warning(const struct inspect_result *res, long delivery_limit);
+
+/* The rule for inspect's success: not stopped, and no message left at the delivery limit
+ * (reading it made the broker dead-letter or drop it). */
+bool inspect_ok(const struct inspect_result *res, bool stopped);
 
 void inspect_result_release(struct inspect_result *res);
 

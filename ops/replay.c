@@ -20,7 +20,7 @@
 #include "replay.h"
 
 #include "browse.h"
-#include "msgcodec.h"
+#include "msgdigest.h"
 #include "queueinfo.h"
 #include "strmap.h"
 #include "warn.h"
@@ -425,6 +425,11 @@ bool replay_left_selected(const struct replay_result *res)
     const struct rmqt_mover_stats *m = &res->mover;
     return m->returned || m->nacked || m->refused || res->at_max || res->no_home ||
            res->no_target || (m->left > 0 && !res->limit_reached);
+}
+
+bool replay_ok(int rc, const struct replay_result *res, bool stopped)
+{
+    return rc == 0 && !replay_left_selected(res) && !stopped && res->mover.at_limit == 0;
 }
 
 /* --- dry run ------------------------------------------------------------------------- */

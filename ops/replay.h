@@ -115,6 +115,10 @@ int replay_run(struct rmqt_session *src, struct rmqt_session *dst, struct rmqt_h
  * a home or target, or unhandled on a stop or an error). */
 bool replay_left_selected(const struct replay_result *res);
 
+/* The rule for replay's success: the run ended normally (rc 0), was not stopped, left nothing
+ * it selected, and left no message at the source's delivery limit. */
+bool replay_ok(int rc, const struct replay_result *res, bool stopped);
+
 /* --dry-run: reads the queue without taking anything and calls each() with every decision
  * (target checked: exists is false when the target queue or exchange does not exist). */
 struct replay_preview {

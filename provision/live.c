@@ -108,40 +108,6 @@ static bool is_builtin_exchange(const char *name)
     return name[0] == '\0' || strncmp(name, "amq.", 4) == 0;
 }
 
-int live_parse_overview(const char *json, size_t len, struct live_info *info,
-                        struct rmqt_error *err)
-{
-    json_error_t jerr;
-    json_t *doc = json_loadb(json, len, 0, &jerr);
-    const char *v, *cluster;
-    int rc = -1;
-
-    memset(info, 0, sizeof(*info));
-    if (!json_is_object(doc)) {
-        rmqt_error_set(err, RMQT_ERR_PARSE,
-                       "the management API's /api/overview is not a JSON "
-                       "object (%s)",
-                       doc ? "unexpected shape" : jerr.text);
-        goto out;
-    }
-    v = jstr(doc, "rabbitmq_version");
-    if (!v)
-        v = jstr(doc, "product_version");
-    if (!v || rmqt_version_parse(v, &info->version) < 0) {
-        rmqt_error_set(err, RMQT_ERR_PARSE,
-                       "the management API's /api/overview reports no RabbitMQ version");
-        goto out;
-    }
-    snprintf(info->version_str, sizeof(info->version_str), "%s", v);
-    cluster = jstr(doc, "cluster_name");
-    if (cluster)
-        snprintf(info->cluster_name, sizeof(info->cluster_name), "%s", cluster);
-    rc = 0;
-out:
-    json_decref(doc);
-    return rc;
-}
-
 int live_parse_definitions(struct vhost *vh, const char *json, size_t len, struct rmqt_error *err)
 {
     json_error_t jerr;
@@ -329,24 +295,13 @@ out:
     return rc;
 }
 
-static int read_overview(struct rmqt_http *h, struct live_info *info, struct rmqt_error *err)
-{
-    struct rmqt_http_response resp;
-    int rc = -1;
-
-    if (get(h, "/api/overview", &resp, err) == 0)
-        rc = live_parse_overview(resp.body.buf ? resp.body.buf : "", resp.body.len, info, err);
-    rmqt_http_response_release(&resp);
-    return rc;
-}
-
 int live_read(struct rmqt_http *h, const struct topology *desired, struct topology *live,
-              struct live_info *info, struct rmqt_error *err)
+              struct rmqt_broker_info *info, struct rmqt_error *err)
 {
     size_t k;
     bool missing;
 
-    if (read_overview(h, info, err) < 0)
+    if (rmqt_broker_info_read(h, info, err) < 0)
         return -1;
     for (k = 0; k < desired->n_vhosts; k++)
         if (read_vhost(h, desired->vhosts[k].name, live, &missing, err) < 0)
@@ -366,7 +321,7 @@ struct live_prefetch {
     struct topology fetched;
     char **missing;
     size_t n_missing, cap_missing;
-    struct live_info info;
+    struct rmqt_broker_info info;
     int rc;
     struct rmqt_error err;
 };
@@ -375,7 +330,7 @@ static void *prefetch_worker(void *arg)
 {
     struct live_prefetch *p = arg;
 
-    p->rc = read_overview(p->h, &p->info, &p->err);
+    p->rc = rmqt_broker_info_read(p->h, &p->info, &p->err);
     while (p->rc == 0) {
         char *name;
         bool missing;
@@ -400,17 +355,22 @@ static void *prefetch_worker(void *arg)
     return NULL;
 }
 
-struct live_prefetch *live_prefetch_start(struct rmqt_http *h)
+struct live_prefetch *live_prefetch_start(struct rmqt_http *h, struct rmqt_error *err)
 {
     struct live_prefetch *p = xcalloc(1, sizeof(*p));
+    int rc;
 
     p->h = h;
     topology_init(&p->fetched);
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);
-    if (pthread_create(&p->thread, NULL, prefetch_worker, p) != 0) {
-        fprintf(stderr, "rmqtopo: cannot start a thread\n");
-        exit(1);
+    if ((rc = pthread_create(&p->thread, NULL, prefetch_worker, p)) != 0) {
+        rmqt_error_set(err, RMQT_ERR_IO, "cannot start a thread: %s", strerror(rc));
+        pthread_cond_destroy(&p->cond);
+        pthread_mutex_destroy(&p->lock);
+        topology_release(&p->fetched);
+        free(p);
+        return NULL;
     }
     return p;
 }
@@ -442,7 +402,8 @@ static struct vhost *take_vhost(struct topology *from, const char *name)
 }
 
 int live_prefetch_finish(struct live_prefetch *p, const struct topology *desired,
-                         struct topology *live, struct live_info *info, struct rmqt_error *err)
+                         struct topology *live, struct rmqt_broker_info *info,
+                         struct rmqt_error *err)
 {
     size_t k, j;
     int rc;

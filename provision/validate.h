@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 
+#include "argspec.h" /* queue_arg_is_compared, for diff.c until it includes argspec.h */
 #include "brokerver.h"
 #include "diag.h"
 #include "model.h"
@@ -27,14 +28,6 @@ void topology_validate(const struct topology *t, const struct validate_options *
  * nothing there): for a file that topology_validate(t, NULL, ...) has checked already. */
 void topology_validate_versions(const struct topology *t, const struct rmqt_version *broker,
                                 struct diag_list *dl);
-
-/* What validate knows of one AMQP argument; NULL when the broker does not know it. */
-struct argspec;
-const struct argspec *argspec_find(const char *key);
-
-/* Whether the broker compares argument key when a queue of this type is declared again
- * (it compares only the arguments the queue type knows; others are silently kept). */
-bool queue_arg_is_compared(const char *key, enum queue_type type);
 
 /* The name of apply's lock queue (an exclusive queue apply holds for the length of a run). */
 #ifndef RMQTOPO_LOCK_QUEUE

@@ -11,7 +11,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "archive_format.h"
-#include "msgcodec.h"
+#include "msgdigest.h"
 #include "msgjson.h"
 
 #include <stddef.h>

@@ -16,13 +16,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct topology live, empty;
-    struct live_info info;
+    struct rmqt_broker_info info;
     struct rmqt_error err;
     struct plan plan;
     struct strbuf out = {0};
     struct diff_options opts = {true};
 
-    live_parse_overview((const char *)data, size, &info, &err);
+    rmqt_broker_info_parse((const char *)data, size, &info, &err);
     topology_init(&live);
     topology_init(&empty);
     if (live_parse_definitions(topology_add_vhost(&live, "v"), (const char *)data, size, &err) ==

@@ -32,7 +32,7 @@
  * nested table and array), so a digest that survives a move proves the move kept them all.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "msgcodec.h"
+#include "msgdigest.h"
 #include "session.h"
 
 #include <stdbool.h>

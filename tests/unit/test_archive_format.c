@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "archive_format.h"
-#include "msgcodec.h"
+#include "msgdigest.h"
 #include "msgjson.h"
 
 static char exchange_bytes[] = "dl\xff";

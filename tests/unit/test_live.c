@@ -670,7 +670,7 @@ static void test_live_json_to_tval_of_a_scalar(void **state)
 
 static void test_live_overview_reads_the_version(void **state)
 {
-    struct live_info info;
+    struct rmqt_broker_info info;
     struct rmqt_error err;
     const char json[] = "{\"management_version\":\"3.10.8\",\"rates_mode\":\"basic\","
                         "\"product_version\":\"3.10.8\",\"product_name\":\"RabbitMQ\","
@@ -679,7 +679,7 @@ static void test_live_overview_reads_the_version(void **state)
     (void)state;
 
     rmqt_error_init(&err);
-    assert_int_equal(live_parse_overview(json, strlen(json), &info, &err), 0);
+    assert_int_equal(rmqt_broker_info_parse(json, strlen(json), &info, &err), 0);
     assert_int_equal(info.version.major, 3);
     assert_int_equal(info.version.minor, 10);
     assert_int_equal(info.version.patch, 8);
@@ -689,13 +689,13 @@ static void test_live_overview_reads_the_version(void **state)
 
 static void test_live_overview_falls_back_to_product_version(void **state)
 {
-    struct live_info info;
+    struct rmqt_broker_info info;
     struct rmqt_error err;
     const char json[] = "{\"product_version\":\"4.0.5\",\"product_name\":\"RabbitMQ\"}";
     (void)state;
 
     rmqt_error_init(&err);
-    assert_int_equal(live_parse_overview(json, strlen(json), &info, &err), 0);
+    assert_int_equal(rmqt_broker_info_parse(json, strlen(json), &info, &err), 0);
     assert_int_equal(info.version.major, 4);
     assert_int_equal(info.version.minor, 0);
     assert_int_equal(info.version.patch, 5);
@@ -704,48 +704,48 @@ static void test_live_overview_falls_back_to_product_version(void **state)
 
 static void test_live_overview_without_a_version_is_an_error(void **state)
 {
-    struct live_info info;
+    struct rmqt_broker_info info;
     struct rmqt_error err;
     const char json[] = "{\"cluster_name\":\"c\",\"node\":\"rabbit@host\"}";
     (void)state;
 
     rmqt_error_init(&err);
-    assert_int_equal(live_parse_overview(json, strlen(json), &info, &err), -1);
+    assert_int_equal(rmqt_broker_info_parse(json, strlen(json), &info, &err), -1);
     assert_int_equal(err.code, RMQT_ERR_PARSE);
     assert_non_null(strstr(err.message, "version"));
 }
 
 static void test_live_overview_with_an_unreadable_version_is_an_error(void **state)
 {
-    struct live_info info;
+    struct rmqt_broker_info info;
     struct rmqt_error err;
     const char json[] = "{\"rabbitmq_version\":\"banana\"}";
     (void)state;
 
     rmqt_error_init(&err);
-    assert_int_equal(live_parse_overview(json, strlen(json), &info, &err), -1);
+    assert_int_equal(rmqt_broker_info_parse(json, strlen(json), &info, &err), -1);
     assert_int_equal(err.code, RMQT_ERR_PARSE);
 }
 
 static void test_live_overview_malformed_json_is_an_error(void **state)
 {
-    struct live_info info;
+    struct rmqt_broker_info info;
     struct rmqt_error err;
     const char html[] = "<html><body>502 Bad Gateway</body></html>";
     (void)state;
 
     rmqt_error_init(&err);
-    assert_int_equal(live_parse_overview(html, strlen(html), &info, &err), -1);
+    assert_int_equal(rmqt_broker_info_parse(html, strlen(html), &info, &err), -1);
     assert_int_equal(err.code, RMQT_ERR_PARSE);
     assert_true(strlen(err.message) > 0);
     rmqt_error_init(&err);
-    assert_int_equal(live_parse_overview("[]", 2, &info, &err), -1);
+    assert_int_equal(rmqt_broker_info_parse("[]", 2, &info, &err), -1);
     assert_int_equal(err.code, RMQT_ERR_PARSE);
 }
 
 static void test_live_overview_cuts_an_overlong_cluster_name(void **state)
 {
-    struct live_info info;
+    struct rmqt_broker_info info;
     struct rmqt_error err;
     char json[600];
     char name[400];
@@ -755,7 +755,7 @@ static void test_live_overview_cuts_an_overlong_cluster_name(void **state)
     name[sizeof(name) - 1] = '\0';
     snprintf(json, sizeof(json), "{\"rabbitmq_version\":\"3.10.8\",\"cluster_name\":\"%s\"}", name);
     rmqt_error_init(&err);
-    assert_int_equal(live_parse_overview(json, strlen(json), &info, &err), 0);
+    assert_int_equal(rmqt_broker_info_parse(json, strlen(json), &info, &err), 0);
     assert_int_equal(strlen(info.cluster_name), sizeof(info.cluster_name) - 1);
 }
 

@@ -1,5 +1,6 @@
 /*
- * msgcodec.h - AMQP message properties and tables: digests and the broker's counters.
+ * msgdigest.h - message digests (matching a basic.return to its publish) and the broker's
+ * delivery counters (x-delivery-count, x-acquired-count) among the headers.
  *
  * The safe mover matches a basic.return (which carries no sequence number) to the publish it
  * answers by a digest of everything the broker sends back: exchange, routing key, every
@@ -10,8 +11,8 @@
  * x-acquired-count from 4.3) describe a delivery, not the message: a copy never carries them
  * as headers (cli.md).
  */
-#ifndef RMQT_MSGCODEC_H
-#define RMQT_MSGCODEC_H
+#ifndef RMQT_MSGDIGEST_H
+#define RMQT_MSGDIGEST_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,11 +1,11 @@
 /*
- * msgcodec.c - digests of AMQP messages, and the broker's delivery counters.
+ * msgdigest.c - digests of AMQP messages, and the broker's delivery counters.
  *
  * The digest is two independent 64-bit hashes over a canonical, self-delimiting encoding
  * (every string is preceded by its length, every value by its field kind), so that different
  * messages cannot produce the same byte stream.
  */
-#include "msgcodec.h"
+#include "msgdigest.h"
 
 #include "xalloc.h"
 

@@ -1,5 +1,5 @@
 /*
- * test_msgcodec.c - message digests (how the safe mover matches a basic.return to its
+ * test_msgdigest.c - message digests (how the safe mover matches a basic.return to its
  * publish) and the broker's delivery counters (never copied as headers: cli.md).
  */
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "msgcodec.h"
+#include "msgdigest.h"
 
 static amqp_table_entry_t entry_long(const char *key, int64_t v)
 {
@@ -32,7 +32,7 @@ static struct rmqt_digest digest_of(const amqp_basic_properties_t *p, const char
     return d;
 }
 
-static void test_msgcodec_digest_ignores_the_order_of_table_entries(void **state)
+static void test_msgdigest_digest_ignores_the_order_of_table_entries(void **state)
 {
     amqp_table_entry_t a[2], b[2];
     amqp_basic_properties_t p, q;
@@ -55,7 +55,7 @@ static void test_msgcodec_digest_ignores_the_order_of_table_entries(void **state
     assert_true(rmqt_digest_equal(&x, &y));
 }
 
-static void test_msgcodec_digest_tells_types_values_and_bodies_apart(void **state)
+static void test_msgdigest_digest_tells_types_values_and_bodies_apart(void **state)
 {
     amqp_table_entry_t a[1], b[1];
     amqp_basic_properties_t p, q;
@@ -93,7 +93,7 @@ static void test_msgcodec_digest_tells_types_values_and_bodies_apart(void **stat
     assert_false(rmqt_digest_equal(&x, &y));
 }
 
-static void test_msgcodec_strips_the_delivery_counters_only(void **state)
+static void test_msgdigest_strips_the_delivery_counters_only(void **state)
 {
     amqp_table_entry_t h[3];
     amqp_table_entry_t *scratch = NULL;
@@ -118,7 +118,7 @@ static void test_msgcodec_strips_the_delivery_counters_only(void **state)
     free(scratch);
 }
 
-static void test_msgcodec_drops_a_table_that_held_only_a_counter(void **state)
+static void test_msgdigest_drops_a_table_that_held_only_a_counter(void **state)
 {
     amqp_table_entry_t h[1];
     amqp_table_entry_t *scratch = NULL;
@@ -141,10 +141,10 @@ static void test_msgcodec_drops_a_table_that_held_only_a_counter(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_msgcodec_digest_ignores_the_order_of_table_entries),
-        cmocka_unit_test(test_msgcodec_digest_tells_types_values_and_bodies_apart),
-        cmocka_unit_test(test_msgcodec_strips_the_delivery_counters_only),
-        cmocka_unit_test(test_msgcodec_drops_a_table_that_held_only_a_counter),
+        cmocka_unit_test(test_msgdigest_digest_ignores_the_order_of_table_entries),
+        cmocka_unit_test(test_msgdigest_digest_tells_types_values_and_bodies_apart),
+        cmocka_unit_test(test_msgdigest_strips_the_delivery_counters_only),
+        cmocka_unit_test(test_msgdigest_drops_a_table_that_held_only_a_counter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
