@@ -70,6 +70,25 @@ static void warn_line(void *ctx, const char *msg)
     strbuf_release(&sb);
 }
 
+/* A message the broker refuses: which one, and why (it stays in the queue). */
+static void refused_line(void *ctx, const struct rmqt_refusal *r)
+{
+    struct strbuf sb = {0};
+    (void)ctx;
+    strbuf_addf(&sb, "message %llu of this run (delivery tag %llu", (unsigned long long)r->position,
+                (unsigned long long)r->delivery_tag);
+    if (r->message_id.len) {
+        strbuf_adds(&sb, ", message_id '");
+        rmqt_sanitize_add(&sb, r->message_id.bytes, r->message_id.len);
+        strbuf_adds(&sb, "'");
+    }
+    strbuf_adds(&sb, ") is not published: ");
+    rmqt_sanitize_add(&sb, r->reason, strlen(r->reason));
+    strbuf_adds(&sb, "; it stays in the queue");
+    fprintf(stderr, "rmqtopo: warning: %s\n", strbuf_str(&sb));
+    strbuf_release(&sb);
+}
+
 static int parse_count(const char *opt, const char *s, uint64_t *out)
 {
     char *end;
@@ -312,6 +331,37 @@ static void read_version(struct dlq_conn *c)
         json_decref(doc);
     }
     rmqt_http_response_release(&resp);
+}
+
+/* Whether the connecting user has the impersonator tag (GET /api/whoami): it may then publish
+ * messages whose user_id names another user. false when unknown. */
+static bool may_impersonate(struct dlq_conn *c)
+{
+    struct rmqt_http_response resp;
+    struct rmqt_error err;
+    bool yes = false;
+    json_t *doc, *tags;
+
+    rmqt_http_response_init(&resp);
+    if (rmqt_http_request(c->http, "GET", "/api/whoami", NULL, &resp, &err) == 0) {
+        doc = json_loadb(resp.body.buf ? resp.body.buf : "", resp.body.len, 0, NULL);
+        tags = json_object_get(doc, "tags");
+        if (json_is_string(tags)) { /* 3.x: "administrator,impersonator" */
+            const char *t = json_string_value(tags);
+            size_t n = strlen("impersonator");
+            for (const char *p = strstr(t, "impersonator"); p && !yes;
+                 p = strstr(p + 1, "impersonator"))
+                yes = (p == t || p[-1] == ',') && (p[n] == '\0' || p[n] == ',');
+        } else if (json_is_array(tags)) { /* 3.9+: a list */
+            size_t i;
+            json_t *v;
+            json_array_foreach(tags, i, v) yes =
+                yes || (json_is_string(v) && strcmp(json_string_value(v), "impersonator") == 0);
+        }
+        json_decref(doc);
+    }
+    rmqt_http_response_release(&resp);
+    return yes;
 }
 
 /* Reads the queue's settings over HTTP; on failure warns and leaves info "not found". */
@@ -852,6 +902,8 @@ static json_t *summary_json(const char *vhost, const char *queue, const struct r
     add_count(j, "filtered", r->filtered);
     add_count(j, "returned", m->returned);
     add_count(j, "nacked", m->nacked);
+    add_count(j, "refused", m->refused);
+    add_count(j, "unconfirmed", m->unconfirmed);
     add_count(j, "at_max_replays", r->at_max);
     add_count(j, "no_home", r->no_home);
     add_count(j, "no_target", r->no_target);
@@ -865,7 +917,18 @@ static json_t *summary_json(const char *vhost, const char *queue, const struct r
     return j;
 }
 
-static void print_summary_text(const char *queue, const struct replay_result *r, bool dry_run)
+/* Why messages of the snapshot were not handled, when the run did not stop at a limit. */
+static const char *why_left(bool failed)
+{
+    if (failed)
+        return "the run stopped on the error below";
+    if (stop_requested)
+        return "stopped by a signal";
+    return "they never came to this run: another consumer holds them, or they expired";
+}
+
+static void print_summary_text(const char *queue, const struct replay_result *r, bool dry_run,
+                               bool failed)
 {
     const struct rmqt_mover_stats *m = &r->mover;
     double rate = m->seconds > 0 ? (double)(m->moved + m->parked) / m->seconds : 0;
@@ -893,6 +956,14 @@ static void print_summary_text(const char *queue, const struct replay_result *r,
     if (m->nacked)
         printf("  left: %llu refused by the broker (basic.nack): they stay in '%s'\n",
                (unsigned long long)m->nacked, queue);
+    if (m->refused)
+        printf("  left: %llu the broker refuses (named above): they stay in '%s'\n",
+               (unsigned long long)m->refused, queue);
+    if (m->unconfirmed)
+        printf("  %llu were published but not confirmed before the broker closed the channel: "
+               "they were given back and published again one at a time, so each may be at the "
+               "target twice\n",
+               (unsigned long long)m->unconfirmed);
     if (r->at_max)
         printf("  left: %llu at --max-replays: they stay (give --park-queue to move them)\n",
                (unsigned long long)r->at_max);
@@ -903,8 +974,7 @@ static void print_summary_text(const char *queue, const struct replay_result *r,
         printf("  left: %llu whose target does not exist: they stay\n",
                (unsigned long long)r->no_target);
     if (!dry_run && m->left && replay_left_selected(r))
-        printf("  left: %llu not handled (stopped early, or taken by another consumer)\n",
-               (unsigned long long)m->left);
+        printf("  left: %llu not handled (%s)\n", (unsigned long long)m->left, why_left(failed));
 }
 
 /* --rate (replay and restore): 0 when not given. */
@@ -1050,6 +1120,8 @@ static int run_replay(struct cli *cli, const struct parsed_opts *opts, int argc,
     o.delivery_limit =
         queue_info_effective_delivery_limit(&qi, c.has_version ? c.version.major : 3);
     o.warn = warn_line;
+    o.refused = refused_line;
+    o.may_impersonate = may_impersonate(&c);
     o.stop = &stop_requested;
     memset(&out, 0, sizeof(out));
     out.cli = cli;
@@ -1072,7 +1144,7 @@ static int run_replay(struct cli *cli, const struct parsed_opts *opts, int argc,
             free(ss);
             json_decref(sum);
         } else if (rc == 0) {
-            print_summary_text(o.queue, &res, true);
+            print_summary_text(o.queue, &res, true, false);
         }
         status = rc < 0 ? cli_fail(cli, EXIT_FAIL, "%s", err.message) : EXIT_OK;
         goto out;
@@ -1094,7 +1166,7 @@ static int run_replay(struct cli *cli, const struct parsed_opts *opts, int argc,
         fputc('\n', stdout);
         json_decref(sum);
     } else {
-        print_summary_text(o.queue, &res, false);
+        print_summary_text(o.queue, &res, false, rc < 0);
     }
     if (rc < 0)
         status = cli_fail(cli, EXIT_FAIL, "%s", err.message);

@@ -27,6 +27,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "mover.h"
 
+#include "delivery.h"
 #include "msgcodec.h"
 #include "xalloc.h"
 
@@ -44,10 +45,17 @@
 #define DRAIN_EVERY 32
 #define SINK_PAUSE_MS 20
 
+#define MID_KEEP 64 /* bytes of a message id kept for reporting a refusal */
+
 struct pending {
-    uint64_t tag;
+    uint64_t tag, pos;
+    amqp_channel_t ch; /* the source channel it was delivered on */
     struct rmqt_digest digest;
     bool done, acked, returned, parked;
+    bool requeue; /* unconfirmed when the broker closed the channel: give it back */
+    bool refused; /* the publish that made the broker close the channel: hold it */
+    uint8_t mid_len;
+    char mid[MID_KEEP];
 };
 
 struct mover {
@@ -56,6 +64,11 @@ struct mover {
     struct rmqt_mover_stats *st;
     struct rmqt_error *err;
     amqp_channel_t sch, pch, dch; /* consume, passive checks, publish */
+    amqp_channel_t first_ch;      /* the run's first source channel: older ones are stale */
+    /* earlier consuming channels of this run: they hold messages (left in the source, or
+     * still awaiting a confirm) and are closed at the end */
+    amqp_channel_t *old_ch;
+    size_t n_old, old_cap;
     amqp_bytes_t ctag;
     char ctag_buf[256];
     struct pending *ring;
@@ -71,6 +84,9 @@ struct mover {
     uint64_t drained_at; /* m->taken at the last read of the destination */
     bool stopping, failed, consuming;
     bool dst_closed; /* the broker closed the publishing channel */
+    /* deliveries still to publish one at a time, each confirmed before the next, after the
+     * broker closed the publishing channel: finds the publish it refuses */
+    uint64_t careful;
     amqp_table_entry_t *scratch;
     size_t scratch_cap;
     double t0, first_publish;
@@ -90,9 +106,9 @@ static int fail(struct mover *m, int rc)
     return rc;
 }
 
-static int ack_source(struct mover *m, uint64_t tag, bool multiple)
+static int ack_source(struct mover *m, amqp_channel_t ch, uint64_t tag, bool multiple)
 {
-    int status = amqp_basic_ack(rmqt_session_conn(m->src), m->sch, tag, multiple);
+    int status = amqp_basic_ack(rmqt_session_conn(m->src), ch, tag, multiple);
     return rmqt_session_status(m->src, status, "acknowledge at the source", m->err);
 }
 
@@ -100,7 +116,7 @@ static int flush_multi(struct mover *m)
 {
     uint64_t tag = m->multi_tag;
     m->multi_tag = 0;
-    return tag ? ack_source(m, tag, true) : 0;
+    return tag ? ack_source(m, m->sch, tag, true) : 0;
 }
 
 /* A message stays unacknowledged at the source from now on: no more multiple acks. */
@@ -146,13 +162,28 @@ static int settle(struct mover *m)
             } else if (m->cfg->copy) {
                 if (hold(m) < 0)
                     return -1;
-            } else if (!m->held_any) {
+            } else if (!m->held_any && p->ch == m->sch) {
                 m->multi_tag = p->tag;
-            } else if (ack_source(m, p->tag, false) < 0) {
+            } else if (ack_source(m, p->ch, p->tag, false) < 0) {
                 return -1;
             }
         } else if (p->returned) {
             m->st->returned++;
+        } else if (p->refused) {
+            if (hold(m) < 0) /* it stays unacknowledged: released at the end */
+                return -1;
+        } else if (p->requeue) {
+            /* it may be at the destination already: give it back now, it comes again and is
+             * published once more, alone */
+            m->st->unconfirmed++;
+            m->taken--;
+            if (hold(m) < 0)
+                return -1;
+            m->held_now--;
+            if (rmqt_session_status(
+                    m->src, amqp_basic_nack(rmqt_session_conn(m->src), p->ch, p->tag, false, true),
+                    "requeue at the source", m->err) < 0)
+                return -1;
         } else {
             /* nack: the broker did not take it; give it back to the source now */
             char where[600];
@@ -161,7 +192,7 @@ static int settle(struct mover *m)
             if (!m->cfg->source) {
                 if (hold(m) < 0)
                     return -1;
-                status = amqp_basic_nack(rmqt_session_conn(m->src), m->sch, p->tag, false, true);
+                status = amqp_basic_nack(rmqt_session_conn(m->src), p->ch, p->tag, false, true);
                 if (rmqt_session_status(m->src, status, "requeue at the source", m->err) < 0)
                     return -1;
             }
@@ -208,6 +239,20 @@ static int sync_sink(struct mover *m)
     return settle(m) < 0 ? fail(m, -1) : 0;
 }
 
+/* Every publish not yet confirmed is treated as returned: it stays in the source. */
+static size_t return_all_unconfirmed(struct mover *m)
+{
+    size_t k, n = 0;
+    for (k = 0; k < m->count; k++) {
+        struct pending *p = &m->ring[(m->head + k) % m->cap];
+        if (!p->done && !p->returned) {
+            p->returned = true;
+            n++;
+        }
+    }
+    return n;
+}
+
 static int on_return(struct mover *m, const amqp_frame_t *frame)
 {
     amqp_basic_return_t *r = frame->payload.method.decoded;
@@ -215,34 +260,138 @@ static int on_return(struct mover *m, const amqp_frame_t *frame)
     struct rmqt_digest d;
     amqp_message_t msg;
     amqp_rpc_reply_t rr;
-    char ex[256], rk[256], where[600];
+    amqp_bytes_t ex, rk;
+    char exs[900], rks[900], where[600];
     size_t k;
+    bool matched = false;
     int code = r->reply_code;
 
-    snprintf(ex, sizeof(ex), "%.*s", (int)r->exchange.len, (const char *)r->exchange.bytes);
-    snprintf(rk, sizeof(rk), "%.*s", (int)r->routing_key.len, (const char *)r->routing_key.bytes);
+    /* byte strings, not C strings: names and keys may hold NUL bytes; copied because reading
+     * the content may reuse the method's memory */
+    ex = amqp_bytes_malloc_dup(r->exchange);
+    rk = amqp_bytes_malloc_dup(r->routing_key);
     rr = amqp_read_message(conn, frame->channel, &msg, 0);
-    if (rmqt_session_check(m->dst, frame->channel, rr, "read a returned message", m->err) < 0)
+    if (rmqt_session_check(m->dst, frame->channel, rr, "read a returned message", m->err) < 0) {
+        amqp_bytes_free(ex);
+        amqp_bytes_free(rk);
         return -1;
+    }
+    rmqt_show_bytes(exs, sizeof(exs), ex);
+    rmqt_show_bytes(rks, sizeof(rks), rk);
+    if (frame->channel != m->dch) {
+        /* a return of an earlier run's channel: its publish was settled there */
+        amqp_destroy_message(&msg);
+        amqp_bytes_free(ex);
+        amqp_bytes_free(rk);
+        return 0;
+    }
     rmqt_digest_init(&d);
-    rmqt_digest_message(&d, rmqt_bytes(ex), rmqt_bytes(rk), &msg.properties, msg.body);
+    rmqt_digest_returnable(&d, ex, rk, &msg.properties, msg.body);
     amqp_destroy_message(&msg);
+    amqp_bytes_free(ex);
+    amqp_bytes_free(rk);
+    /* identical contents are interchangeable: the first unconfirmed one is taken */
     for (k = 0; k < m->count; k++) {
         struct pending *p = &m->ring[(m->head + k) % m->cap];
         if (!p->done && !p->returned && rmqt_digest_equal(&p->digest, &d)) {
             p->returned = true;
+            matched = true;
             break;
         }
     }
     if (hold(m) < 0)
         return -1;
+    if (!matched) {
+        /* a return that matches no publish must not let any publish be acknowledged: every
+         * unconfirmed one stays in the source */
+        size_t n = return_all_unconfirmed(m);
+        if (!m->failed)
+            rmqt_error_set(m->err, RMQT_ERR_AMQP,
+                           "the broker returned a message (%d: exchange '%s', routing key '%s') "
+                           "that matches none of the %zu unconfirmed publishes; they all stay "
+                           "in the source%s; stopping",
+                           code, exs, rks, n, stays(m, where, sizeof(where)));
+        return fail(m, 0);
+    }
     if (m->cfg->stop_on_return && !m->failed) {
         rmqt_error_set(m->err, RMQT_ERR_AMQP,
                        "the broker returned a message (%d NO_ROUTE: exchange '%s', routing key "
                        "'%s')%s; stopping",
-                       code, ex, rk, stays(m, where, sizeof(where)));
+                       code, exs, rks, stays(m, where, sizeof(where)));
         fail(m, 0);
     }
+    return 0;
+}
+
+static void report_refusal(struct mover *m, const struct pending *p, amqp_bytes_t rk, int code,
+                           const char *reason)
+{
+    struct rmqt_refusal r;
+
+    m->st->refused++;
+    if (!m->cfg->refused)
+        return;
+    memset(&r, 0, sizeof(r));
+    r.position = p->pos;
+    r.delivery_tag = p->tag;
+    r.message_id.bytes = (void *)p->mid;
+    r.message_id.len = p->mid_len;
+    r.routing_key = rk;
+    r.reply_code = code;
+    r.reason = reason;
+    m->cfg->refused(m->cfg->ctx, &r);
+}
+
+/* The broker closed the publishing channel (the session has reopened it). With 406
+ * PRECONDITION_FAILED the cause is one message: what was published but not confirmed may be
+ * at the destination or not, so it goes back to the source and comes again, to be published
+ * one at a time; a close while a single publish was outstanding names that message. Any other
+ * close, or one of a callback source (which cannot give messages back), ends the run. */
+static int recover_publish_channel(struct mover *m, int code, const char *reason)
+{
+    amqp_connection_state_t dc = rmqt_session_conn(m->dst);
+    size_t k, unconfirmed = 0;
+    struct pending *last = NULL;
+
+    for (k = 0; k < m->count; k++) {
+        struct pending *p = &m->ring[(m->head + k) % m->cap];
+        if (!p->done) {
+            unconfirmed++;
+            last = p;
+        }
+    }
+    if (code != 406 || m->cfg->source || unconfirmed == 0 || !rmqt_session_is_alive(m->dst)) {
+        m->dst_closed = true; /* finish() counts the unconfirmed */
+        return fail(m, -1);
+    }
+    if (m->careful && unconfirmed == 1) {
+        last->done = true;
+        last->refused = true;
+        report_refusal(m, last, amqp_empty_bytes, code, reason);
+    } else {
+        for (k = 0; k < m->count; k++) {
+            struct pending *p = &m->ring[(m->head + k) % m->cap];
+            if (!p->done) {
+                p->done = true;
+                p->requeue = true;
+            }
+        }
+        /* the requeued ones come back behind what the consumer holds already */
+        m->careful = unconfirmed + 2 * m->cap;
+    }
+    if (settle(m) < 0)
+        return fail(m, -1);
+    if (m->count != 0)
+        return fail(m,
+                    rmqt_error_set(m->err, RMQT_ERR_INTERNAL,
+                                   "publish channel reset with %zu publishes unsettled", m->count));
+    amqp_confirm_select(dc, m->dch);
+    if (rmqt_session_check(m->dst, m->dch, amqp_get_rpc_reply(dc), "confirm.select", m->err) < 0)
+        return fail(m, -1);
+    m->next_seq = 1;
+    m->head_seq = 1;
+    if (!m->failed)
+        rmqt_error_init(m->err);
     return 0;
 }
 
@@ -267,6 +416,11 @@ static int drain_dst(struct mover *m, long timeout_ms)
         tv.tv_usec = 0;
         if (f.frame_type != AMQP_FRAME_METHOD)
             continue;
+        /* confirms of an earlier run's channel were settled there (or never came): only this
+         * channel's count; a return is read whole whatever its channel */
+        if (f.channel != m->dch && f.payload.method.id != AMQP_BASIC_RETURN_METHOD &&
+            f.payload.method.id != AMQP_CONNECTION_CLOSE_METHOD)
+            continue;
         switch (f.payload.method.id) {
         case AMQP_BASIC_ACK_METHOD: {
             amqp_basic_ack_t *a = f.payload.method.decoded;
@@ -284,9 +438,18 @@ static int drain_dst(struct mover *m, long timeout_ms)
             if (on_return(m, &f) < 0)
                 return -1;
             break;
-        case AMQP_CHANNEL_CLOSE_METHOD:
+        case AMQP_CHANNEL_CLOSE_METHOD: {
+            int code = ((amqp_channel_close_t *)f.payload.method.decoded)->reply_code;
+            char reason[sizeof(m->err->message)];
+            /* answers the close and reopens the channel; no confirm comes for what was
+             * published on the closed one */
+            rmqt_session_closed_by_broker(m->dst, &f, "publish", m->err);
+            snprintf(reason, sizeof(reason), "%s", m->err->message);
+            if (recover_publish_channel(m, code, reason) < 0)
+                return -1;
+            break;
+        }
         case AMQP_CONNECTION_CLOSE_METHOD:
-            /* no confirm comes on a closed channel: nothing to wait for */
             m->dst_closed = true;
             return rmqt_session_closed_by_broker(m->dst, &f, "publish", m->err);
         default:
@@ -295,6 +458,32 @@ static int drain_dst(struct mover *m, long timeout_ms)
     }
     amqp_maybe_release_buffers_on_channel(conn, m->dch);
     return 0;
+}
+
+static bool bytes_equal(amqp_bytes_t a, amqp_bytes_t b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.bytes, b.bytes, a.len) == 0);
+}
+
+/* A user_id the broker refuses from this user (it would close the channel, RabbitMQ's
+ * "validated user-id"): the message is not published. It stays in a queue source; a callback
+ * source (restore) stops before it, so that a re-run starts there. */
+static int refuse_user_id(struct mover *m, const struct pending *p, const struct rmqt_outgoing *out)
+{
+    char uid[900], reason[1200];
+
+    rmqt_show_bytes(uid, sizeof(uid), out->props.user_id);
+    snprintf(reason, sizeof(reason),
+             "its user_id property is '%s' but the connecting user is '%s': the broker refuses "
+             "it (406 PRECONDITION_FAILED) unless that user has the impersonator tag",
+             uid, rmqt_session_user(m->dst));
+    report_refusal(m, p, out->routing_key, 0, reason);
+    if (m->cfg->source) {
+        rmqt_error_set(m->err, RMQT_ERR_AMQP, "message %llu: %s; stopping before it",
+                       (unsigned long long)p->pos, reason);
+        return fail(m, -1);
+    }
+    return hold(m);
 }
 
 static int publish(struct mover *m, const amqp_envelope_t *env)
@@ -329,13 +518,23 @@ static int publish(struct mover *m, const amqp_envelope_t *env)
     p = &m->ring[(m->head + m->count) % m->cap];
     memset(p, 0, sizeof(*p));
     p->tag = env->delivery_tag;
+    p->ch = env->channel;
+    p->pos = m->taken;
     p->parked = verdict == RMQT_PARK;
+    if (out.props._flags & AMQP_BASIC_MESSAGE_ID_FLAG) {
+        p->mid_len =
+            (uint8_t)(out.props.message_id.len < MID_KEEP ? out.props.message_id.len : MID_KEEP);
+        memcpy(p->mid, out.props.message_id.bytes, p->mid_len);
+    }
+    if (!cfg->sink && !cfg->may_impersonate && (out.props._flags & AMQP_BASIC_USER_ID_FLAG) &&
+        !bytes_equal(out.props.user_id, rmqt_bytes(rmqt_session_user(m->dst))))
+        return refuse_user_id(m, p, &out);
     if (cfg->sink) {
         if (cfg->sink->write(cfg->sink->ctx, env, &out, m->err) < 0)
             return fail(m, -1);
     } else {
         rmqt_digest_init(&p->digest);
-        rmqt_digest_message(&p->digest, out.exchange, out.routing_key, &out.props, out.body);
+        rmqt_digest_returnable(&p->digest, out.exchange, out.routing_key, &out.props, out.body);
         status = amqp_basic_publish(rmqt_session_conn(m->dst), m->dch, out.exchange,
                                     out.routing_key, 1, 0, &out.props, out.body);
         if (rmqt_session_status(m->dst, status, "publish", m->err) < 0)
@@ -358,8 +557,6 @@ static int take_one(struct mover *m)
     amqp_connection_state_t conn = m->src ? rmqt_session_conn(m->src) : NULL;
     struct timeval tv = {0, 0};
     amqp_envelope_t env;
-    amqp_rpc_reply_t r;
-    amqp_frame_t f;
     int rc;
 
     if (m->cfg->source) {
@@ -371,45 +568,26 @@ static int take_one(struct mover *m)
             return 0;
         }
         m->taken++;
+        if (m->careful)
+            m->careful--;
         return publish(m, &env);
     }
     amqp_maybe_release_buffers_on_channel(conn, m->sch);
-    r = amqp_consume_message(conn, &env, &tv, 0);
-    if (r.reply_type == AMQP_RESPONSE_NORMAL) {
-        m->taken++;
-        m->last_delivery = now_s();
-        m->idle_checks = 0;
-        rc = publish(m, &env);
-        amqp_destroy_envelope(&env);
-        return rc;
+    rc = rmqt_next_delivery(m->src, m->first_ch, m->cfg->queue, m->taken, &tv, &env, m->err);
+    if (rc < 0) {
+        m->consuming = false;
+        return fail(m, -1);
     }
-    if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && r.library_error == AMQP_STATUS_TIMEOUT)
+    if (rc == 0)
         return 0;
-    if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
-        r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
-        /* not a delivery: the broker cancelled the consumer or closed the channel */
-        if (rmqt_session_status(m->src, amqp_simple_wait_frame(conn, &f), "consume", m->err) < 0)
-            return fail(m, -1);
-        if (f.frame_type != AMQP_FRAME_METHOD)
-            return 0;
-        if (f.payload.method.id == AMQP_BASIC_CANCEL_METHOD) {
-            m->consuming = false;
-            rmqt_error_set(m->err, RMQT_ERR_AMQP,
-                           "the broker cancelled the consumer of queue '%s' (deleted?)",
-                           m->cfg->queue);
-            return fail(m, -1);
-        }
-        if (f.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD ||
-            f.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD) {
-            m->consuming = false;
-            rmqt_session_closed_by_broker(m->src, &f, "consume", m->err);
-            return fail(m, -1);
-        }
-        return 0;
-    }
-    rmqt_session_check(m->src, m->sch, r, "consume", m->err);
-    m->consuming = false;
-    return fail(m, -1);
+    m->taken++;
+    m->last_delivery = now_s();
+    m->idle_checks = 0;
+    if (m->careful)
+        m->careful--;
+    rc = publish(m, &env);
+    amqp_destroy_envelope(&env);
+    return rc;
 }
 
 static bool has_buffered(struct rmqt_session *s)
@@ -443,6 +621,11 @@ static int consume(struct mover *m)
     return 0;
 }
 
+static uint64_t prefetch_of(const struct mover *m)
+{
+    return 2 * m->cap > 65535 ? 65535 : 2 * m->cap;
+}
+
 /* The consumer holds as many messages as the prefetch leaves room for beside the window:
  * replace it with a new one. The held messages stay unacknowledged on the channel (a cancel
  * does not requeue them) and no longer count against the new consumer's prefetch; deliveries
@@ -450,11 +633,31 @@ static int consume(struct mover *m)
 static int renew_consumer(struct mover *m)
 {
     amqp_connection_state_t sc = rmqt_session_conn(m->src);
+    struct rmqt_error ignore;
+    amqp_channel_t ch;
 
     amqp_basic_cancel(sc, m->sch, m->ctag);
     m->consuming = false;
     if (rmqt_session_check(m->src, m->sch, amqp_get_rpc_reply(sc), "cancel", m->err) < 0)
         return -1;
+    /* On a channel of its own: the broker walks a channel's unacknowledged deliveries from
+     * the oldest for every single ack, so acks behind thousands of held messages on one
+     * channel slowed the queue to a crawl (seen on 3.10.8: a replay whose target returned
+     * messages for a while stalled for seconds at a time). The held messages stay on the old
+     * channel, which stays open to the end. When no channel is left (channel_max), the same
+     * channel serves on. */
+    if (flush_multi(m) < 0)
+        return -1;
+    ch = rmqt_session_open_channel(m->src, &ignore);
+    if (ch) {
+        amqp_basic_qos(sc, ch, 0, (uint16_t)prefetch_of(m), 0);
+        if (rmqt_session_check(m->src, ch, amqp_get_rpc_reply(sc), "basic.qos", m->err) < 0)
+            return -1;
+        XGROW(m->old_ch, m->old_cap, m->n_old + 1);
+        m->old_ch[m->n_old++] = m->sch;
+        m->sch = ch;
+        m->held_any = false;
+    }
     return consume(m);
 }
 
@@ -470,6 +673,7 @@ static int setup(struct mover *m)
         m->sch = rmqt_session_open_channel(m->src, m->err);
         if (!m->sch)
             return -1;
+        m->first_ch = m->sch;
         m->pch = rmqt_session_open_channel(m->src, m->err);
         if (!m->pch)
             return -1;
@@ -497,12 +701,18 @@ static int setup(struct mover *m)
      * renewed before they could fill it (renew_consumer), so a small prefetch serves any run.
      * A prefetch as large as the queue would make a quorum queue wait seconds before its first
      * delivery (seen on 3.10.8: 2 s for 100,000 messages, ready reported as 0 meanwhile). */
-    prefetch = 2 * m->cap > 65535 ? 65535 : 2 * m->cap;
+    prefetch = prefetch_of(m);
     amqp_basic_qos(rmqt_session_conn(m->src), m->sch, 0, (uint16_t)prefetch, 0);
     if (rmqt_session_check(m->src, m->sch, amqp_get_rpc_reply(rmqt_session_conn(m->src)),
                            "basic.qos", m->err) < 0)
         return -1;
     return consume(m);
+}
+
+/* Publishes awaiting a confirm at most: one at a time while a refused publish is looked for. */
+static size_t window(const struct mover *m)
+{
+    return m->careful ? 1 : m->cap;
 }
 
 /* The main loop: take while the window has room, read confirms (or sync the sink), stop at
@@ -527,7 +737,7 @@ static void run_loop(struct mover *m)
         /* read confirms when they are there, and every few deliveries anyway: not a recv()
          * per message, whose CPU the broker on the same machine would miss */
         if (!sink &&
-            (m->dst_readable || has_buffered(m->dst) || m->count >= m->cap ||
+            (m->dst_readable || has_buffered(m->dst) || m->count >= window(m) ||
              m->taken - m->drained_at >= DRAIN_EVERY || m->stopping || m->taken >= m->target)) {
             m->dst_readable = false;
             m->drained_at = m->taken;
@@ -542,7 +752,7 @@ static void run_loop(struct mover *m)
             break;
         if (cfg->limit && m->published >= cfg->limit)
             m->stopping = true;
-        want_src = !m->stopping && m->taken < m->target && m->count < m->cap;
+        want_src = !m->stopping && m->taken < m->target && m->count < window(m);
         if (want_src && cfg->rate > 0 && m->published > 0) {
             double next = m->first_publish + (double)m->published / cfg->rate;
             if (now < next) {
@@ -597,6 +807,10 @@ static void run_loop(struct mover *m)
             /* a quorum queue may report 0 ready before its first delivery (seen) */
             if ((ready == 0 && m->taken > 0) || ++m->idle_checks >= IDLE_CHECKS)
                 m->stopping = true;
+            else if (ready > 0 && m->consuming && m->held_any && renew_consumer(m) < 0) {
+                fail(m, -1);
+                break;
+            }
             m->last_delivery = now_s();
         }
     }
@@ -610,6 +824,7 @@ static void finish(struct mover *m)
     struct rmqt_error ignore;
     double until = now_s() + DRAIN_TIMEOUT_MS / 1000.0;
     bool from_queue = m->cfg->source == NULL;
+    size_t k;
 
     if (from_queue && m->consuming && rmqt_session_is_alive(m->src)) {
         amqp_basic_cancel(sc, m->sch, m->ctag);
@@ -634,6 +849,26 @@ static void finish(struct mover *m)
             amqp_channel_close(sc, m->sch, AMQP_REPLY_SUCCESS);
             rmqt_session_check(m->src, m->sch, amqp_get_rpc_reply(sc), "close", &ignore);
         }
+        for (k = 0; k < m->n_old; k++) {
+            amqp_channel_close(sc, m->old_ch[k], AMQP_REPLY_SUCCESS);
+            rmqt_session_check(m->src, m->old_ch[k], amqp_get_rpc_reply(sc), "close", &ignore);
+        }
+        if (m->pch) {
+            amqp_channel_close(sc, m->pch, AMQP_REPLY_SUCCESS);
+            rmqt_session_check(m->src, m->pch, amqp_get_rpc_reply(sc), "close", &ignore);
+        }
+    }
+    /* the publishing channel is closed too: a later run on the same sessions (apply moves in
+     * rounds) must not see this one's confirms or returns */
+    if (m->dch && rmqt_session_is_alive(m->dst)) {
+        amqp_connection_state_t dc = rmqt_session_conn(m->dst);
+        amqp_channel_close(dc, m->dch, AMQP_REPLY_SUCCESS);
+        rmqt_session_check(m->dst, m->dch, amqp_get_rpc_reply(dc), "close", &ignore);
+    }
+    if (m->dst_closed) {
+        for (k = 0; k < m->count; k++)
+            if (!m->ring[(m->head + k) % m->cap].done)
+                m->st->unconfirmed++;
     }
     if (m->count && !m->failed) {
         char where[600];
@@ -671,11 +906,12 @@ int rmqt_mover_run(struct rmqt_session *src, struct rmqt_session *dst,
         m.target = m.taken;
         st->snapshot = m.taken;
     }
-    handled = st->moved + st->parked + st->skipped + st->returned + st->nacked;
+    handled = st->moved + st->parked + st->skipped + st->returned + st->nacked + st->refused;
     st->left = m.target > handled ? m.target - handled : 0;
     st->seconds = now_s() - m.t0;
     report(&m);
     free(m.ring);
+    free(m.old_ch);
     free(m.scratch);
     return m.failed ? -1 : 0;
 }

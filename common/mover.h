@@ -49,7 +49,24 @@ struct rmqt_mover_stats {
      * count had reached delivery_limit: releasing them makes a quorum queue dead-letter or
      * drop them */
     uint64_t at_limit;
+    /* the broker refuses them (a user_id other than the connecting user's, seen before
+     * publishing; or a publish that made the broker close the channel, found by publishing one
+     * at a time): left in the source, each reported through cfg->refused */
+    uint64_t refused;
+    /* published, but the broker closed the channel before it confirmed them: they stay in the
+     * source and are published again (one at a time) in this run, so each may be at the
+     * destination twice */
+    uint64_t unconfirmed;
     double seconds;
+};
+
+/* A message the broker refuses (cfg->refused). */
+struct rmqt_refusal {
+    uint64_t position;     /* 1 for the run's first delivery, 2 for the next ... */
+    uint64_t delivery_tag; /* the source's delivery tag (a record number for a callback source) */
+    amqp_bytes_t message_id, routing_key; /* as published (may be empty) */
+    int reply_code;     /* the broker's (406 ...), 0 when seen before publishing */
+    const char *reason; /* why, in the broker's words where it gave them */
 };
 
 /* Instead of publishing on dst: a sink that stores messages (dlq archive). A message is
@@ -100,6 +117,12 @@ struct rmqt_mover_config {
     const struct rmqt_mover_source *source; /* NULL: consume queue on src */
     /* acknowledge nothing at the source: every message stays where it is (archive --copy) */
     bool copy;
+    /* the user may set any user_id (the impersonator tag); otherwise a message whose user_id
+     * is not the destination session's user is not published (the broker would close the
+     * channel): it stays, counted as refused */
+    bool may_impersonate;
+    /* called for each refused message (NULL: counted only) */
+    void (*refused)(void *ctx, const struct rmqt_refusal *r);
     /* the source queue's delivery limit (quorum queues), for at_limit */
     bool has_delivery_limit;
     long delivery_limit;

@@ -51,6 +51,7 @@ static void add_bytes(struct rmqt_digest *d, amqp_bytes_t b)
 }
 
 static void add_table(struct rmqt_digest *d, const amqp_table_t *t);
+static bool bytes_is(amqp_bytes_t b, const char *s);
 
 static void add_value(struct rmqt_digest *d, const amqp_field_value_t *v)
 {
@@ -189,6 +190,29 @@ void rmqt_digest_message(struct rmqt_digest *d, amqp_bytes_t exchange, amqp_byte
     if (f & AMQP_BASIC_CLUSTER_ID_FLAG)
         add_bytes(d, p->cluster_id);
     add_bytes(d, body);
+}
+
+void rmqt_digest_returnable(struct rmqt_digest *d, amqp_bytes_t exchange, amqp_bytes_t routing_key,
+                            const amqp_basic_properties_t *p, amqp_bytes_t body)
+{
+    amqp_basic_properties_t q = *p;
+    amqp_table_entry_t small[16], *kept = small;
+    int k, n = 0;
+
+    if (p->_flags & AMQP_BASIC_HEADERS_FLAG) {
+        if (p->headers.num_entries > 16)
+            kept = xmalloc((size_t)p->headers.num_entries * sizeof(*kept));
+        for (k = 0; k < p->headers.num_entries; k++)
+            if (!bytes_is(p->headers.entries[k].key, "BCC"))
+                kept[n++] = p->headers.entries[k];
+        q.headers.entries = kept;
+        q.headers.num_entries = n;
+        if (n == 0)
+            q._flags &= ~(amqp_flags_t)AMQP_BASIC_HEADERS_FLAG;
+    }
+    rmqt_digest_message(d, exchange, routing_key, &q, body);
+    if (kept != small)
+        free(kept);
 }
 
 bool rmqt_digest_equal(const struct rmqt_digest *x, const struct rmqt_digest *y)

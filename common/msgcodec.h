@@ -28,6 +28,11 @@ void rmqt_digest_add(struct rmqt_digest *d, const void *data, size_t len);
 /* Adds a message: exchange, routing key, properties (every present field, typed), body. */
 void rmqt_digest_message(struct rmqt_digest *d, amqp_bytes_t exchange, amqp_bytes_t routing_key,
                          const amqp_basic_properties_t *props, amqp_bytes_t body);
+/* As rmqt_digest_message, for matching a basic.return to its publish: the broker strips a BCC
+ * header before it returns a message, so BCC is left out, and an empty headers table counts as
+ * none. */
+void rmqt_digest_returnable(struct rmqt_digest *d, amqp_bytes_t exchange, amqp_bytes_t routing_key,
+                            const amqp_basic_properties_t *props, amqp_bytes_t body);
 bool rmqt_digest_equal(const struct rmqt_digest *x, const struct rmqt_digest *y);
 
 /* Whether key names a delivery counter the broker adds (x-delivery-count, x-acquired-count). */

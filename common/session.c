@@ -60,6 +60,7 @@ struct rmqt_session {
     bool alive;
     char *url;   /* without credentials */
     char *vhost; /* in use */
+    char *user;  /* logged in as */
     char version[64];
 };
 
@@ -287,6 +288,8 @@ static int open_one(struct rmqt_session *s, const struct rmqt_session_config *cf
     s->url = display_url(ci.ssl, ci.host, ci.port, vhost);
     free(s->vhost);
     s->vhost = xstrdup(vhost);
+    free(s->user);
+    s->user = xstrdup(user);
 
     s->conn = amqp_new_connection();
     if (ci.ssl) {
@@ -415,6 +418,7 @@ void rmqt_session_close(struct rmqt_session *s)
         amqp_destroy_connection(s->conn);
     }
     free(s->url);
+    free(s->user);
     free(s->vhost);
     free(s);
 }
@@ -432,6 +436,11 @@ amqp_channel_t rmqt_session_channel(const struct rmqt_session *s)
 const char *rmqt_session_url(const struct rmqt_session *s)
 {
     return s->url ? s->url : "";
+}
+
+const char *rmqt_session_user(const struct rmqt_session *s)
+{
+    return s->user ? s->user : "guest";
 }
 
 const char *rmqt_session_vhost(const struct rmqt_session *s)

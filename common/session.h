@@ -56,6 +56,8 @@ amqp_connection_state_t rmqt_session_conn(struct rmqt_session *s);
 amqp_channel_t rmqt_session_channel(const struct rmqt_session *s);
 /* The URL connected to, without credentials. Borrowed. */
 const char *rmqt_session_url(const struct rmqt_session *s);
+/* The user logged in as. Borrowed. */
+const char *rmqt_session_user(const struct rmqt_session *s);
 /* The vhost in use. Borrowed. */
 const char *rmqt_session_vhost(const struct rmqt_session *s);
 /* The broker's version from its server properties ("3.10.8"), or "" when it sent none. */

@@ -9,6 +9,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "browse.h"
 
+#include "delivery.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -72,7 +74,6 @@ int browse_queue(struct rmqt_session *s, const char *queue, uint64_t limit, brow
         long wait_ms = st->read ? IDLE_MS : FIRST_MS;
         struct timeval tv = {wait_ms / 1000, (wait_ms % 1000) * 1000};
         amqp_envelope_t env;
-        amqp_rpc_reply_t r;
         int k;
 
         if (since == prefetch) {
@@ -84,32 +85,14 @@ int browse_queue(struct rmqt_session *s, const char *queue, uint64_t limit, brow
         }
 
         amqp_maybe_release_buffers(conn);
-        r = amqp_consume_message(conn, &env, &tv, 0);
-        if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
-            r.library_error == AMQP_STATUS_TIMEOUT)
-            break; /* the rest is held elsewhere, or gone */
-        if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-            amqp_frame_t f;
-            if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
-                r.library_error == AMQP_STATUS_UNEXPECTED_STATE &&
-                amqp_simple_wait_frame(conn, &f) == AMQP_STATUS_OK &&
-                f.frame_type == AMQP_FRAME_METHOD) {
-                if (f.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD ||
-                    f.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD) {
-                    rmqt_session_closed_by_broker(s, &f, what, err);
-                    ch = 0;
-                    goto out;
-                }
-                if (f.payload.method.id == AMQP_BASIC_CANCEL_METHOD) {
-                    rmqt_error_set(err, RMQT_ERR_AMQP,
-                                   "the broker cancelled the read of queue '%s' (deleted?)", queue);
-                    goto out;
-                }
-                continue;
-            }
-            rmqt_session_check(s, ch, r, what, err);
+        k = rmqt_next_delivery(s, ch, queue, st->read, &tv, &env, err);
+        if (k < 0) {
+            if (!rmqt_session_is_alive(s))
+                ch = 0;
             goto out;
         }
+        if (k == 0)
+            break; /* the rest is held elsewhere, or gone */
         st->read++;
         since++;
         k = fn(ctx, &env, err);

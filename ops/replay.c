@@ -371,6 +371,13 @@ missing:
                           o->vhost ? o->vhost : "/");
 }
 
+/* The mover's ctx is the run; the user's callback wants the options' ctx. */
+static void refused(void *ctx, const struct rmqt_refusal *r)
+{
+    const struct run *run = ctx;
+    run->o->refused(run->o->ctx, r);
+}
+
 int replay_run(struct rmqt_session *src, struct rmqt_session *dst, struct rmqt_http *http,
                const struct replay_options *o, struct replay_result *res, struct rmqt_error *err)
 {
@@ -398,6 +405,8 @@ int replay_run(struct rmqt_session *src, struct rmqt_session *dst, struct rmqt_h
     mc.delivery_limit = o->delivery_limit;
     mc.progress = o->progress;
     mc.progress_ctx = o->ctx;
+    mc.may_impersonate = o->may_impersonate;
+    mc.refused = o->refused ? refused : NULL;
     if (check_fixed_targets(&r, err) < 0) {
         targets_release(&r.targets);
         return -1;
@@ -414,8 +423,8 @@ int replay_run(struct rmqt_session *src, struct rmqt_session *dst, struct rmqt_h
 bool replay_left_selected(const struct replay_result *res)
 {
     const struct rmqt_mover_stats *m = &res->mover;
-    return m->returned || m->nacked || res->at_max || res->no_home || res->no_target ||
-           (m->left > 0 && !res->limit_reached);
+    return m->returned || m->nacked || m->refused || res->at_max || res->no_home ||
+           res->no_target || (m->left > 0 && !res->limit_reached);
 }
 
 /* --- dry run ------------------------------------------------------------------------- */

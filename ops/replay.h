@@ -56,6 +56,10 @@ struct replay_options {
     /* a one-line warning for the user (the target dead-letters back, may refuse ...) */
     void (*warn)(void *ctx, const char *msg);
     void (*progress)(void *ctx, const struct rmqt_mover_stats *st);
+    /* the user has the impersonator tag: messages with another user's user_id may be published */
+    bool may_impersonate;
+    /* a message the broker refuses (it stays in the queue); NULL: counted only */
+    void (*refused)(void *ctx, const struct rmqt_refusal *r);
 };
 
 enum replay_action {

@@ -13,10 +13,15 @@
  *   written as an explicit key.
  * - A binding to a queue goes under that queue's `bind:`; exchange-to-exchange bindings go in
  *   the vhost's `bindings:` list.
+ * - rmqtopo's own queues are left out (validate refuses them in a file): the holding queue of
+ *   an unfinished migration ("rmqtopo.migrate.*", durable and not exclusive, so the broker's
+ *   definitions list it) and apply's lock. Each one left out is named in a comment at the top
+ *   and by topology_export_skipped, so that the CLI can warn.
  */
 #include "export.h"
 
 #include "units.h"
+#include "validate.h"
 #include "xalloc.h"
 
 #include <math.h>
@@ -405,15 +410,34 @@ static void export_policy(struct strbuf *sb, const struct policy *p)
     strbuf_addc(sb, '\n');
 }
 
+static bool any_exchange_binding(const struct vhost *vh)
+{
+    size_t k;
+
+    for (k = 0; k < vh->n_bindings; k++)
+        if (vh->bindings[k].dest_is_exchange)
+            return true;
+    return false;
+}
+
+static bool exported_queue(const struct queue *q)
+{
+    return rmqtopo_queue_kind(q->name) == RQ_NONE;
+}
+
 static void export_vhost(struct strbuf *sb, const struct vhost *vh)
 {
-    size_t k, n = vh->n_queues + 1;
+    size_t k, n = vh->n_queues + 1, n_queues = 0;
     size_t *first = xmalloc(n * sizeof(size_t)), *last = xmalloc(n * sizeof(size_t));
     size_t *next = xmalloc((vh->n_bindings + 1) * sizeof(size_t));
     bool any_e2e = false;
 
+    for (k = 0; k < vh->n_queues; k++)
+        n_queues += exported_queue(&vh->queues[k]);
     add_key(sb, "  ", vh->name);
-    if (!vh->n_exchanges && !vh->n_queues && !vh->n_bindings && !vh->n_policies) {
+    /* (a binding to a queue left out goes with it: queue bindings are written under their
+     * queue) */
+    if (!vh->n_exchanges && !n_queues && !any_exchange_binding(vh) && !vh->n_policies) {
         strbuf_adds(sb, " {}\n");
         free(first);
         free(last);
@@ -443,10 +467,11 @@ static void export_vhost(struct strbuf *sb, const struct vhost *vh)
         for (k = 0; k < vh->n_exchanges; k++)
             export_exchange(sb, &vh->exchanges[k]);
     }
-    if (vh->n_queues) {
+    if (n_queues) {
         strbuf_adds(sb, "    queues:\n");
         for (k = 0; k < vh->n_queues; k++)
-            export_queue(sb, vh, &vh->queues[k], first, next);
+            if (exported_queue(&vh->queues[k]))
+                export_queue(sb, vh, &vh->queues[k], first, next);
     }
     if (any_e2e) {
         strbuf_adds(sb, "    bindings:\n");
@@ -481,12 +506,73 @@ static void export_vhost(struct strbuf *sb, const struct vhost *vh)
     free(next);
 }
 
+/* One line per queue left out, each starting with prefix; returns their number. Names are
+ * written as YAML scalars (quoted and escaped where needed), so a line never holds a line
+ * break or a control character, in a comment or on a terminal. */
+static size_t notes_add(const struct topology *t, const char *prefix, struct strbuf *out)
+{
+    size_t k, j, n = 0;
+
+    for (k = 0; k < t->n_vhosts; k++) {
+        const struct vhost *vh = &t->vhosts[k];
+        for (j = 0; j < vh->n_queues; j++) {
+            const struct queue *q = &vh->queues[j];
+            enum rmqtopo_queue_kind kind = rmqtopo_queue_kind(q->name);
+
+            if (kind == RQ_NONE)
+                continue;
+            n++;
+            strbuf_adds(out, prefix);
+            strbuf_adds(out, "queue ");
+            add_str(out, q->name);
+            strbuf_adds(out, " in vhost ");
+            add_str(out, vh->name);
+            if (kind == RQ_LOCK) {
+                strbuf_adds(out, ": it is the lock rmqtopo apply holds while it runs\n");
+                continue;
+            }
+            {
+                const char *of = q->name + strlen("rmqtopo.migrate.");
+                char *back = holding_queue_name(of);
+                bool named = of[0] && strcmp(back, q->name) == 0;
+                free(back);
+                strbuf_adds(out, ": it holds the messages of an unfinished migration");
+                if (named) {
+                    strbuf_adds(out, " of queue ");
+                    add_str(out, of);
+                }
+                strbuf_adds(out, " (an apply was interrupted");
+                if (named && !vhost_find_queue(vh, of)) {
+                    strbuf_adds(out, "; queue ");
+                    add_str(out, of);
+                    strbuf_adds(out, " does not exist now");
+                }
+                strbuf_adds(out, "): apply of a file that names ");
+                if (named) {
+                    strbuf_adds(out, "queue ");
+                    add_str(out, of);
+                } else {
+                    strbuf_adds(out, "the queue it was made for");
+                }
+                strbuf_adds(out, " moves them back\n");
+            }
+        }
+    }
+    return n;
+}
+
+size_t topology_export_skipped(const struct topology *t, struct strbuf *notes)
+{
+    return notes_add(t, "", notes);
+}
+
 void topology_export(const struct topology *t, const char *header, struct strbuf *out)
 {
     size_t k;
 
     if (header)
         strbuf_adds(out, header);
+    notes_add(t, "# not exported: ", out);
     strbuf_adds(out, t->n_vhosts ? "version: 1\nvhosts:\n" : "version: 1\nvhosts: {}\n");
     for (k = 0; k < t->n_vhosts; k++)
         export_vhost(out, &t->vhosts[k]);

@@ -13,6 +13,11 @@
  * model and planning the result against the same broker gives no changes. */
 void topology_export(const struct topology *t, const char *header, struct strbuf *out);
 
+/* The queues topology_export leaves out (rmqtopo's own: an unfinished migration's holding
+ * queue, apply's lock; see rmqtopo_queue_kind), one line each ending in '\n', appended to
+ * notes, saying why. Returns their number. */
+size_t topology_export_skipped(const struct topology *t, struct strbuf *notes);
+
 /* Appends s as a YAML scalar that loads back as exactly the string s (quoted when needed,
  * "${" escaped). */
 void export_add_string(struct strbuf *sb, const char *s, size_t len);

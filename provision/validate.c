@@ -386,19 +386,111 @@ static void check_name(struct vctx *c, const char *what, const char *name, struc
               qs(0, name));
 }
 
-/* A reference to an exchange (binding source, alternate or dead-letter exchange). */
+enum rmqtopo_queue_kind rmqtopo_queue_kind(const char *name)
+{
+    if (is_holding_queue_name(name))
+        return RQ_HOLDING;
+    if (strcmp(name, RMQTOPO_LOCK_QUEUE) == 0)
+        return RQ_LOCK;
+    return RQ_NONE;
+}
+
+/* A queue name of rmqtopo's own: apply would take the file's queue for its own (a holding
+ * queue with the file's limits would drop what a migration moves into it). */
+static void check_rmqtopo_name(struct vctx *c, const struct queue *q)
+{
+    switch (rmqtopo_queue_kind(q->name)) {
+    case RQ_HOLDING: {
+        /* the queue whose migration would take it, when the name is not a cut one */
+        const char *of = q->name + strlen("rmqtopo.migrate.");
+        char *back = holding_queue_name(of);
+        bool named = strcmp(back, q->name) == 0 && of[0];
+        free(back);
+        vdiag(c, DIAG_ERROR, q->pos, queue_path(c, q, NULL),
+              "queue name '%s' starts with 'rmqtopo.migrate.', which rmqtopo reserves for the "
+              "holding queues of apply's migrations: a migration %s%s%s would take this queue "
+              "as its holding queue (choose another name)",
+              qs(0, q->name), named ? "of queue '" : "of a queue", named ? qs(1, of) : "",
+              named ? "'" : "");
+        break;
+    }
+    case RQ_LOCK:
+        vdiag(c, DIAG_ERROR, q->pos, queue_path(c, q, NULL),
+              "queue name '%s' is reserved by rmqtopo: apply holds an exclusive queue of this "
+              "name as its lock for the length of a run (choose another name)",
+              qs(0, q->name));
+        break;
+    case RQ_NONE:
+        break;
+    }
+}
+
+/* Whether an exchange reference names nothing: neither the file nor a built-in defines it. */
+static bool exchange_undefined(const struct vctx *c, const char *name)
+{
+    return !is_builtin_exchange(name) && !vhost_find_exchange(c->vh, name);
+}
+
+/* "exchange 'X' is not defined in vhost 'V' (nor ...)" with `tail` (what follows from it), then
+ * a did-you-mean when a defined exchange is close. */
+static void report_undefined_exchange(struct vctx *c, enum diag_severity sev, const char *name,
+                                      struct rmqt_pos pos, const char *path, const char *role,
+                                      const char *tail)
+{
+    const char *guess = rmqt_did_you_mean(name, c->exchange_names);
+
+    vdiag(c, sev, pos, path,
+          "%s '%s' is not defined in vhost '%s' (nor a built-in amq.* exchange)%s%s%s%s", role,
+          qs(0, name), qs(1, c->vh->name), tail, guess ? "; did you mean '" : "",
+          guess ? guess : "", guess ? "'?" : "");
+}
+
+/* A reference to an exchange that must exist (a binding's source or destination): the broker
+ * refuses the binding otherwise. */
 static void check_exchange_ref(struct vctx *c, const char *name, struct rmqt_pos pos,
                                const char *path, const char *role)
 {
-    const char *guess;
+    if (exchange_undefined(c, name))
+        report_undefined_exchange(c, DIAG_ERROR, name, pos, path, role, "");
+}
 
-    if (is_builtin_exchange(name) || vhost_find_exchange(c->vh, name))
+/* An exchange that an alternate-exchange or dead-letter-exchange setting names: the broker
+ * accepts a name that does not exist (RabbitMQ's own definition fixtures hold one), so an
+ * export of a real broker may hold one too. A warning that says where the messages go; owner
+ * is the exchange or queue that names it, or the policy (from_policy). */
+enum target_role { TR_ALTERNATE, TR_DEAD_LETTER };
+
+static void check_exchange_target(struct vctx *c, const char *name, struct rmqt_pos pos,
+                                  const char *path, enum target_role role, bool from_policy,
+                                  const char *owner)
+{
+    struct strbuf tail = {0};
+
+    if (!exchange_undefined(c, name))
         return;
-    guess = rmqt_did_you_mean(name, c->exchange_names);
-    vdiag(c, DIAG_ERROR, pos, path,
-          "%s '%s' is not defined in vhost '%s' (nor a built-in amq.* exchange)%s%s%s", role,
-          qs(0, name), qs(1, c->vh->name), guess ? "; did you mean '" : "", guess ? guess : "",
-          guess ? "'?" : "");
+    strbuf_adds(&tail, ": the broker accepts it, and messages ");
+    if (role == TR_ALTERNATE && from_policy)
+        strbuf_addf(&tail,
+                    "that the exchanges policy '%s' applies to cannot route are dropped "
+                    "(returned to the publisher when published mandatory), unless the exchange "
+                    "sets its own alternate exchange",
+                    qs(0, owner));
+    else if (role == TR_ALTERNATE)
+        strbuf_addf(&tail,
+                    "that exchange '%s' cannot route are dropped (returned to the publisher "
+                    "when published mandatory)",
+                    qs(0, owner));
+    else if (from_policy)
+        strbuf_addf(&tail,
+                    "dead-lettered from the queues policy '%s' applies to are dropped, unless "
+                    "the queue sets its own dead-letter exchange",
+                    qs(0, owner));
+    else
+        strbuf_addf(&tail, "dead-lettered from queue '%s' are dropped", qs(0, owner));
+    report_undefined_exchange(c, DIAG_WARNING, name, pos, path,
+                              role == TR_ALTERNATE ? "alternate exchange" : "dead-letter exchange",
+                              strbuf_str(&tail));
+    strbuf_release(&tail);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -577,6 +669,7 @@ static void check_queue(struct vctx *c, const struct queue *q)
     const struct targ *a;
 
     check_name(c, "queue", q->name, q->pos, queue_path(c, q, NULL));
+    check_rmqtopo_name(c, q);
     if (q->type != QT_CLASSIC) {
         const char *what = q->type == QT_QUORUM ? "quorum queues" : "streams";
         if (q->durable.set && !q->durable.value)
@@ -589,8 +682,8 @@ static void check_queue(struct vctx *c, const struct queue *q)
     check_queue_args(c, q);
     a = targs_get(&q->args, "x-dead-letter-exchange");
     if (a && a->val.kind == TV_STRING && q->type != QT_STREAM)
-        check_exchange_ref(c, a->val.s, a->pos, arg_path(c, "queues", q->name, a),
-                           "dead-letter exchange");
+        check_exchange_target(c, a->val.s, a->pos, arg_path(c, "queues", q->name, a),
+                              TR_DEAD_LETTER, false, q->name);
     if (!a && (a = targs_get(&q->args, "x-dead-letter-routing-key")) != NULL &&
         q->type != QT_STREAM)
         vdiag(c, DIAG_ERROR, a->pos, arg_path(c, "queues", q->name, a),
@@ -636,7 +729,7 @@ static void check_exchange(struct vctx *c, const struct exchange *x)
                   "exchange '%s' is its own alternate exchange: unroutable messages are dropped",
                   qs(0, x->name));
         else
-            check_exchange_ref(c, a->val.s, a->pos, p, "alternate exchange");
+            check_exchange_target(c, a->val.s, a->pos, p, TR_ALTERNATE, false, x->name);
     }
 }
 
@@ -945,9 +1038,9 @@ static void check_policy_definition(struct vctx *c, const struct policy *p)
             }
         }
         if (strcmp(key, "dead-letter-exchange") == 0 && v->kind == TV_STRING)
-            check_exchange_ref(c, v->s, pos, strbuf_str(&path), "dead-letter exchange");
+            check_exchange_target(c, v->s, pos, strbuf_str(&path), TR_DEAD_LETTER, true, p->name);
         if (strcmp(key, "alternate-exchange") == 0 && v->kind == TV_STRING)
-            check_exchange_ref(c, v->s, pos, strbuf_str(&path), "alternate exchange");
+            check_exchange_target(c, v->s, pos, strbuf_str(&path), TR_ALTERNATE, true, p->name);
     next:
         strbuf_release(&path);
         strbuf_release(&found);
@@ -1431,7 +1524,8 @@ static void check_dead_lettering(struct vctx *c)
         const char *dpath;
 
         if (!e->dlx || !exchange_type_of(c, e->dlx))
-            continue; /* no dead-lettering, or an undefined exchange (an error already) */
+            continue; /* no dead-lettering, or an undefined exchange (warned about already:
+                       * its messages are dropped, so the checks below have nothing to say) */
         g.out[k] = cached_route(c, &rc, e->dlx, e->dlrk);
         r = &rc.routes[g.out[k]];
         for (m = 0; m < r->n; m++)

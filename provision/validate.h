@@ -36,4 +36,19 @@ const struct argspec *argspec_find(const char *key);
  * (it compares only the arguments the queue type knows; others are silently kept). */
 bool queue_arg_is_compared(const char *key, enum queue_type type);
 
+/* The name of apply's lock queue (an exclusive queue apply holds for the length of a run). */
+#ifndef RMQTOPO_LOCK_QUEUE
+#define RMQTOPO_LOCK_QUEUE "rmqtopo.lock"
+#endif
+
+enum rmqtopo_queue_kind {
+    RQ_NONE,    /* a queue of the user's */
+    RQ_HOLDING, /* "rmqtopo.migrate.*": the holding queue of a migration (see holding_queue_name) */
+    RQ_LOCK,    /* RMQTOPO_LOCK_QUEUE */
+};
+
+/* Whether a queue name belongs to rmqtopo itself: a file may not name such a queue (validate
+ * refuses it) and export leaves it out. */
+enum rmqtopo_queue_kind rmqtopo_queue_kind(const char *name);
+
 #endif

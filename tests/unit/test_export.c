@@ -715,6 +715,160 @@ static void test_export_of_a_live_broker_plans_no_changes(void **state)
     assert_true(same);
 }
 
+/* Issue 12, "Adopting a real broker": the broker accepts an alternate exchange and a
+ * dead-letter exchange (argument or policy) that do not exist; the export of such a broker
+ * validates with warnings only (each saying where the messages go) and plans nothing. */
+static void test_export_of_a_broker_with_missing_exchanges_plans_no_changes(void **state)
+{
+    const char json[] =
+        "{\"policies\":[{\"name\":\"dl\",\"pattern\":\"^p\\\\.\",\"apply-to\":\"queues\","
+        "\"definition\":{\"dead-letter-exchange\":\"gone.policy\"},\"priority\":0}],"
+        "\"queues\":["
+        "{\"name\":\"q\",\"durable\":true,\"auto_delete\":false,\"arguments\":"
+        "{\"x-queue-type\":\"quorum\",\"x-dead-letter-exchange\":\"gone.dlx\"}},"
+        "{\"name\":\"p.q\",\"durable\":false,\"auto_delete\":false,\"arguments\":{}}],"
+        "\"exchanges\":[{\"name\":\"x\",\"type\":\"topic\",\"durable\":true,"
+        "\"auto_delete\":false,\"internal\":false,\"arguments\":{\"alternate-exchange\":"
+        "\"gone.ae\"}}],"
+        "\"bindings\":[{\"source\":\"x\",\"destination\":\"q\",\"destination_type\":\"queue\","
+        "\"routing_key\":\"k\",\"arguments\":{}}]}";
+    struct topology live, b;
+    struct rmqt_error err;
+    struct diag_list dl;
+    struct load_options opts;
+    char *out;
+    int rc;
+    bool same = false;
+    (void)state;
+
+    topology_init(&live);
+    rmqt_error_init(&err);
+    assert_int_equal(
+        live_parse_definitions(topology_add_vhost(&live, "v"), json, strlen(json), &err), 0);
+    out = export_text(&live);
+    rc = load_text(&b, "export.yaml", out, strlen(out), true);
+    if (rc != 0)
+        show_export(out);
+    else
+        same = plans_nothing(&b, &live) && same_topology(&live, &b);
+    topology_release(&b);
+    assert_int_equal(rc, 0);
+    assert_true(same);
+    /* the three missing exchanges are warnings, and say what happens to the messages */
+    memset(&opts, 0, sizeof(opts));
+    opts.env = no_env;
+    topology_init(&b);
+    diag_list_init(&dl);
+    assert_int_equal(topology_load_buffer(&b, "export.yaml", out, strlen(out), &opts, &dl), 0);
+    topology_validate(&b, NULL, &dl);
+    assert_int_equal(dl.errors, 0);
+    {
+        size_t k, ae = 0, dlx = 0, policy = 0;
+        for (k = 0; k < dl.n; k++) {
+            const char *m = dl.v[k].message;
+            ae += strstr(m, "'gone.ae' is not defined") && strstr(m, "are dropped") ? 1 : 0;
+            dlx += strstr(m, "'gone.dlx' is not defined") && strstr(m, "are dropped") ? 1 : 0;
+            policy += strstr(m, "'gone.policy' is not defined") && strstr(m, "are dropped") ? 1 : 0;
+        }
+        assert_int_equal(ae, 1);
+        assert_int_equal(dlx, 1);
+        assert_int_equal(policy, 1);
+    }
+    diag_list_release(&dl);
+    topology_release(&b);
+    topology_release(&live);
+    free(out);
+}
+
+/* Issue 19 item 3: rmqtopo's own queues are never exported (validate would refuse the file):
+ * an unfinished migration's holding queue (durable, not exclusive: the broker lists it) with
+ * its bindings, and a lock queue; each is named, safely, in a comment and in the notes. */
+static void test_export_leaves_out_rmqtopos_own_queues(void **state)
+{
+    const char json[] =
+        "{\"policies\":[],\"exchanges\":[],"
+        "\"queues\":["
+        "{\"name\":\"q\",\"durable\":true,\"auto_delete\":false,\"arguments\":{}},"
+        "{\"name\":\"rmqtopo.migrate.q\",\"durable\":true,\"auto_delete\":false,"
+        "\"arguments\":{}},"
+        "{\"name\":\"rmqtopo.migrate.gone\",\"durable\":true,\"auto_delete\":false,"
+        "\"arguments\":{}},"
+        "{\"name\":\"rmqtopo.migrate.a\\nb: 1\",\"durable\":true,\"auto_delete\":false,"
+        "\"arguments\":{}},"
+        "{\"name\":\"rmqtopo.lock\",\"durable\":false,\"auto_delete\":true,\"arguments\":{}}],"
+        "\"bindings\":[{\"source\":\"amq.direct\",\"destination\":\"rmqtopo.migrate.q\","
+        "\"destination_type\":\"queue\",\"routing_key\":\"k\",\"arguments\":{}},"
+        "{\"source\":\"amq.direct\",\"destination\":\"q\","
+        "\"destination_type\":\"queue\",\"routing_key\":\"k\",\"arguments\":{}}]}";
+    struct topology live, b;
+    struct rmqt_error err;
+    struct strbuf notes = {0};
+    const struct vhost *vh;
+    char *out;
+    size_t k, lines = 0;
+    (void)state;
+
+    topology_init(&live);
+    rmqt_error_init(&err);
+    assert_int_equal(
+        live_parse_definitions(topology_add_vhost(&live, "v"), json, strlen(json), &err), 0);
+    assert_int_equal(live.vhosts[0].n_queues, 5);
+    out = export_text(&live);
+    if (load_text(&b, "export.yaml", out, strlen(out), true) != 0)
+        show_export(out);
+    vh = &b.vhosts[0];
+    assert_int_equal(vh->n_queues, 1);
+    assert_non_null(vhost_find_queue(vh, "q"));
+    assert_int_equal(vh->n_bindings, 1);
+    assert_string_equal(vh->bindings[0].destination, "q");
+    /* the comments at the top, one line per queue left out */
+    assert_non_null(strstr(out, "# not exported: queue rmqtopo.migrate.q in vhost v: it holds "
+                                "the messages of an unfinished migration of queue q ("));
+    assert_non_null(strstr(out,
+                           "migration of queue gone (an apply was interrupted; queue gone does not "
+                           "exist now): apply of a file that names queue gone moves them back\n"));
+    assert_non_null(strstr(out, "# not exported: queue \"rmqtopo.migrate.a\\nb: 1\""));
+    assert_non_null(strstr(out, "# not exported: queue rmqtopo.lock in vhost v: it is the lock"));
+    assert_int_equal(topology_export_skipped(&live, &notes), 4);
+    for (k = 0; k < notes.len; k++)
+        lines += notes.buf[k] == '\n';
+    assert_int_equal(lines, 4);
+    assert_non_null(strstr(notes.buf, "queue rmqtopo.migrate.q in vhost v: it holds the "
+                                      "messages of an unfinished migration of queue q"));
+    strbuf_release(&notes);
+    topology_release(&b);
+    topology_release(&live);
+    free(out);
+}
+
+/* A vhost whose only queues are rmqtopo's exports as an empty vhost. */
+static void test_export_of_a_vhost_holding_only_rmqtopos_queues(void **state)
+{
+    const char json[] = "{\"policies\":[],\"exchanges\":[],\"queues\":["
+                        "{\"name\":\"rmqtopo.migrate.q\",\"durable\":true,\"auto_delete\":false,"
+                        "\"arguments\":{}}],\"bindings\":[]}";
+    struct topology live, b;
+    struct rmqt_error err;
+    struct strbuf notes = {0};
+    char *out;
+    (void)state;
+
+    topology_init(&live);
+    rmqt_error_init(&err);
+    assert_int_equal(
+        live_parse_definitions(topology_add_vhost(&live, "v"), json, strlen(json), &err), 0);
+    out = export_text(&live);
+    assert_non_null(strstr(out, "\n  v: {}\n"));
+    assert_int_equal(load_text(&b, "export.yaml", out, strlen(out), true), 0);
+    assert_int_equal(b.n_vhosts, 1);
+    assert_int_equal(b.vhosts[0].n_queues, 0);
+    assert_int_equal(topology_export_skipped(&live, &notes), 1);
+    strbuf_release(&notes);
+    topology_release(&b);
+    topology_release(&live);
+    free(out);
+}
+
 static void test_export_add_string_writes_plain_identifiers_plainly(void **state)
 {
     struct strbuf sb = {0};
@@ -812,6 +966,9 @@ int main(void)
         cmocka_unit_test(test_export_of_an_empty_vhost_loads_back),
         cmocka_unit_test(test_export_puts_the_header_first),
         cmocka_unit_test(test_export_of_a_live_broker_plans_no_changes),
+        cmocka_unit_test(test_export_of_a_broker_with_missing_exchanges_plans_no_changes),
+        cmocka_unit_test(test_export_leaves_out_rmqtopos_own_queues),
+        cmocka_unit_test(test_export_of_a_vhost_holding_only_rmqtopos_queues),
         cmocka_unit_test(test_export_add_string_writes_plain_identifiers_plainly),
         cmocka_unit_test(test_export_add_string_quotes_what_yaml_would_misread),
         cmocka_unit_test(test_export_add_string_escapes_variable_references),

@@ -212,26 +212,42 @@ static void test_validate_duplicate_binding_is_error(void **state)
                  "duplicate binding: the same binding is defined at line 9");
 }
 
-static void test_validate_alternate_exchange_undefined_is_error(void **state)
+/* The broker accepts an alternate exchange that does not exist (issue 12, "Adopting a real
+ * broker"): a warning that says what happens to the messages, so that an export plans. */
+static void test_validate_alternate_exchange_undefined_is_warning(void **state)
 {
     struct fx *f = *state;
+    const struct diag *d;
 
     fx_check(f, TOPO_HEAD "    exchanges:\n"
                           "      x: { type: topic, alternate_exchange: nope }\n");
-    EXPECT_COUNTS(&f->dl, 1, 0);
-    EXPECT_ERROR(&f->dl, "exchanges.x.alternate_exchange", 5, 45,
-                 "alternate exchange 'nope' is not defined");
+    EXPECT_COUNTS(&f->dl, 0, 1);
+    d = EXPECT_WARNING(&f->dl, "exchanges.x.alternate_exchange", 5, 45,
+                       "alternate exchange 'nope' is not defined in vhost 'v'");
+    assert_non_null(strstr(d->message, "messages that exchange 'x' cannot route are dropped"));
+    assert_non_null(strstr(d->message, "returned to the publisher when published mandatory"));
 }
 
-static void test_validate_alternate_exchange_raw_argument_undefined_is_error(void **state)
+static void test_validate_alternate_exchange_raw_argument_undefined_is_warning(void **state)
 {
     struct fx *f = *state;
 
     fx_check(f, TOPO_HEAD "    exchanges:\n"
                           "      x: { type: topic, arguments: { alternate-exchange: nope } }\n");
-    EXPECT_COUNTS(&f->dl, 1, 0);
-    EXPECT_ERROR(&f->dl, "exchanges.x.arguments.alternate-exchange", 0, 0,
-                 "alternate exchange 'nope' is not defined");
+    EXPECT_COUNTS(&f->dl, 0, 1);
+    EXPECT_WARNING(&f->dl, "exchanges.x.arguments.alternate-exchange", 5, 58,
+                   "alternate exchange 'nope' is not defined");
+}
+
+static void test_validate_alternate_exchange_typo_suggests(void **state)
+{
+    struct fx *f = *state;
+
+    fx_check(f, TOPO_HEAD "    exchanges:\n"
+                          "      x: { type: topic, alternate_exchange: unrouted.x }\n"
+                          "      unrouted: { type: fanout }\n");
+    EXPECT_COUNTS(&f->dl, 0, 1);
+    EXPECT_WARNING(&f->dl, "exchanges.x.alternate_exchange", 5, 45, "did you mean 'unrouted'?");
 }
 
 static void test_validate_alternate_exchange_defined_or_builtin_is_fine(void **state)
@@ -246,17 +262,37 @@ static void test_validate_alternate_exchange_defined_or_builtin_is_fine(void **s
     EXPECT_NO_DIAG(&f->dl, DIAG_ERROR, NULL, NULL);
 }
 
-static void test_validate_dead_letter_exchange_undefined_is_error(void **state)
+static void test_validate_dead_letter_exchange_undefined_is_warning(void **state)
 {
     struct fx *f = *state;
+    const struct diag *d;
 
     fx_check(f, TOPO_HEAD "    queues:\n"
                           "      q:\n"
                           "        durable: false\n"
                           "        dead_letter_exchange: nope\n");
-    EXPECT_COUNTS(&f->dl, 1, 0);
-    EXPECT_ERROR(&f->dl, "queues.q.dead_letter_exchange", 7, 31,
-                 "dead-letter exchange 'nope' is not defined in vhost 'v'");
+    EXPECT_COUNTS(&f->dl, 0, 1);
+    d = EXPECT_WARNING(&f->dl, "queues.q.dead_letter_exchange", 7, 31,
+                       "dead-letter exchange 'nope' is not defined in vhost 'v'");
+    assert_non_null(strstr(d->message, "messages dead-lettered from queue 'q' are dropped"));
+}
+
+/* The same with the raw argument, on a quorum queue: no at-most-once warning besides (its
+ * messages are dropped, not at risk on the way), and the at-least-once rule still holds. */
+static void test_validate_dead_letter_exchange_undefined_raw_on_quorum(void **state)
+{
+    struct fx *f = *state;
+
+    fx_check(f, TOPO_HEAD "    queues:\n"
+                          "      q:\n"
+                          "        type: quorum\n"
+                          "        dead_letter_strategy: at-least-once\n"
+                          "        arguments: { x-dead-letter-exchange: nope }\n");
+    EXPECT_COUNTS(&f->dl, 1, 1);
+    EXPECT_WARNING(&f->dl, "queues.q.arguments.x-dead-letter-exchange", 8, 46,
+                   "dead-letter exchange 'nope' is not defined");
+    EXPECT_ERROR(&f->dl, "queues.q.dead_letter_strategy", 7, 31, "needs overflow: reject-publish");
+    EXPECT_NO_DIAG(&f->dl, DIAG_WARNING, NULL, "at-most-once");
 }
 
 static void test_validate_dead_letter_exchange_typo_suggests(void **state)
@@ -269,7 +305,8 @@ static void test_validate_dead_letter_exchange_typo_suggests(void **state)
                           "      q:\n"
                           "        durable: false\n"
                           "        dead_letter_exchange: orders.dxl\n");
-    EXPECT_ERROR(&f->dl, "queues.q.dead_letter_exchange", 9, 31, "did you mean 'orders.dlx'?");
+    EXPECT_COUNTS(&f->dl, 0, 1);
+    EXPECT_WARNING(&f->dl, "queues.q.dead_letter_exchange", 9, 31, "did you mean 'orders.dlx'?");
 }
 
 static void test_validate_dead_letter_exchange_default_is_fine(void **state)
@@ -294,15 +331,66 @@ static void test_validate_dead_letter_exchange_amq_is_fine(void **state)
     EXPECT_NO_DIAG(&f->dl, DIAG_ERROR, NULL, NULL);
 }
 
-static void test_validate_dead_letter_exchange_from_policy_undefined_is_error(void **state)
+static void test_validate_dead_letter_exchange_from_policy_undefined_is_warning(void **state)
 {
     struct fx *f = *state;
+    const struct diag *d;
 
     fx_check(f, TOPO_HEAD
              "    policies:\n"
              "      p: { pattern: \".*\", definition: { dead-letter-exchange: nope } }\n");
-    EXPECT_ERROR(&f->dl, "policies.p.definition.dead-letter-exchange", 0, 0,
-                 "dead-letter exchange 'nope' is not defined");
+    EXPECT_COUNTS(&f->dl, 0, 1);
+    d = EXPECT_WARNING(&f->dl, "policies.p.definition.dead-letter-exchange", 5, 63,
+                       "dead-letter exchange 'nope' is not defined");
+    assert_non_null(strstr(d->message, "dead-lettered from the queues policy 'p' applies to are "
+                                       "dropped"));
+}
+
+static void test_validate_alternate_exchange_from_policy_undefined_is_warning(void **state)
+{
+    struct fx *f = *state;
+    const struct diag *d;
+
+    fx_check(f, TOPO_HEAD "    policies:\n"
+                          "      p:\n"
+                          "        pattern: \".*\"\n"
+                          "        apply_to: exchanges\n"
+                          "        definition: { alternate-exchange: nope }\n");
+    EXPECT_COUNTS(&f->dl, 0, 1);
+    d = EXPECT_WARNING(&f->dl, "policies.p.definition.alternate-exchange", 8, 43,
+                       "alternate exchange 'nope' is not defined");
+    assert_non_null(strstr(d->message, "cannot route are dropped"));
+}
+
+/* A binding still needs its exchanges: the broker refuses the binding otherwise. */
+static void test_validate_undefined_exchanges_warn_but_bindings_stay_errors(void **state)
+{
+    struct fx *f = *state;
+
+    fx_check(f, TOPO_HEAD "    exchanges:\n"
+                          "      x: { type: topic, alternate_exchange: gone }\n"
+                          "    queues:\n"
+                          "      q:\n"
+                          "        durable: false\n"
+                          "        dead_letter_exchange: gone\n"
+                          "        bind: [{ exchange: gone }]\n");
+    EXPECT_COUNTS(&f->dl, 1, 2);
+    EXPECT_ERROR(&f->dl, "queues.q.bind[0].exchange", 10, 28, "exchange 'gone' is not defined");
+}
+
+/* --strict (diag_list_promote_warnings) fails both. */
+static void test_validate_undefined_exchanges_fail_strict(void **state)
+{
+    struct fx *f = *state;
+
+    fx_check(f, TOPO_HEAD "    exchanges:\n"
+                          "      x: { type: topic, alternate_exchange: gone }\n"
+                          "    queues:\n"
+                          "      q:\n"
+                          "        durable: false\n"
+                          "        dead_letter_exchange: gone\n");
+    diag_list_promote_warnings(&f->dl);
+    EXPECT_COUNTS(&f->dl, 2, 0);
 }
 
 /* ---- options the queue type does not take ---- */
@@ -1155,6 +1243,59 @@ static void test_validate_exchange_name_with_amq_prefix_is_error(void **state)
     EXPECT_ERROR(&f->dl, "exchanges.amq.mine", 5, 7, "starts with 'amq.'");
 }
 
+/* Issue 19 item 3: a file that names a holding queue had a migration move into it. */
+static void test_validate_holding_queue_name_is_error(void **state)
+{
+    struct fx *f = *state;
+    const struct diag *d;
+
+    fx_check(f, TOPO_HEAD "    queues:\n"
+                          "      q: { type: quorum }\n"
+                          "      rmqtopo.migrate.q: { type: quorum, max_length: 5 }\n");
+    EXPECT_COUNTS(&f->dl, 1, 0);
+    d = EXPECT_ERROR(&f->dl, "queues.rmqtopo.migrate.q", 6, 7, "starts with 'rmqtopo.migrate.'");
+    assert_non_null(strstr(d->message, "a migration of queue 'q' would take this queue"));
+}
+
+/* A cut holding name (long queue names get a hash) is still refused, without naming a queue. */
+static void test_validate_holding_queue_name_of_any_queue_is_error(void **state)
+{
+    struct fx *f = *state;
+    const struct diag *d;
+
+    fx_check(f, TOPO_HEAD "    queues:\n"
+                          "      rmqtopo.migrate.: { type: quorum }\n");
+    d = EXPECT_ERROR(&f->dl, "queues.rmqtopo.migrate.", 5, 7, "starts with 'rmqtopo.migrate.'");
+    assert_non_null(strstr(d->message, "a migration of a queue would take"));
+}
+
+static void test_validate_lock_queue_name_is_error(void **state)
+{
+    struct fx *f = *state;
+
+    fx_check(f, TOPO_HEAD "    queues:\n      rmqtopo.lock: { type: quorum }\n");
+    EXPECT_COUNTS(&f->dl, 1, 0);
+    EXPECT_ERROR(&f->dl, "queues.rmqtopo.lock", 5, 7, "apply holds an exclusive queue");
+}
+
+static void test_validate_names_beside_rmqtopos_are_fine(void **state)
+{
+    struct fx *f = *state;
+
+    fx_check(f, TOPO_HEAD "    exchanges:\n"
+                          "      rmqtopo.migrate.x: { type: fanout }\n"
+                          "      rmqtopo.lock: { type: fanout }\n"
+                          "    queues:\n"
+                          "      rmqtopo.locks: { type: quorum }\n"
+                          "      rmqtopo.migrate: { type: quorum }\n"
+                          "      app.rmqtopo.migrate.x: { type: quorum }\n");
+    EXPECT_COUNTS(&f->dl, 0, 0);
+    assert_int_equal(rmqtopo_queue_kind("rmqtopo.migrate.x"), RQ_HOLDING);
+    assert_int_equal(rmqtopo_queue_kind("rmqtopo.lock"), RQ_LOCK);
+    assert_int_equal(rmqtopo_queue_kind("rmqtopo.locks"), RQ_NONE);
+    assert_int_equal(rmqtopo_queue_kind("rmqtopo.migrate"), RQ_NONE);
+}
+
 static void test_validate_amq_inside_a_name_is_fine(void **state)
 {
     struct fx *f = *state;
@@ -1957,7 +2098,7 @@ static void test_validate_model_with_load_errors_is_validated_safely(void **stat
                           "      p2: { pattern: \"(\", definition: { max-length: 1 } }\n");
     assert_int_equal(f->load_rc, 0);
     /* the semantic errors are found next to the structural ones */
-    EXPECT_ERROR(&f->dl, "queues.t.dead_letter_exchange", 11, 50, "'nope' is not defined");
+    EXPECT_WARNING(&f->dl, "queues.t.dead_letter_exchange", 11, 50, "'nope' is not defined");
     EXPECT_ERROR(&f->dl, "bindings[2].destination", 0, 0, "queue 'nope' is not defined");
     EXPECT_ERROR(&f->dl, "policies.p2.pattern", 0, 0, "invalid regular expression");
     EXPECT_ERROR(&f->dl, "exchanges.x.type", 5, 7, "needs a type");
@@ -1998,14 +2139,19 @@ int main(void)
         FX_TEST(test_validate_binding_to_undefined_exchange_is_error),
         FX_TEST(test_validate_exchange_to_exchange_binding_is_fine),
         FX_TEST(test_validate_duplicate_binding_is_error),
-        FX_TEST(test_validate_alternate_exchange_undefined_is_error),
-        FX_TEST(test_validate_alternate_exchange_raw_argument_undefined_is_error),
+        FX_TEST(test_validate_alternate_exchange_undefined_is_warning),
+        FX_TEST(test_validate_alternate_exchange_raw_argument_undefined_is_warning),
+        FX_TEST(test_validate_alternate_exchange_typo_suggests),
         FX_TEST(test_validate_alternate_exchange_defined_or_builtin_is_fine),
-        FX_TEST(test_validate_dead_letter_exchange_undefined_is_error),
+        FX_TEST(test_validate_dead_letter_exchange_undefined_is_warning),
+        FX_TEST(test_validate_dead_letter_exchange_undefined_raw_on_quorum),
         FX_TEST(test_validate_dead_letter_exchange_typo_suggests),
         FX_TEST(test_validate_dead_letter_exchange_default_is_fine),
         FX_TEST(test_validate_dead_letter_exchange_amq_is_fine),
-        FX_TEST(test_validate_dead_letter_exchange_from_policy_undefined_is_error),
+        FX_TEST(test_validate_dead_letter_exchange_from_policy_undefined_is_warning),
+        FX_TEST(test_validate_alternate_exchange_from_policy_undefined_is_warning),
+        FX_TEST(test_validate_undefined_exchanges_warn_but_bindings_stay_errors),
+        FX_TEST(test_validate_undefined_exchanges_fail_strict),
         FX_TEST(test_validate_delivery_limit_on_classic_is_error),
         FX_TEST(test_validate_delivery_limit_on_default_type_is_error),
         FX_TEST(test_validate_delivery_limit_on_quorum_is_fine),
@@ -2072,6 +2218,10 @@ int main(void)
         FX_TEST(test_validate_name_length_counts_bytes_not_characters),
         FX_TEST(test_validate_queue_name_with_amq_prefix_is_error),
         FX_TEST(test_validate_exchange_name_with_amq_prefix_is_error),
+        FX_TEST(test_validate_holding_queue_name_is_error),
+        FX_TEST(test_validate_holding_queue_name_of_any_queue_is_error),
+        FX_TEST(test_validate_lock_queue_name_is_error),
+        FX_TEST(test_validate_names_beside_rmqtopos_are_fine),
         FX_TEST(test_validate_amq_inside_a_name_is_fine),
         FX_TEST(test_validate_routing_key_over_255_bytes_is_error),
         FX_TEST(test_validate_first_class_and_raw_same_key_is_error_even_when_equal),
