@@ -446,6 +446,8 @@ static int fresh_stats(const struct api *a, struct rmqt_session *s, struct fresh
 {
     const char *vhost = rmqt_session_vhost(s);
     double start = now_s(), said = start;
+    /* many queues: each round pokes them all and lists the vhost; allow for that */
+    double limit = FRESH_WAIT_S + (double)n / 100, pause = n > 8 ? 2 : 0.5;
     size_t k, left;
 
     if (fresh_read(a, vhost, f, n, err) < 0)
@@ -469,14 +471,14 @@ static int fresh_stats(const struct api *a, struct rmqt_session *s, struct fresh
         }
         if (!left)
             return 0;
-        if (now_s() - start > FRESH_WAIT_S) {
+        if (now_s() - start > limit) {
             for (k = 0; k < n && f[k].done; k++)
                 ;
             return rmqt_error_set(err, RMQT_ERR_INVALID,
                                   "the management API's statistics of queue '%s' in vhost '%s' "
                                   "did not refresh within %.0f s: apply cannot tell whether "
                                   "clients hold its messages unacknowledged",
-                                  f[k].name, vhost, FRESH_WAIT_S);
+                                  f[k].name, vhost, limit);
         }
         if (progress && now_s() - said >= 5) {
             char line[256];
@@ -487,7 +489,7 @@ static int fresh_stats(const struct api *a, struct rmqt_session *s, struct fresh
                      left, left == 1 ? "" : "s", vhost);
             progress(pctx, line);
         }
-        sleep_s(0.5);
+        sleep_s(pause);
         if (fresh_read(a, vhost, f, n, err) < 0)
             return -1;
     }
@@ -923,8 +925,14 @@ static int amqp_step(struct run *run, struct pool *pl, unsigned k, const struct 
                                 !run->o->force, err);
         if (c->action == CH_REPLACE &&
             delete_queue(s, c->name, c->live_queue ? c->live_queue->type : QT_CLASSIC, true, err) <
-                0)
+                0) {
+            /* messages arrived (or were returned) since the check: migrate them, when that
+             * was consented to */
+            if (run->o->allow_replace && ((err->code == RMQT_ERR_AMQP && err->detail == 406) ||
+                                          err->code == RMQT_ERR_INVALID))
+                return migrate_queue(run, pl, k, c, err);
             return -1;
+        }
         return declare_queue(s, c->want_queue, err);
     case CK_BINDING:
         return bind_step(s, c, c->action == CH_DELETE, err);
@@ -1218,9 +1226,24 @@ static int preflight_vhost(const struct plan *p, size_t from, size_t to,
         goto out;
     for (k = 0; k < n; k++) {
         struct apply_queue_state *q = &r->queues[of[k] / 2];
+        uint32_t ready = 0, consumers = 0;
+        /* the exact count again, after the statistics: a message returned meanwhile was in
+         * neither (counting one twice is the safe side) */
+        if (!f[k].missing && rmqt_session_queue_counts(s, rmqt_session_channel(s), f[k].name,
+                                                       &ready, &consumers, err) < 0) {
+            if (!(err->code == RMQT_ERR_AMQP && err->detail == 404))
+                goto out;
+            ready = consumers = 0;
+        }
         if (of[k] % 2) {
             q->holding_unacked = f[k].unacked;
+            if (ready > q->holding_messages)
+                q->holding_messages = ready;
         } else {
+            if (ready > q->messages)
+                q->messages = ready;
+            if (consumers > q->consumers)
+                q->consumers = consumers;
             q->unacked = f[k].unacked;
             q->bytes = f[k].bytes;
             /* the bytes are those of the exact count only when the API counts the same */

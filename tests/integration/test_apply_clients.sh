@@ -13,7 +13,8 @@
 #      it; kill -9 leaves no stale lock; after kill -9 plan's note says the count may include
 #      copies;
 #   5. the consents of settings that can drop or dead-letter what a queue holds: byte limit,
-#      message TTL, expires, drop-head with a limit, every reason listed.
+#      message TTL, expires, drop-head with a limit, every reason listed;
+#   6. a batch published during a migration ends in the new queue exactly once.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 MSGTOOL=${MSGTOOL:-$(dirname "$BIN")/tests/msgtool}
@@ -321,5 +322,35 @@ out=$("$BIN" apply --allow-replace --force "$work/consent.yaml" 2>&1); rc=$?
 # --force overrides as before: the byte limit and the 1 ms TTL then drop, and apply says so
 expect_eq "consents with --force: applied (the queue count check reports what the new limits dropped)" 1 "$rc"
 expect_contains "consents with --force: the drop is reported" "$out" "its new limits dropped or dead-lettered"
+
+# --- 6. a producer publishes during a migration (issue 19 item 4: the mover's fix) ----------
+# One batch of 50 confirmed messages published while the old queue is being emptied (it is
+# deleted only after the statistics wait, seconds later): each message ends in the new queue
+# exactly once.
+for src in classic quorum; do
+  dst=$([ "$src" = classic ] && echo quorum || echo classic)
+  q=prod.$src
+  api PUT "/queues/$vh/$q" "{\"durable\":true,\"arguments\":{\"x-queue-type\":\"$src\"}}" >/dev/null
+  MSGTOOL_SIZE=200 "$MSGTOOL" publish "$vh" "$q" 20000 "p$src" >/dev/null
+  ids "$q" | sort > "$work/sent"
+  cat > "$work/prod.yaml" <<YAML
+version: 1
+vhosts:
+  $vh:
+    queues:
+      $q: { type: $dst }
+YAML
+  "$BIN" apply --allow-replace "$work/prod.yaml" >"$work/prod.out" 2>&1 &
+  apid=$!
+  while [ "$(exists "rmqtopo.migrate.$q")" != 200 ]; do sleep 0.05; done
+  "$MSGTOOL" publish "$vh" "$q" 50 "late$src" >/dev/null
+  for i in $(seq 0 49); do echo "late$src-$i"; done >> "$work/sent"
+  sort -o "$work/sent" "$work/sent"
+  wait "$apid"; rc=$?
+  expect_eq "$src: migration with a batch published during it: exit 0" 0 "$rc"
+  [ "$rc" -eq 0 ] || tail -5 "$work/prod.out"
+  ids "$q" > "$work/found"
+  count_ids "$src: producer during the migration (20,000 + 50)" "$work/sent" "$work/found"
+done
 
 finish
