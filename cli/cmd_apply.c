@@ -33,6 +33,11 @@ static const struct optspec apply_options_spec[] = {
     {"force", 0, NULL, "also act on queues with consumers, and prune queues holding messages"},
     {"yes", 'y', NULL, "do not ask for confirmation on a terminal"},
     {"concurrency", 0, "N", "AMQP connections working in parallel (default 16)"},
+    {"lock-timeout", 0, "SECONDS",
+     "wait this long for another apply's lock of a vhost (default: fail at once)"},
+    {"hold-timeout", 0, "SECONDS",
+     "wait this long for messages other clients hold unacknowledged during a migration "
+     "(default 60)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -254,6 +259,7 @@ static int do_apply(struct apply_run *ar, struct plan_session *s)
     if (ar->doc) {
         json_object_set_new(ar->doc, "applied", json_integer((json_int_t)r.done));
         json_object_set_new(ar->doc, "migrated_messages", json_integer((json_int_t)r.migrated));
+        json_object_set_new(ar->doc, "taken_by_other_clients", json_integer((json_int_t)r.taken));
     }
     status = replan(ar);
     if (status == EXIT_OK && !ar->doc) {
@@ -261,6 +267,10 @@ static int do_apply(struct apply_run *ar, struct plan_session *s)
         if (r.migrated)
             printf(" (%llu messages migrated)", (unsigned long long)r.migrated);
         printf(".\n");
+        if (r.taken)
+            printf("%llu more messages were taken from holding queues during the migration by "
+                   "other clients, which acknowledged them.\n",
+                   (unsigned long long)r.taken);
     }
 out:
     for (k = 0; k < n_why; k++)
@@ -270,6 +280,52 @@ out:
     return status;
 }
 
+static int parse_seconds(const struct parsed_opts *opts, const char *name, double *out)
+{
+    const char *v = opt_last(opts, name);
+    char *end;
+    double d;
+
+    if (!v)
+        return 0;
+    errno = 0;
+    d = strtod(v, &end);
+    if (errno || end == v || *end || d < 0 || d > 86400) {
+        fprintf(stderr, "rmqtopo: --%s takes seconds from 0 to 86400, not '%s'\n", name, v);
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Locks every vhost of the file that exists now (one the plan creates cannot be locked
+ * before it exists), in name order so that two applies never wait for each other. */
+static struct apply_lock *take_locks(struct apply_run *ar, struct plan_session *s, double timeout,
+                                     struct rmqt_error *err)
+{
+    const char **names = xcalloc(s->desired.n_vhosts + 1, sizeof(*names));
+    struct apply_lock *l;
+    size_t k, j, n = 0;
+
+    ar->ao.http = s->http;
+    for (k = 0; k < s->desired.n_vhosts; k++)
+        for (j = 0; j < s->live.n_vhosts; j++)
+            if (strcmp(s->desired.vhosts[k].name, s->live.vhosts[j].name) == 0) {
+                names[n++] = s->desired.vhosts[k].name;
+                break;
+            }
+    qsort(names, n, sizeof(*names), cmp_str);
+    l = apply_lock_take(&ar->ao, names, n, timeout, err);
+    ar->ao.http = NULL;
+    free(names);
+    return l;
+}
+
 static int run_apply(struct cli *cli, const struct parsed_opts *opts, int argc, char **argv)
 {
     struct apply_run ar;
@@ -277,6 +333,9 @@ static int run_apply(struct cli *cli, const struct parsed_opts *opts, int argc, 
     struct cli_amqp amqp;
     struct rmqt_error err;
     const char *conc = opt_last(opts, "concurrency");
+    struct apply_lock *lock = NULL;
+    double lock_timeout = 0;
+    bool lock_failed = false;
     int status;
 
     if (argc != 1) {
@@ -304,6 +363,9 @@ static int run_apply(struct cli *cli, const struct parsed_opts *opts, int argc, 
         }
         ar.ao.concurrency = (unsigned)v;
     }
+    if (parse_seconds(opts, "lock-timeout", &lock_timeout) < 0 ||
+        parse_seconds(opts, "hold-timeout", &ar.ao.hold_timeout_s) < 0)
+        return EXIT_USAGE;
     if (ar.dry_run) /* apply --dry-run is plan */
         return cmd_plan.run(cli, opts, argc, argv);
     if (cli_amqp_setup(cli, &amqp, &err) < 0) {
@@ -316,11 +378,27 @@ static int run_apply(struct cli *cli, const struct parsed_opts *opts, int argc, 
     if (cli->output == OUTPUT_JSON)
         ar.doc = json_object();
     status = cli_run_plan(cli, ar.file, ar.prune, &s);
+    if (status == EXIT_OK && plan_change_count(&s.plan)) {
+        /* the lock of every vhost the apply touches, then the plan again under it: what
+         * another apply changed meanwhile is seen */
+        if (!(lock = take_locks(&ar, &s, lock_timeout, &err))) {
+            plan_session_report(cli, &s, ar.doc);
+            lock_failed = true;
+            status = EXIT_FAIL;
+            if (ar.doc)
+                json_object_set_new(ar.doc, "error", json_string(err.message));
+            else
+                cli_fail(cli, status, "%s (nothing was changed)", err.message);
+        } else {
+            plan_session_release(&s);
+            status = cli_run_plan(cli, ar.file, ar.prune, &s);
+        }
+    }
     if (status == EXIT_OK) {
         ar.ao.http = s.http;
         plan_session_report(cli, &s, ar.doc); /* warnings */
         status = do_apply(&ar, &s);
-    } else {
+    } else if (!lock_failed) {
         plan_session_report(cli, &s, ar.doc);
     }
     if (ar.doc) {
@@ -329,6 +407,7 @@ static int run_apply(struct cli *cli, const struct parsed_opts *opts, int argc, 
         json_decref(ar.doc);
     }
     plan_session_release(&s);
+    apply_lock_release(lock); /* after the final plan: the lock covers it */
     cli_amqp_release(&amqp);
     return status;
 }
@@ -344,8 +423,13 @@ const struct command cmd_apply = {
     "A queue holding messages is replaced only with --allow-replace, and then its messages\n"
     "are migrated (moved to a holding queue with publisher confirms and moved back; a re-run\n"
     "after a crash finishes the migration). Queues with consumers need --force, and so does\n"
-    "pruning a queue that holds messages. On a terminal, a plan that replaces or deletes\n"
-    "asks for confirmation unless --yes.\n"
+    "pruning a queue that holds messages. Messages clients hold unacknowledged count as\n"
+    "held (read from the management API once its statistics postdate the exact count).\n"
+    "On a terminal, a plan that replaces or deletes asks for confirmation unless --yes.\n"
+    "\n"
+    "One apply at a time per vhost: apply holds an exclusive queue 'rmqtopo.lock' on a\n"
+    "connection of its own while it works; a second apply fails at once naming the holder\n"
+    "(host, process, start time), or waits up to --lock-timeout seconds.\n"
     "\n"
     "Exit status: 0 applied (or nothing to do), 1 failure (refused, a step failed, changes\n"
     "left), 2 --dry-run found changes, 64 usage error.",

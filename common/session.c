@@ -17,12 +17,41 @@
 #include "strbuf.h"
 #include "xalloc.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
 
 #define CALLER_CHANNEL 1
+
+/* Who this client is, in the client properties of every connection: the broker shows them
+ * (management API, rabbitmqctl list_connections client_properties), and apply's lock names
+ * its holder from them. Set once per process, at its first connection. */
+static struct {
+    char host[256], pid[32], started[32];
+} who;
+
+static void who_fill(void)
+{
+    time_t now;
+    struct tm tm;
+
+    if (gethostname(who.host, sizeof(who.host) - 1) != 0)
+        snprintf(who.host, sizeof(who.host), "unknown");
+    snprintf(who.pid, sizeof(who.pid), "%ld", (long)getpid());
+    now = time(NULL);
+    gmtime_r(&now, &tm);
+    strftime(who.started, sizeof(who.started), "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void who_init(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, who_fill);
+}
 
 struct rmqt_session {
     amqp_connection_state_t conn;
@@ -240,7 +269,7 @@ static int open_one(struct rmqt_session *s, const struct rmqt_session_config *cf
     char *url = xstrdup(url_in);
     const char *user, *password, *vhost;
     amqp_socket_t *sock;
-    amqp_table_entry_t prop;
+    amqp_table_entry_t prop[5];
     amqp_table_t props;
     amqp_rpc_reply_t r;
     struct timeval tv;
@@ -296,11 +325,21 @@ static int open_one(struct rmqt_session *s, const struct rmqt_session_config *cf
     ms_to_tv(cfg->timeout_ms > 0 ? cfg->timeout_ms : 60000, &tv);
     amqp_set_rpc_timeout(s->conn, &tv);
 
-    prop.key = amqp_cstring_bytes("connection_name");
-    prop.value.kind = AMQP_FIELD_KIND_UTF8;
-    prop.value.value.bytes = rmqt_bytes(cfg->name ? cfg->name : "rmqtopo");
-    props.num_entries = 1;
-    props.entries = &prop;
+    who_init();
+    {
+        static const char *const keys[5] = {"connection_name", "product", "rmqtopo_host",
+                                            "rmqtopo_pid", "rmqtopo_started"};
+        const char *vals[5] = {cfg->name ? cfg->name : "rmqtopo", "rmqtopo", who.host, who.pid,
+                               who.started};
+        int k;
+        for (k = 0; k < 5; k++) {
+            prop[k].key = amqp_cstring_bytes(keys[k]);
+            prop[k].value.kind = AMQP_FIELD_KIND_UTF8;
+            prop[k].value.value.bytes = rmqt_bytes(vals[k]);
+        }
+    }
+    props.num_entries = 5;
+    props.entries = prop;
     r = amqp_login_with_properties(s->conn, vhost, 0, AMQP_DEFAULT_FRAME_SIZE,
                                    cfg->heartbeat_s < 0    ? 0
                                    : cfg->heartbeat_s == 0 ? 30

@@ -36,6 +36,9 @@ struct rmqt_session_config {
     int heartbeat_s;         /* 0: 30; <0: none */
     const char *name;        /* connection name shown by the broker (NULL: "rmqtopo") */
 };
+/* Every connection also carries the client properties product "rmqtopo", rmqtopo_host (the
+ * host name), rmqtopo_pid and rmqtopo_started (UTC, ISO 8601: the process's first connection),
+ * so that the broker and apply's lock can say which process holds a connection. */
 
 struct rmqt_session;
 

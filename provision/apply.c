@@ -35,15 +35,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #define DEFAULT_CONCURRENCY 16
 #define MOVE_ROUNDS 3
+#define HOLD_WAIT_S 60.0  /* default bound on waiting for messages held by other clients */
+#define FRESH_WAIT_S 60.0 /* bound on waiting for statistics newer than an exact count */
 
 struct run {
     const struct plan *p;
     const struct apply_options *o;
     struct apply_result *r;
     pthread_mutex_t lock;
+    pthread_mutex_t http_lock; /* the management API client serves one request at a time */
     atomic_bool stop;
 };
 
@@ -276,6 +281,280 @@ static int bind_step(struct rmqt_session *s, const struct change *c, bool unbind
     return rc;
 }
 
+/* ---- messages held by other clients (management API) ------------------------------------ */
+
+/* A passive declare counts only ready messages, and queue.delete if-empty checks only those:
+ * messages a client took (basic.get, or a consumer) and has not acknowledged are invisible to
+ * both, and lost with the queue. Their count comes from the management API, whose statistics
+ * lag: each queue emits them at most once per statistics interval, and only after activity.
+ * So after an exact check, the statistics are read again until the queue's "reductions" (the
+ * work its process did, part of every emission) changed twice, each time after a passive
+ * declare that makes the queue emit again: the second change comes from an emission at least
+ * one interval after the first, and the first was not yet visible when the check was done, so
+ * the numbers read then were taken after the check. */
+
+struct fresh {
+    const char *name;
+    bool done, missing, seen;
+    long long reductions;
+    int changes;
+    uint64_t unacked, messages, bytes;
+    bool has_bytes;
+};
+
+struct api {
+    struct rmqt_http *http;
+    pthread_mutex_t *lock; /* NULL: not shared */
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_s(double s)
+{
+    struct timespec ts;
+    ts.tv_sec = (time_t)s;
+    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+    nanosleep(&ts, NULL);
+}
+
+static int api_get(const struct api *a, const char *path, json_t **doc, struct rmqt_error *err)
+{
+    struct rmqt_http_response resp;
+    json_error_t jerr;
+    int rc;
+
+    *doc = NULL;
+    if (!a->http)
+        return rmqt_error_set(err, RMQT_ERR_INTERNAL, "no management API client");
+    rmqt_http_response_init(&resp);
+    if (a->lock)
+        pthread_mutex_lock(a->lock);
+    rc = rmqt_http_request(a->http, "GET", path, NULL, &resp, err);
+    if (a->lock)
+        pthread_mutex_unlock(a->lock);
+    if (rc == 0) {
+        *doc = json_loadb(resp.body.buf ? resp.body.buf : "", resp.body.len, 0, &jerr);
+        if (!*doc)
+            rc = rmqt_error_set(err, RMQT_ERR_PARSE,
+                                "the management API's answer to %s is not "
+                                "JSON",
+                                path);
+    }
+    rmqt_http_response_release(&resp);
+    return rc;
+}
+
+static uint64_t jcount(const json_t *o, const char *key, bool *present)
+{
+    json_t *v = json_object_get(o, key);
+    if (present)
+        *present = json_is_integer(v);
+    return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
+}
+
+/* One queue object of the API into f: notes a change of its reductions. */
+static void fresh_update(struct fresh *f, const json_t *o)
+{
+    json_t *red = json_object_get(o, "reductions");
+    long long r;
+
+    if (!json_is_integer(red))
+        return;
+    r = (long long)json_integer_value(red);
+    if (f->seen && r != f->reductions)
+        f->changes++;
+    f->seen = true;
+    f->reductions = r;
+    f->unacked = jcount(o, "messages_unacknowledged", NULL);
+    f->messages = jcount(o, "messages", NULL);
+    f->bytes = jcount(o, "message_bytes", &f->has_bytes);
+    if (f->changes >= 2)
+        f->done = true;
+}
+
+#define FRESH_COLUMNS "name,reductions,messages,messages_unacknowledged,message_bytes"
+
+/* Reads the statistics of f[0..n) (queues of vhost) once. */
+static int fresh_read(const struct api *a, const char *vhost, struct fresh *f, size_t n,
+                      struct rmqt_error *err)
+{
+    struct strbuf path = {0};
+    json_t *doc = NULL, *o;
+    size_t k, i;
+    int rc = -1;
+
+    if (n <= 8) { /* a few: one request each */
+        for (k = 0; k < n; k++) {
+            if (f[k].done)
+                continue;
+            strbuf_reset(&path);
+            strbuf_adds(&path, "/api/queues/");
+            rmqt_url_encode(&path, vhost);
+            strbuf_addc(&path, '/');
+            rmqt_url_encode(&path, f[k].name);
+            strbuf_adds(&path, "?columns=" FRESH_COLUMNS);
+            if (api_get(a, path.buf, &doc, err) < 0) {
+                if (err->code == RMQT_ERR_HTTP && err->detail == 404)
+                    continue; /* not (yet) known to the API */
+                goto out;
+            }
+            fresh_update(&f[k], doc);
+            json_decref(doc);
+            doc = NULL;
+        }
+        rc = 0;
+        goto out;
+    }
+    strbuf_adds(&path, "/api/queues/");
+    rmqt_url_encode(&path, vhost);
+    strbuf_adds(&path, "?columns=" FRESH_COLUMNS);
+    if (api_get(a, path.buf, &doc, err) < 0)
+        goto out;
+    if (!json_is_array(doc)) {
+        rmqt_error_set(err, RMQT_ERR_PARSE, "the queue list of vhost '%s' is not a JSON list",
+                       vhost);
+        goto out;
+    }
+    json_array_foreach(doc, i, o)
+    {
+        json_t *nm = json_object_get(o, "name");
+        if (!json_is_string(nm))
+            continue;
+        for (k = 0; k < n; k++)
+            if (!f[k].done && strcmp(f[k].name, json_string_value(nm)) == 0)
+                fresh_update(&f[k], o);
+    }
+    rc = 0;
+out:
+    json_decref(doc);
+    strbuf_release(&path);
+    return rc;
+}
+
+typedef void (*progress_fn)(void *ctx, const char *line);
+
+/* Waits until the statistics of every queue f[0..n) of vhost were taken after now (see above),
+ * poking each queue with a passive declare on s. A queue that no longer exists is done (and
+ * missing). -1 with err set when the statistics do not refresh within FRESH_WAIT_S. */
+static int fresh_stats(const struct api *a, struct rmqt_session *s, struct fresh *f, size_t n,
+                       progress_fn progress, void *pctx, struct rmqt_error *err)
+{
+    const char *vhost = rmqt_session_vhost(s);
+    double start = now_s(), said = start;
+    /* many queues: each round pokes them all and lists the vhost; allow for that */
+    double limit = FRESH_WAIT_S + (double)n / 100, pause = n > 8 ? 2 : 0.5;
+    size_t k, left;
+
+    if (fresh_read(a, vhost, f, n, err) < 0)
+        return -1;
+    for (;;) {
+        left = 0;
+        for (k = 0; k < n; k++) {
+            struct rmqt_error e;
+            if (f[k].done)
+                continue;
+            if (rmqt_session_queue_counts(s, rmqt_session_channel(s), f[k].name, NULL, NULL, &e) <
+                0) {
+                if (e.code == RMQT_ERR_AMQP && e.detail == 404) {
+                    f[k].done = f[k].missing = true;
+                    continue;
+                }
+                *err = e;
+                return -1;
+            }
+            left++;
+        }
+        if (!left)
+            return 0;
+        if (now_s() - start > limit) {
+            for (k = 0; k < n && f[k].done; k++)
+                ;
+            return rmqt_error_set(err, RMQT_ERR_INVALID,
+                                  "the management API's statistics of queue '%s' in vhost '%s' "
+                                  "did not refresh within %.0f s: apply cannot tell whether "
+                                  "clients hold its messages unacknowledged",
+                                  f[k].name, vhost, limit);
+        }
+        if (progress && now_s() - said >= 5) {
+            char line[256];
+            said = now_s();
+            snprintf(line, sizeof(line),
+                     "waiting for fresh statistics of %zu queue%s in vhost '%s' (to count "
+                     "messages held unacknowledged)",
+                     left, left == 1 ? "" : "s", vhost);
+            progress(pctx, line);
+        }
+        sleep_s(pause);
+        if (fresh_read(a, vhost, f, n, err) < 0)
+            return -1;
+    }
+}
+
+/* "connection 'NAME' (peer HOST:PORT)" for each client of vhost holding messages of queue:
+ * its consumers, and channels holding messages unacknowledged (basic.get leaves no consumer:
+ * the API does not say of which queue a channel holds messages). */
+static void describe_holders(const struct api *a, const char *vhost, const char *queue,
+                             struct strbuf *out)
+{
+    struct strbuf path = {0};
+    struct rmqt_error err;
+    json_t *doc = NULL, *o;
+    size_t i, shown = 0;
+
+    strbuf_adds(&path, "/api/consumers/");
+    rmqt_url_encode(&path, vhost);
+    if (api_get(a, path.buf, &doc, &err) == 0 && json_is_array(doc)) {
+        json_array_foreach(doc, i, o)
+        {
+            json_t *q = json_object_get(json_object_get(o, "queue"), "name");
+            json_t *cd = json_object_get(o, "channel_details");
+            if (!json_is_string(q) || strcmp(json_string_value(q), queue) != 0)
+                continue;
+            strbuf_addf(out, "%sconsumer on connection '%s' (peer %s:%lld)", shown++ ? ", " : "",
+                        json_string_value(json_object_get(cd, "connection_name"))
+                            ? json_string_value(json_object_get(cd, "connection_name"))
+                            : "?",
+                        json_string_value(json_object_get(cd, "peer_host"))
+                            ? json_string_value(json_object_get(cd, "peer_host"))
+                            : "?",
+                        (long long)json_integer_value(json_object_get(cd, "peer_port")));
+        }
+    }
+    json_decref(doc);
+    doc = NULL;
+    strbuf_reset(&path);
+    strbuf_adds(&path, "/api/vhosts/");
+    rmqt_url_encode(&path, vhost);
+    strbuf_adds(&path, "/channels?columns=name,messages_unacknowledged,connection_details");
+    if (api_get(a, path.buf, &doc, &err) == 0 && json_is_array(doc)) {
+        json_array_foreach(doc, i, o)
+        {
+            json_t *cd = json_object_get(o, "connection_details");
+            uint64_t un = jcount(o, "messages_unacknowledged", NULL);
+            if (!un)
+                continue;
+            strbuf_addf(out, "%s%llu unacknowledged on channel '%s' (peer %s:%lld)",
+                        shown++ ? ", " : "", (unsigned long long)un,
+                        json_string_value(json_object_get(o, "name"))
+                            ? json_string_value(json_object_get(o, "name"))
+                            : "?",
+                        json_string_value(json_object_get(cd, "peer_host"))
+                            ? json_string_value(json_object_get(cd, "peer_host"))
+                            : "?",
+                        (long long)json_integer_value(json_object_get(cd, "peer_port")));
+        }
+    }
+    json_decref(doc);
+    strbuf_release(&path);
+    if (!shown)
+        strbuf_adds(out, "clients the management API does not name yet");
+}
+
 /* ---- sessions --------------------------------------------------------------------------- */
 
 static struct rmqt_session *pool_session(struct pool *pl, unsigned k, bool aux,
@@ -451,7 +730,99 @@ static int check_moved_back(struct rmqt_session *s, const char *queue, uint64_t 
     return 0;
 }
 
-/* A queue replace that keeps the messages, or the rest of one that was interrupted. */
+/* Before queue (of type) is deleted: waits until nobody holds its messages. Messages ready in
+ * it (returned by a client, or published meanwhile) are moved to move_to (counted in *moved);
+ * messages other clients hold unacknowledged are waited for, up to the hold timeout, with
+ * progress, then the queue is left as it is and the error names who holds them. */
+static int wait_unheld(struct run *run, struct rmqt_session *s, struct rmqt_session *aux,
+                       const char *queue, const char *move_to, uint64_t *moved,
+                       struct rmqt_error *err)
+{
+    struct api a = {run->o->http, &run->http_lock};
+    double limit = run->o->hold_timeout_s > 0 ? run->o->hold_timeout_s : HOLD_WAIT_S;
+    double start = now_s();
+
+    for (;;) {
+        struct fresh f;
+        uint32_t ready = 0, consumers = 0;
+
+        if (rmqt_session_queue_counts(s, rmqt_session_channel(s), queue, &ready, &consumers, err) <
+            0)
+            return -1;
+        if (ready) {
+            if (move_all(run, aux, s, queue, move_to, moved, err) < 0)
+                return -1;
+            continue;
+        }
+        memset(&f, 0, sizeof(f));
+        f.name = queue;
+        if (fresh_stats(&a, s, &f, 1, run->o->progress, run->o->progress_ctx, err) < 0)
+            return -1;
+        if (f.missing)
+            return rmqt_error_set(err, RMQT_ERR_INVALID,
+                                  "queue '%s' in vhost '%s' was deleted by someone else during "
+                                  "the migration",
+                                  queue, rmqt_session_vhost(s));
+        if (!f.unacked) {
+            /* returned meanwhile? the exact count says */
+            if (rmqt_session_queue_counts(s, rmqt_session_channel(s), queue, &ready, NULL, err) < 0)
+                return -1;
+            if (!ready)
+                return 0;
+            continue;
+        }
+        {
+            struct strbuf who = {0};
+            bool give_up = now_s() - start >= limit;
+            describe_holders(&a, rmqt_session_vhost(s), queue, &who);
+            if (give_up) {
+                rmqt_error_set(err, RMQT_ERR_INVALID,
+                               "queue '%s' in vhost '%s': %llu of its messages are held "
+                               "unacknowledged by other clients (%s) after waiting %.0f s; the "
+                               "queue is left as it is, nothing lost: a re-run continues once "
+                               "they are acknowledged or returned",
+                               queue, rmqt_session_vhost(s), (unsigned long long)f.unacked,
+                               strbuf_str(&who), limit);
+                strbuf_release(&who);
+                return -1;
+            }
+            progress(run,
+                     "queue '%s' in vhost '%s': waiting for %llu messages held unacknowledged by "
+                     "%s (%.0f s more at most)",
+                     queue, rmqt_session_vhost(s), (unsigned long long)f.unacked, strbuf_str(&who),
+                     limit - (now_s() - start));
+            strbuf_release(&who);
+        }
+        sleep_s(1);
+    }
+}
+
+/* Deletes queue once nobody holds its messages (wait_unheld), only if empty. A classic
+ * queue's delete if-empty that finds messages again (returned just after the check) goes
+ * back to moving them, a few times. */
+static int wait_until_deleted(struct run *run, struct rmqt_session *s, struct rmqt_session *aux,
+                              const char *queue, enum queue_type type, const char *move_to,
+                              uint64_t *moved, struct rmqt_error *err)
+{
+    int tries;
+
+    for (tries = 0;; tries++) {
+        if (wait_unheld(run, s, aux, queue, move_to, moved, err) < 0)
+            return -1;
+        if (delete_queue(s, queue, type, true, err) == 0)
+            return 0;
+        /* 406 from a classic queue's if-empty, or our own count of another type's */
+        if (tries == MOVE_ROUNDS || !((err->code == RMQT_ERR_AMQP && err->detail == 406) ||
+                                      (type != QT_CLASSIC && err->code == RMQT_ERR_INVALID)))
+            return -1;
+    }
+}
+
+/* A queue replace that keeps the messages, or the rest of one that was interrupted.
+ * Accounting: what went into the holding queue (what it held when this run started plus what
+ * this run moved into it) = what was moved back + what other clients took from it and
+ * acknowledged; the holding queue is deleted only when it is empty and nobody holds any of
+ * its messages, so nothing is unaccounted for. */
 static int migrate_queue(struct run *run, struct pool *pl, unsigned k, const struct change *c,
                          struct rmqt_error *err)
 {
@@ -459,7 +830,7 @@ static int migrate_queue(struct run *run, struct pool *pl, unsigned k, const str
     char *hname = holding_queue_name(c->name);
     uint32_t qmsgs = 0, hmsgs = 0;
     bool q_exists, h_exists;
-    uint64_t moved = 0;
+    uint64_t moved = 0, into = 0;
     int rc = -1;
 
     if (!s || !(aux = pool_session(pl, k, true, err)))
@@ -469,6 +840,7 @@ static int migrate_queue(struct run *run, struct pool *pl, unsigned k, const str
     h_exists = queue_exists(s, hname, &hmsgs, NULL, err);
     if (err->code != RMQT_OK)
         goto out;
+    into = h_exists ? hmsgs : 0;
     if (c->action == CH_REPLACE && q_exists) {
         if (c->live_queue && c->live_queue->type == QT_STREAM && qmsgs) {
             rmqt_error_set(err, RMQT_ERR_INVALID,
@@ -476,18 +848,21 @@ static int migrate_queue(struct run *run, struct pool *pl, unsigned k, const str
                            c->name);
             goto out;
         }
+        if (!h_exists && declare_holding(s, hname, c->live_queue, err) < 0)
+            goto out;
+        h_exists = true;
         if (qmsgs) {
-            if (!h_exists && declare_holding(s, hname, c->live_queue, err) < 0)
-                goto out;
-            h_exists = true;
             progress(run, "migrating queue '%s' in vhost '%s': %u messages to '%s'", c->name,
                      c->vhost, qmsgs, hname);
             if (move_all(run, aux, s, c->name, hname, &moved, err) < 0)
                 goto out;
         }
-        if (delete_queue(s, c->name, c->live_queue ? c->live_queue->type : QT_CLASSIC, true, err) <
-            0)
+        /* nobody may hold its messages when it goes: what they return is moved too */
+        if (wait_until_deleted(run, s, aux, c->name,
+                               c->live_queue ? c->live_queue->type : QT_CLASSIC, hname, &moved,
+                               err) < 0)
             goto out;
+        into += moved;
     }
     if (declare_queue(s, c->want_queue, err) < 0 || bind_queue(run, s, c, err) < 0)
         goto out;
@@ -495,13 +870,15 @@ static int migrate_queue(struct run *run, struct pool *pl, unsigned k, const str
         moved = 0;
         if (move_all(run, aux, s, hname, c->name, &moved, err) < 0)
             goto out;
-        pthread_mutex_lock(&run->lock);
-        run->r->migrated += moved;
-        pthread_mutex_unlock(&run->lock);
         if (check_moved_back(s, c->name, moved, err) < 0)
             goto out;
-        if (delete_queue(s, hname, QT_CLASSIC, true, err) < 0)
+        if (wait_until_deleted(run, s, aux, hname, QT_CLASSIC, c->name, &moved, err) < 0)
             goto out;
+        pthread_mutex_lock(&run->lock);
+        run->r->migrated += moved;
+        if (into > moved)
+            run->r->taken += into - moved;
+        pthread_mutex_unlock(&run->lock);
         progress(run, "migrated queue '%s' in vhost '%s': %llu messages back", c->name, c->vhost,
                  (unsigned long long)moved);
     }
@@ -522,7 +899,8 @@ static bool needs_migration(const struct run *run, const struct change *c)
     if (c->live_queue && c->live_queue->type == QT_STREAM && !c->holding_queue &&
         !q->holding_exists)
         return false;
-    return c->holding_queue || q->holding_exists || (c->action == CH_REPLACE && q->messages);
+    return c->holding_queue || q->holding_exists ||
+           (c->action == CH_REPLACE && (q->messages || q->unacked));
 }
 
 static int amqp_step(struct run *run, struct pool *pl, unsigned k, const struct change *c,
@@ -547,8 +925,14 @@ static int amqp_step(struct run *run, struct pool *pl, unsigned k, const struct 
                                 !run->o->force, err);
         if (c->action == CH_REPLACE &&
             delete_queue(s, c->name, c->live_queue ? c->live_queue->type : QT_CLASSIC, true, err) <
-                0)
+                0) {
+            /* messages arrived (or were returned) since the check: migrate them, when that
+             * was consented to */
+            if (run->o->allow_replace && ((err->code == RMQT_ERR_AMQP && err->detail == 406) ||
+                                          err->code == RMQT_ERR_INVALID))
+                return migrate_queue(run, pl, k, c, err);
             return -1;
+        }
         return declare_queue(s, c->want_queue, err);
     case CK_BINDING:
         return bind_step(s, c, c->action == CH_DELETE, err);
@@ -752,6 +1136,7 @@ int apply_plan(const struct plan *p, const struct apply_options *o, struct apply
     run.o = o;
     run.r = r;
     pthread_mutex_init(&run.lock, NULL);
+    pthread_mutex_init(&run.http_lock, NULL);
     atomic_init(&run.stop, false);
     /* the plan lists each vhost's changes together: one vhost at a time, its phases in
      * order (an AMQP connection belongs to one vhost) */
@@ -783,6 +1168,7 @@ int apply_plan(const struct plan *p, const struct apply_options *o, struct apply
     if (!r->failed && r->pending && !r->failure[0])
         snprintf(r->failure, sizeof(r->failure), "stopped before every change was applied");
     pthread_mutex_destroy(&run.lock);
+    pthread_mutex_destroy(&run.http_lock);
     free(idx);
     return r->failed || r->pending ? -1 : 0;
 }
@@ -795,49 +1181,253 @@ static bool wants_preflight(const struct change *c)
            (c->action == CH_REPLACE || c->action == CH_DELETE || c->holding_queue);
 }
 
-int apply_preflight(const struct plan *p, const struct apply_options *o, struct apply_result *r,
-                    struct rmqt_error *err)
+/* Reads the exact counts of the queue changes p->v[from..to) (one vhost) on s, then the
+ * management API's statistics once they postdate those counts. */
+static int preflight_vhost(const struct plan *p, size_t from, size_t to,
+                           const struct apply_options *o, struct apply_result *r,
+                           struct rmqt_session *s, struct rmqt_error *err)
 {
-    struct rmqt_session *s = NULL;
-    struct rmqt_session_config cfg;
-    const char *vhost = NULL;
-    size_t k;
+    struct api a = {o->http, NULL};
+    struct fresh *f = xcalloc(2 * (to - from) + 1, sizeof(*f));
+    char **names = xcalloc(2 * (to - from) + 1, sizeof(*names));
+    size_t *of = xcalloc(2 * (to - from) + 1, sizeof(*of));
+    size_t k, n = 0;
     int rc = -1;
 
-    result_setup(r, p);
-    for (k = 0; k < p->n; k++) {
+    for (k = from; k < to; k++) {
         const struct change *c = &p->v[k];
         struct apply_queue_state *q = &r->queues[k];
         char *hname;
 
         if (!wants_preflight(c))
             continue;
-        if (!s || strcmp(vhost, c->vhost) != 0) {
-            rmqt_session_close(s);
-            cfg = *o->amqp;
-            cfg.vhost = vhost = c->vhost;
-            if (!(s = rmqt_session_open(&cfg, err)))
-                goto out;
-        }
         err->code = RMQT_OK;
         q->known = true;
         q->exists = queue_exists(s, c->name, &q->messages, &q->consumers, err);
         hname = holding_queue_name(c->name);
         q->holding_exists = queue_exists(s, hname, &q->holding_messages, NULL, err);
-        free(hname);
-        if (err->code != RMQT_OK)
+        if (err->code != RMQT_OK) {
+            free(hname);
             goto out;
+        }
+        if (q->exists) {
+            of[n] = k * 2;
+            f[n++].name = c->name;
+        }
+        if (q->holding_exists) {
+            of[n] = k * 2 + 1;
+            names[n] = hname;
+            f[n++].name = hname;
+        } else {
+            free(hname);
+        }
+    }
+    if (n && fresh_stats(&a, s, f, n, o->progress, o->progress_ctx, err) < 0)
+        goto out;
+    for (k = 0; k < n; k++) {
+        struct apply_queue_state *q = &r->queues[of[k] / 2];
+        uint32_t ready = 0, consumers = 0;
+        /* the exact count again, after the statistics: a message returned meanwhile was in
+         * neither (counting one twice is the safe side) */
+        if (!f[k].missing && rmqt_session_queue_counts(s, rmqt_session_channel(s), f[k].name,
+                                                       &ready, &consumers, err) < 0) {
+            if (!(err->code == RMQT_ERR_AMQP && err->detail == 404))
+                goto out;
+            ready = consumers = 0;
+        }
+        if (of[k] % 2) {
+            q->holding_unacked = f[k].unacked;
+            if (ready > q->holding_messages)
+                q->holding_messages = ready;
+        } else {
+            if (ready > q->messages)
+                q->messages = ready;
+            if (consumers > q->consumers)
+                q->consumers = consumers;
+            q->unacked = f[k].unacked;
+            q->bytes = f[k].bytes;
+            /* the bytes are those of the exact count only when the API counts the same */
+            q->bytes_known = f[k].has_bytes && f[k].messages == q->messages + f[k].unacked;
+        }
     }
     rc = 0;
 out:
-    rmqt_session_close(s);
+    for (k = 0; k < n; k++)
+        free(names[k]);
+    free(names);
+    free(f);
+    free(of);
     return rc;
+}
+
+int apply_preflight(const struct plan *p, const struct apply_options *o, struct apply_result *r,
+                    struct rmqt_error *err)
+{
+    size_t start, end, k;
+
+    result_setup(r, p);
+    for (start = 0; start < p->n; start = end) {
+        struct rmqt_session_config cfg;
+        struct rmqt_session *s;
+        bool any = false;
+        int rc;
+
+        for (end = start; end < p->n && strcmp(p->v[end].vhost, p->v[start].vhost) == 0; end++)
+            ;
+        for (k = start; k < end; k++)
+            any = any || wants_preflight(&p->v[k]);
+        if (!any)
+            continue;
+        cfg = *o->amqp;
+        cfg.vhost = p->v[start].vhost;
+        if (!(s = rmqt_session_open(&cfg, err)))
+            return -1;
+        rc = preflight_vhost(p, start, end, o, r, s, err);
+        rmqt_session_close(s);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Why the live holding queue h is not one a migration of change c declared, in buf; NULL
+ * when it is. A migration declares it classic, durable, not auto-delete, with only the
+ * dead-letter settings of the queue it holds for (when the old queue is still there, exactly
+ * its settings). */
+static const char *holding_mismatch(const struct change *c, const struct queue *h, char *buf,
+                                    size_t len)
+{
+    size_t k;
+
+    if (h->type != QT_CLASSIC)
+        snprintf(buf, len, "it is a %s queue (a migration's is classic)", queue_type_name(h->type));
+    else if (!flag_or(&h->durable, true))
+        snprintf(buf, len, "it is not durable (a migration's is)");
+    else if (flag_or(&h->auto_delete, false))
+        snprintf(buf, len, "it is auto-delete (a migration's is not)");
+    else {
+        for (k = 0; k < h->args.n; k++) {
+            const char *key = h->args.v[k].key;
+            const struct targ *o;
+            if (strcmp(key, "x-dead-letter-exchange") != 0 &&
+                strcmp(key, "x-dead-letter-routing-key") != 0) {
+                snprintf(buf, len,
+                         "it has the argument %s (a migration's has none but the "
+                         "dead-letter settings)",
+                         key);
+                return buf;
+            }
+            if (c->action == CH_REPLACE && c->live_queue &&
+                (!(o = targs_get(&c->live_queue->args, key)) ||
+                 !tval_equal(&o->val, &h->args.v[k].val))) {
+                snprintf(buf, len, "its %s differs from queue '%s''s", key, c->name);
+                return buf;
+            }
+        }
+        if (c->action == CH_REPLACE && c->live_queue) {
+            static const char *const dl[2] = {"x-dead-letter-exchange",
+                                              "x-dead-letter-routing-key"};
+            for (k = 0; k < 2; k++)
+                if (targs_get(&c->live_queue->args, dl[k]) && !targs_get(&h->args, dl[k])) {
+                    snprintf(buf, len, "it lacks the %s of queue '%s'", dl[k], c->name);
+                    return buf;
+                }
+        }
+        return NULL;
+    }
+    return buf;
 }
 
 static void add_why(char ***why, size_t *n, char *line)
 {
     *why = xrealloc(*why, (*n + 1) * sizeof(**why));
     (*why)[(*n)++] = line;
+}
+
+/* "N messages" or "N messages (M of them held unacknowledged by clients)". */
+static char *held_text(uint64_t ready, uint64_t unacked)
+{
+    if (!unacked)
+        return xasprintf("%llu messages", (unsigned long long)ready);
+    return xasprintf("%llu messages (%llu of them held unacknowledged by clients)",
+                     (unsigned long long)(ready + unacked), (unsigned long long)unacked);
+}
+
+static const struct targ *int_arg(const struct queue *q, const char *key)
+{
+    const struct targ *a = q ? targs_get(&q->args, key) : NULL;
+    return a && a->val.kind == TV_INT ? a : NULL;
+}
+
+/* The consents of a migration into c->want_queue's settings that can drop or dead-letter
+ * what the queue holds (total messages, bytes when known). */
+static void migration_refusals(const struct change *c, const struct apply_queue_state *q,
+                               uint64_t total, char ***why, size_t *n_why)
+{
+    const struct queue *w = c->want_queue, *l = c->live_queue;
+    const char *fate =
+        targs_get(&w->args, "x-dead-letter-exchange") ? "be dead-lettered" : "be dropped";
+    const struct targ *a, *o, *ov = targs_get(&w->args, "x-overflow");
+    bool held_elsewhere = q->holding_messages || q->holding_unacked;
+
+    if ((a = int_arg(w, "x-max-length")) && (int64_t)total > a->val.i)
+        add_why(why, n_why,
+                xasprintf("queue '%s' in vhost '%s' holds %llu messages but its new max_length "
+                          "is %lld: migrating would drop or dead-letter %llu of them; that needs "
+                          "--force",
+                          c->name, c->vhost, (unsigned long long)total, (long long)a->val.i,
+                          (unsigned long long)((int64_t)total - a->val.i)));
+    if ((a = int_arg(w, "x-max-length-bytes"))) {
+        if (!q->bytes_known || held_elsewhere)
+            add_why(why, n_why,
+                    xasprintf("queue '%s' in vhost '%s' holds %llu messages and its new "
+                              "max_length_bytes is %lld: the bytes they take are not known "
+                              "exactly (the management API's statistics disagree with the "
+                              "exact count), so some may %s; that needs --force",
+                              c->name, c->vhost, (unsigned long long)total, (long long)a->val.i,
+                              fate));
+        else if ((int64_t)q->bytes > a->val.i)
+            add_why(why, n_why,
+                    xasprintf("queue '%s' in vhost '%s' holds %llu messages of %llu bytes but "
+                              "its new max_length_bytes is %lld: migrating, some of them would "
+                              "%s; that needs --force",
+                              c->name, c->vhost, (unsigned long long)total,
+                              (unsigned long long)q->bytes, (long long)a->val.i, fate));
+    }
+    if ((a = int_arg(w, "x-message-ttl")) &&
+        (!(o = int_arg(l, "x-message-ttl")) || a->val.i < o->val.i)) {
+        if (o)
+            add_why(why, n_why,
+                    xasprintf("queue '%s' in vhost '%s' holds %llu messages and its new "
+                              "message_ttl (%lld ms) is lower than its current one (%lld ms): "
+                              "migrated messages start their TTL again and may %s before any "
+                              "consumer sees them; that needs --force",
+                              c->name, c->vhost, (unsigned long long)total, (long long)a->val.i,
+                              (long long)o->val.i, fate));
+        else
+            add_why(why, n_why,
+                    xasprintf("queue '%s' in vhost '%s' holds %llu messages and its new "
+                              "message_ttl (%lld ms) is one it did not have: migrated messages "
+                              "start their TTL again and may %s before any consumer sees them; "
+                              "that needs --force",
+                              c->name, c->vhost, (unsigned long long)total, (long long)a->val.i,
+                              fate));
+    }
+    if ((a = int_arg(w, "x-expires")) && (!(o = int_arg(l, "x-expires")) || a->val.i < o->val.i))
+        add_why(why, n_why,
+                xasprintf("queue '%s' in vhost '%s' holds %llu messages and its new expires "
+                          "(%lld ms) is %s: the queue is deleted with its messages when unused "
+                          "that long; that needs --force",
+                          c->name, c->vhost, (unsigned long long)total, (long long)a->val.i,
+                          o ? "lower than its current one" : "one it did not have"));
+    if (ov && ov->val.kind == TV_STRING && strcmp(ov->val.s, "drop-head") == 0 &&
+        (int_arg(w, "x-max-length") || int_arg(w, "x-max-length-bytes")))
+        add_why(why, n_why,
+                xasprintf("queue '%s' in vhost '%s' holds %llu messages and its new settings "
+                          "combine overflow drop-head with a limit: messages published during "
+                          "the migration push migrated ones out at the head (%s); that needs "
+                          "--force",
+                          c->name, c->vhost, (unsigned long long)total, fate + 3));
 }
 
 size_t apply_refusals(const struct plan *p, const struct apply_options *o,
@@ -848,15 +1438,33 @@ size_t apply_refusals(const struct plan *p, const struct apply_options *o,
     for (k = 0; k < p->n; k++) {
         const struct change *c = &p->v[k];
         const struct apply_queue_state *q = &r->queues[k];
-        const struct targ *a;
+        uint64_t held = (uint64_t)q->messages + q->unacked;
+        uint64_t total = held + q->holding_messages + q->holding_unacked;
+        char *t;
 
         if (!wants_preflight(c) || !q->known)
             continue;
-        if (c->action == CH_REPLACE && q->messages && !o->allow_replace)
+        if (q->holding_exists && c->action != CH_DELETE) {
+            char *hname = holding_queue_name(c->name), buf[300];
+            const char *bad = c->holding_queue
+                                  ? holding_mismatch(c, c->holding_queue, buf, sizeof(buf))
+                                  : "it appeared after planning (re-run apply)";
+            if (bad)
+                add_why(why, n_why,
+                        xasprintf("queue '%s' in vhost '%s' is not the holding queue of a "
+                                  "migration of queue '%s' (%s): apply does not move messages "
+                                  "into or out of it; rename or delete it by hand",
+                                  hname, c->vhost, c->name, bad));
+            free(hname);
+        }
+        if (c->action == CH_REPLACE && held && !o->allow_replace) {
+            t = held_text(q->messages, q->unacked);
             add_why(why, n_why,
-                    xasprintf("queue '%s' in vhost '%s' holds %u messages: replacing it needs "
+                    xasprintf("queue '%s' in vhost '%s' holds %s: replacing it needs "
                               "--allow-replace (its messages are then migrated, none dropped)",
-                              c->name, c->vhost, q->messages));
+                              c->name, c->vhost, t));
+            free(t);
+        }
         /* a stream's messages cannot be moved, and its count is not a ready count */
         if ((c->action == CH_REPLACE || c->action == CH_DELETE) && q->exists && c->live_queue &&
             c->live_queue->type == QT_STREAM && !o->force)
@@ -865,23 +1473,17 @@ size_t apply_refusals(const struct plan *p, const struct apply_options *o,
                               "migrated, and %s it deletes them all; that needs --force",
                               c->name, c->vhost,
                               c->action == CH_DELETE ? "deleting" : "replacing"));
-        if (c->action == CH_REPLACE && c->want_queue && !o->force &&
-            (a = targs_get(&c->want_queue->args, "x-max-length")) && a->val.kind == TV_INT &&
-            (int64_t)q->messages + q->holding_messages > a->val.i)
-            add_why(
-                why, n_why,
-                xasprintf(
-                    "queue '%s' in vhost '%s' holds %llu messages but its new "
-                    "max_length is %lld: migrating would drop or dead-letter %llu of "
-                    "them; that needs --force",
-                    c->name, c->vhost, (unsigned long long)q->messages + q->holding_messages,
-                    (long long)a->val.i,
-                    (unsigned long long)((int64_t)q->messages + q->holding_messages - a->val.i)));
-        if (c->action == CH_DELETE && q->messages && !o->force)
+        if (c->action != CH_DELETE && c->want_queue && total && !o->force &&
+            !(c->live_queue && c->live_queue->type == QT_STREAM))
+            migration_refusals(c, q, total, why, n_why);
+        if (c->action == CH_DELETE && held && !o->force) {
+            t = held_text(q->messages, q->unacked);
             add_why(why, n_why,
-                    xasprintf("queue '%s' in vhost '%s' holds %u messages: --prune deletes it "
-                              "only with --force (its messages would be lost)",
-                              c->name, c->vhost, q->messages));
+                    xasprintf("queue '%s' in vhost '%s' holds %s: --prune deletes it only with "
+                              "--force (its messages would be lost)",
+                              c->name, c->vhost, t));
+            free(t);
+        }
         if ((c->action == CH_REPLACE || c->action == CH_DELETE) && q->consumers && !o->force)
             add_why(why, n_why,
                     xasprintf("queue '%s' in vhost '%s' has %u consumer%s: %s it needs --force",
@@ -889,4 +1491,161 @@ size_t apply_refusals(const struct plan *p, const struct apply_options *o,
                               c->action == CH_DELETE ? "deleting" : "replacing"));
     }
     return *n_why - before;
+}
+
+/* ---- the lock ---------------------------------------------------------------------------- */
+
+#define LOCK_CONNECTION_NAME "rmqtopo apply (lock)"
+
+struct apply_lock {
+    struct rmqt_session **s;
+    size_t n;
+};
+
+void apply_lock_release(struct apply_lock *l)
+{
+    size_t k;
+    if (!l)
+        return;
+    for (k = 0; k < l->n; k++)
+        rmqt_session_close(l->s[k]);
+    free(l->s);
+    free(l);
+}
+
+static const char *jstr_or(const json_t *o, const char *key, const char *dflt)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    return v ? v : dflt;
+}
+
+/* "host H, process P, started T (connection C, user U)" from a connection object. */
+static void add_holder(struct strbuf *out, const json_t *conn)
+{
+    const json_t *props = json_object_get(conn, "client_properties");
+    strbuf_addf(out, "host %s, process %s, started %s (connection '%s', user '%s')",
+                jstr_or(props, "rmqtopo_host", "?"), jstr_or(props, "rmqtopo_pid", "?"),
+                jstr_or(props, "rmqtopo_started", "?"), jstr_or(conn, "name", "?"),
+                jstr_or(conn, "user", "?"));
+}
+
+/* Names the holder of the lock of vhost in out, from the management API: the lock queue's
+ * owner (its statistics lag a few seconds), else the other lock connections of the vhost (an
+ * apply's lock connection has its own name; connections show within a second). false when
+ * neither names it yet. */
+static bool describe_lock_holder(const struct apply_options *o, const char *vhost,
+                                 struct strbuf *out)
+{
+    struct api a = {o->http, NULL};
+    struct strbuf path = {0};
+    struct rmqt_error err;
+    json_t *doc = NULL, *conn;
+    const char *cname;
+    char mypid[32];
+    size_t i, found = 0;
+
+    strbuf_adds(&path, "/api/queues/");
+    rmqt_url_encode(&path, vhost);
+    strbuf_adds(&path, "/" APPLY_LOCK_QUEUE);
+    if (api_get(&a, path.buf, &doc, &err) == 0 &&
+        (cname = json_string_value(
+             json_object_get(json_object_get(doc, "owner_pid_details"), "name")))) {
+        strbuf_reset(&path);
+        strbuf_adds(&path, "/api/connections/");
+        rmqt_url_encode(&path, cname);
+        json_decref(doc);
+        doc = NULL;
+        if (api_get(&a, path.buf, &doc, &err) == 0) {
+            add_holder(out, doc);
+            found = 1;
+            goto out;
+        }
+    }
+    json_decref(doc);
+    doc = NULL;
+    snprintf(mypid, sizeof(mypid), "%ld", (long)getpid());
+    strbuf_reset(&path);
+    strbuf_adds(&path, "/api/vhosts/");
+    rmqt_url_encode(&path, vhost);
+    strbuf_adds(&path, "/connections");
+    if (api_get(&a, path.buf, &doc, &err) == 0 && json_is_array(doc)) {
+        json_array_foreach(doc, i, conn)
+        {
+            const json_t *props = json_object_get(conn, "client_properties");
+            if (strcmp(jstr_or(props, "connection_name", ""), LOCK_CONNECTION_NAME) != 0 ||
+                strcmp(jstr_or(props, "rmqtopo_pid", ""), mypid) == 0)
+                continue;
+            strbuf_adds(out, found++ ? "; or " : "");
+            add_holder(out, conn);
+        }
+    }
+out:
+    json_decref(doc);
+    strbuf_release(&path);
+    return found > 0;
+}
+
+struct apply_lock *apply_lock_take(const struct apply_options *o, const char *const *vhosts,
+                                   size_t n, double timeout_s, struct rmqt_error *err)
+{
+    struct apply_lock *l = xcalloc(1, sizeof(*l));
+    double start = now_s(), said = 0;
+    size_t k;
+
+    l->s = xcalloc(n + 1, sizeof(*l->s));
+    for (k = 0; k < n; k++) {
+        struct rmqt_session_config cfg = *o->amqp;
+        struct rmqt_session *s;
+
+        cfg.vhost = vhosts[k];
+        cfg.name = LOCK_CONNECTION_NAME;
+        cfg.heartbeat_s = -1; /* idle for the whole apply: the socket's close is the signal */
+        if (!(s = rmqt_session_open(&cfg, err)))
+            goto fail;
+        l->s[l->n++] = s;
+        for (;;) {
+            amqp_queue_declare(rmqt_session_conn(s), rmqt_session_channel(s),
+                               rmqt_bytes(APPLY_LOCK_QUEUE), 0, 0, 1, 1, amqp_empty_table);
+            if (check(s, "lock: declare exclusive", "queue", APPLY_LOCK_QUEUE, err) == 0)
+                break;
+            if (!(err->code == RMQT_ERR_AMQP && err->detail == 405)) /* RESOURCE_LOCKED */
+                goto fail;
+            {
+                struct strbuf who = {0};
+                double waited = now_s() - start, asked = now_s();
+                /* the API shows a new connection within about a second: ask a little while */
+                while (!describe_lock_holder(o, vhosts[k], &who) && now_s() - asked < 5)
+                    sleep_s(0.3);
+                if (!who.len)
+                    strbuf_adds(&who, "a client the management API does not name yet");
+                if (waited >= timeout_s) {
+                    rmqt_error_set(err, RMQT_ERR_INVALID,
+                                   "another apply holds the lock of vhost '%s' (queue '%s'): "
+                                   "%s; %s",
+                                   vhosts[k], APPLY_LOCK_QUEUE, strbuf_str(&who),
+                                   timeout_s > 0 ? "waited for it in vain (--lock-timeout)"
+                                                 : "wait for it with --lock-timeout SECONDS");
+                    strbuf_release(&who);
+                    goto fail;
+                }
+                if (o->progress && (said == 0 || now_s() - said >= 5)) {
+                    char line[1024];
+                    said = now_s();
+                    snprintf(line, sizeof(line),
+                             "waiting for the lock of vhost '%s', held by %s (%.0f s more at "
+                             "most)",
+                             vhosts[k], strbuf_str(&who), timeout_s - waited);
+                    o->progress(o->progress_ctx, line);
+                }
+                strbuf_release(&who);
+            }
+            if (!rmqt_session_is_alive(s))
+                goto fail;
+            sleep_s(0.5);
+        }
+    }
+    return l;
+fail:
+    apply_lock_release(l);
+    return NULL;
 }

@@ -328,7 +328,9 @@ static void note_holding(struct change *c, const struct queue *h)
         return;
     c->holding_queue = h;
     note = xasprintf("%s%san interrupted migration left messages in queue '%s': apply moves them "
-                     "back",
+                     "back. The count adds both queues and may include copies: a migration "
+                     "stopped by a crash (kill -9) leaves the messages it had moved but not yet "
+                     "acknowledged in both, and they are migrated twice",
                      c->note ? c->note : "", c->note ? "; " : "", h->name);
     free(c->note);
     c->note = note;

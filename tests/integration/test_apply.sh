@@ -218,12 +218,17 @@ vhosts:
 YAML
 sed 's/      big: {}/      big: { type: quorum }/' "$work/k1.yaml" > "$work/k2.yaml"
 n=20000
-for delay in 0.4 1.2 2.5; do
+# apply first waits for the management API's statistics (messages held by clients, about two
+# statistics intervals): the delays count from the moment the migration starts (its holding
+# queue exists)
+holding_exists() { [ "$(curl -s -o /dev/null -w '%{http_code}' -u guest:guest "$RMQTOPO_API_URL/api/queues/$vk/rmqtopo.migrate.big")" = 200 ]; }
+for delay in 0.1 0.5 1.5; do
   api DELETE "/vhosts/$vk" >/dev/null 2>&1
   "$BIN" apply --yes "$work/k1.yaml" >/dev/null 2>&1
   "$MSGTOOL" publish "$vk" big $n "k$delay"
   "$MSGTOOL" dump "$vk" big | sort -u > "$work/kill.before"
   "$BIN" apply --yes --allow-replace "$work/k2.yaml" >/dev/null 2>&1 & pid=$!
+  while ! holding_exists && kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
   sleep "$delay"; kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
   plan_out=$("$BIN" plan "$work/k2.yaml" 2>&1); prc=$?
   "$BIN" apply --yes --allow-replace "$work/k2.yaml" >"$work/kill.out" 2>&1; rc=$?
@@ -243,7 +248,8 @@ api DELETE "/vhosts/$vk" >/dev/null 2>&1
 "$MSGTOOL" publish "$vk" big $n close
 "$MSGTOOL" dump "$vk" big | sort -u > "$work/close.before"
 "$BIN" apply --yes --allow-replace "$work/k2.yaml" >"$work/close.out" 2>&1 & pid=$!
-sleep 0.3 # rabbitmqctl itself takes about 2 s to start
+while ! holding_exists && kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+# rabbitmqctl itself takes about 2 s to start: the migration is under way by then
 # (the management API lists new connections only after its statistics catch up: ask the node)
 "$BROKER_CTL" close_all_connections --global "test: closed mid-migration" >/dev/null 2>&1
 wait "$pid"; rc=$?
