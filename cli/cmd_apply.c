@@ -41,26 +41,6 @@ static const struct optspec apply_options_spec[] = {
     {NULL, 0, NULL, NULL},
 };
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
-static void install_signals(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-}
-
 static void progress_line(void *ctx, const char *line)
 {
     struct strbuf sb = {0};
@@ -240,7 +220,7 @@ static int do_apply(struct apply_run *ar, struct plan_session *s)
         status = cli_fail(cli, EXIT_FAIL, "apply cancelled: nothing was changed");
         goto out;
     }
-    install_signals();
+    cli_install_signals();
     if (apply_plan(&s->plan, &ar->ao, &r) < 0) {
         status = EXIT_FAIL;
         if (ar->doc) {
@@ -338,10 +318,6 @@ static int run_apply(struct cli *cli, const struct parsed_opts *opts, int argc, 
     bool lock_failed = false;
     int status;
 
-    if (argc != 1) {
-        fprintf(stderr, "rmqtopo: apply takes one topology file\nTry 'rmqtopo apply --help'.\n");
-        return EXIT_USAGE;
-    }
     memset(&ar, 0, sizeof(ar));
     ar.cli = cli;
     ar.file = argv[0];
@@ -350,7 +326,7 @@ static int run_apply(struct cli *cli, const struct parsed_opts *opts, int argc, 
     ar.yes = opt_flag(opts, "yes");
     ar.ao.allow_replace = opt_flag(opts, "allow-replace");
     ar.ao.force = opt_flag(opts, "force");
-    ar.ao.stop = &stop_requested;
+    ar.ao.stop = &cli_stop_requested;
     if (conc) {
         char *end;
         long v;
@@ -435,4 +411,9 @@ const struct command cmd_apply = {
     "left), 2 --dry-run found changes, 64 usage error.",
     apply_options_spec,
     run_apply,
+    NULL,
+    1,
+    1,
+    "takes one topology file",
+    NEEDS_HTTP | NEEDS_AMQP,
 };

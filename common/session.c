@@ -61,7 +61,6 @@ struct rmqt_session {
     char *url;   /* without credentials */
     char *vhost; /* in use */
     char *user;  /* logged in as */
-    char version[64];
 };
 
 amqp_bytes_t rmqt_bytes(const char *s)
@@ -243,22 +242,6 @@ int rmqt_session_closed_by_broker(struct rmqt_session *s, const amqp_frame_t *fr
                         what, err);
 }
 
-static void read_server_version(struct rmqt_session *s)
-{
-    amqp_table_t *props = amqp_get_server_properties(s->conn);
-    int k;
-
-    s->version[0] = '\0';
-    if (!props)
-        return;
-    for (k = 0; k < props->num_entries; k++) {
-        amqp_table_entry_t *e = &props->entries[k];
-        if (e->key.len == 7 && memcmp(e->key.bytes, "version", 7) == 0 &&
-            e->value.kind == AMQP_FIELD_KIND_UTF8)
-            reply_text(e->value.value.bytes, s->version, sizeof(s->version));
-    }
-}
-
 /* One attempt at one URL. Returns 0 with s->conn connected and logged in, or -1 with err set
  * and nothing left open. connect_failed tells a node that could not be reached (try the next)
  * from a refusal (stop). */
@@ -376,7 +359,6 @@ static int open_one(struct rmqt_session *s, const struct rmqt_session_config *cf
         goto out;
     s->channel = CALLER_CHANNEL;
     s->next_channel = CALLER_CHANNEL + 1;
-    read_server_version(s);
     rc = 0;
 out:
     if (rc < 0 && s->conn) {
@@ -433,11 +415,6 @@ amqp_channel_t rmqt_session_channel(const struct rmqt_session *s)
     return s->channel;
 }
 
-const char *rmqt_session_url(const struct rmqt_session *s)
-{
-    return s->url ? s->url : "";
-}
-
 const char *rmqt_session_user(const struct rmqt_session *s)
 {
     return s->user ? s->user : "guest";
@@ -446,11 +423,6 @@ const char *rmqt_session_user(const struct rmqt_session *s)
 const char *rmqt_session_vhost(const struct rmqt_session *s)
 {
     return s->vhost ? s->vhost : "/";
-}
-
-const char *rmqt_session_server_version(const struct rmqt_session *s)
-{
-    return s->version;
 }
 
 int rmqt_session_fd(struct rmqt_session *s)

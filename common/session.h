@@ -54,14 +54,10 @@ void rmqt_session_close(struct rmqt_session *s);
 amqp_connection_state_t rmqt_session_conn(struct rmqt_session *s);
 /* The caller's channel (1, or its replacement after a channel error). */
 amqp_channel_t rmqt_session_channel(const struct rmqt_session *s);
-/* The URL connected to, without credentials. Borrowed. */
-const char *rmqt_session_url(const struct rmqt_session *s);
 /* The user logged in as. Borrowed. */
 const char *rmqt_session_user(const struct rmqt_session *s);
 /* The vhost in use. Borrowed. */
 const char *rmqt_session_vhost(const struct rmqt_session *s);
-/* The broker's version from its server properties ("3.10.8"), or "" when it sent none. */
-const char *rmqt_session_server_version(const struct rmqt_session *s);
 /* The socket's file descriptor, for poll(). */
 int rmqt_session_fd(struct rmqt_session *s);
 bool rmqt_session_is_alive(const struct rmqt_session *s);

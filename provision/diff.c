@@ -17,6 +17,8 @@
  */
 #include "diff.h"
 
+#include "argspec.h"
+
 #include "strbuf.h"
 #include "strmap.h"
 #include "validate.h"

@@ -10,7 +10,6 @@
 
 #include <stdbool.h>
 
-#include "argspec.h" /* queue_arg_is_compared, for diff.c until it includes argspec.h */
 #include "brokerver.h"
 #include "diag.h"
 #include "model.h"
