@@ -2,7 +2,11 @@
 # test_retry.sh BINARY - retry ladders (issue 18) against a real broker: plan marks the
 # generated objects with their origin, apply builds them with the arguments the ladder
 # promises, the file then plans clean, `rmqtopo expand`'s output plans clean against the same
-# broker (the expansion round trip), and export of that broker plans clean too.
+# broker (the expansion round trip), and export of that broker plans clean too. Then the
+# consumer's half: examples/retry_consumer (100/200/400 ms) retries an always-failing message
+# after each delay in order (no gap shorter than its delay; no upper bound on time), it lands
+# in the DLQ with its x-death, dlq replay sends it home; a message that succeeds on its second
+# try is not retried again.
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
@@ -68,5 +72,48 @@ expect_eq "the expansion plans clean against the broker the file built" 0 $?
 "$BIN" export --vhost "$vh" >"$tmp/export.yaml" 2>/dev/null
 "$BIN" plan "$tmp/export.yaml" >"$tmp/plan4" 2>&1
 expect_eq "export of a ladder's broker (plain objects) plans clean" 0 $?
+
+# --- the consumer's half: examples/retry_consumer follows the contract ---------------------
+MSGTOOL=${MSGTOOL:-$(dirname "$BIN")/tests/msgtool}
+CONSUMER=${CONSUMER:-$(dirname "$BIN")/examples/retry_consumer}
+# always-0 fails every time: 4 deliveries (3 retries, then dead-lettered); once-0 fails once:
+# 2 deliveries. The consumer stops after 6.
+"$CONSUMER" "$RMQTOPO_AMQP_URL" "$vh" jobs.work jobs.retry 100ms 200ms 400ms \
+  --fail-always always-0 --fail-once once-0 --max 6 >"$tmp/consumer.log" 2>"$tmp/consumer.err" &
+cpid=$!
+"$MSGTOOL" publish "$vh" jobs.work 1 always >/dev/null
+"$MSGTOOL" publish "$vh" jobs.work 1 once >/dev/null
+# a bound against a hang only (never an assertion on time): the consumer ends by itself
+for _ in $(seq 1 1200); do kill -0 "$cpid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$cpid" 2>/dev/null; then kill "$cpid"; fi
+wait "$cpid"
+expect_eq "the consumer saw 6 deliveries and exited 0" "0 6" "$? $(wc -l <"$tmp/consumer.log")"
+expect_eq "a failing message is retried after each delay in turn, then dead-lettered" \
+  "attempt=0 retry 100ms|attempt=1 retry 200ms|attempt=2 retry 400ms|attempt=3 dead-letter" \
+  "$(awk '$2 == "always-0" { print $3, $4, $5 }' "$tmp/consumer.log" | sed 's/ $//' | paste -sd'|')"
+gaps=$(awk '$2 == "always-0" { if (prev) printf "%d ", $1 - prev; prev = $1 }' "$tmp/consumer.log")
+read -r g1 g2 g3 <<<"$gaps"
+if [ "${g1:-0}" -ge 100 ] && [ "${g2:-0}" -ge 200 ] && [ "${g3:-0}" -ge 400 ]; then
+  pass "no gap shorter than its delay (ms: $gaps)"
+else
+  fail "no gap shorter than its delay" "gaps (ms): $gaps; want >= 100 200 400"
+fi
+expect_eq "a message that succeeds on its second try is not retried again" \
+  "attempt=0 retry 100ms|attempt=1 ack" \
+  "$(awk '$2 == "once-0" { print $3, $4, $5 }' "$tmp/consumer.log" | sed 's/ $//' | paste -sd'|')"
+
+for _ in $(seq 1 600); do
+  [ "$("$MSGTOOL" dump "$vh" jobs.dlq 2>/dev/null | wc -l)" -ge 1 ] && break
+  sleep 0.1
+done
+expect_eq "the DLQ holds exactly the failed message" "always-0" \
+  "$("$MSGTOOL" dump "$vh" jobs.dlq | awk '{ print $1 }' | paste -sd,)"
+"$BIN" -o json dlq inspect --vhost "$vh" jobs.dlq >"$tmp/inspect.json" 2>"$tmp/inspect.err"
+expect_eq "its x-death: rejected in jobs.work" "always-0 jobs.work rejected" \
+  "$(jq -r '.messages[] | "\(.message_id) \(.queue) \(.reason)"' "$tmp/inspect.json")"
+"$BIN" dlq replay --vhost "$vh" jobs.dlq >"$tmp/replay.out" 2>&1
+expect_eq "dlq replay exits 0" 0 $?
+expect_eq "replay sent it home (work queue: sent 1, found 1, lost 0)" "always-0|" \
+  "$("$MSGTOOL" dump "$vh" jobs.work | awk '{ print $1 }' | paste -sd,)|$("$MSGTOOL" dump "$vh" jobs.dlq | awk '{ print $1 }' | paste -sd,)"
 
 finish
