@@ -105,7 +105,7 @@ static bool publish_retry(amqp_connection_state_t c, const char *xchg, const cha
     amqp_table_entry_t *entries = calloc((size_t)n_old + 2, sizeof(*entries));
     int i, n = 0;
     amqp_frame_t f;
-    bool ok = false;
+    bool ok = false, returned = false;
 
     for (i = 0; i < n_old; i++) {
         const amqp_bytes_t k = old->entries[i].key;
@@ -126,20 +126,22 @@ static bool publish_retry(amqp_connection_state_t c, const char *xchg, const cha
     if (amqp_basic_publish(c, 1, amqp_cstring_bytes(xchg), amqp_cstring_bytes(queue), 1, 0, &props,
                            env->message.body) != AMQP_STATUS_OK)
         goto out;
-    /* the confirm (or a basic.return first when nothing routed it: not acked then) */
+    /* the confirm; a basic.return comes first when nothing routed the copy (mandatory): the
+     * broker then still acks the publish, but the copy is gone, so the original must stay */
     for (;;) {
         if (amqp_simple_wait_frame(c, &f) != AMQP_STATUS_OK || f.frame_type != AMQP_FRAME_METHOD)
             goto out;
         if (f.payload.method.id == AMQP_BASIC_RETURN_METHOD) {
             amqp_message_t m;
-            amqp_read_message(c, f.channel, &m, 0);
-            amqp_destroy_message(&m);
+            if (amqp_read_message(c, f.channel, &m, 0).reply_type == AMQP_RESPONSE_NORMAL)
+                amqp_destroy_message(&m);
             fprintf(stderr, "retry_consumer: %s did not route the retry (is the ladder applied?)\n",
                     xchg);
+            returned = true;
             continue;
         }
         if (f.payload.method.id == AMQP_BASIC_ACK_METHOD)
-            ok = true;
+            ok = !returned;
         break;
     }
 out:

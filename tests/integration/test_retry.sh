@@ -111,6 +111,9 @@ expect_eq "the DLQ holds exactly the failed message" "always-0" \
 "$BIN" -o json dlq inspect --vhost "$vh" jobs.dlq >"$tmp/inspect.json" 2>"$tmp/inspect.err"
 expect_eq "its x-death: rejected in jobs.work" "always-0 jobs.work rejected" \
   "$(jq -r '.messages[] | "\(.message_id) \(.queue) \(.reason)"' "$tmp/inspect.json")"
+expect_eq "its x-death: expired in each wait queue, then rejected in jobs.work" \
+  "jobs.retry.100ms:expired,jobs.retry.200ms:expired,jobs.retry.400ms:expired,jobs.work:rejected" \
+  "$(jq -r '[.messages[0].headers["x-death"].value[].value | "\(.queue.value):\(.reason.value)"] | sort | join(",")' "$tmp/inspect.json")"
 "$BIN" dlq replay --vhost "$vh" jobs.dlq >"$tmp/replay.out" 2>&1
 expect_eq "dlq replay exits 0" 0 $?
 expect_eq "replay sent it home (work queue: sent 1, found 1, lost 0)" "always-0|" \
