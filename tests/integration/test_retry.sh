@@ -11,11 +11,23 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
+root=$(cd "$here/../.." && pwd)
 vh=rmqtopo-retry-it
+ovh=rmqtopo-retry-orders
 tmp=$(mktemp -d)
-trap 'api DELETE "/vhosts/$vh" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+trap 'api DELETE "/vhosts/$vh" >/dev/null 2>&1; api DELETE "/vhosts/$ovh" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
 export NO_COLOR=1
 api DELETE "/vhosts/$vh" >/dev/null 2>&1
+api DELETE "/vhosts/$ovh" >/dev/null 2>&1
+
+# --- topologies/orders.yaml with retry: plans clean against the old hand-written ladder ------
+# (git show of the file before the rewrite, kept as tests/integration/data/orders.handwritten.yaml)
+sed "s/^  orders:\$/  $ovh:/" "$here/data/orders.handwritten.yaml" >"$tmp/old.yaml"
+sed "s/^  orders:\$/  $ovh:/" "$root/topologies/orders.yaml" >"$tmp/new.yaml"
+"$BIN" apply "$tmp/old.yaml" >"$tmp/old.apply" 2>&1
+expect_eq "the hand-written orders ladder applies" 0 $?
+"$BIN" plan "$tmp/new.yaml" >"$tmp/new.plan" 2>&1
+expect_eq "orders.yaml with retry: plans with exit 0 against it" "0" "$?$(grep -E '^ *[-+~?]' "$tmp/new.plan" | head -n 5)"
 
 cat >"$tmp/t.yaml" <<YAML
 version: 1
