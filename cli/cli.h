@@ -106,6 +106,8 @@ extern const struct command cmd_plan;
 extern const struct command cmd_diff;
 extern const struct command cmd_export;
 extern const struct command cmd_graph;
+extern const struct command cmd_expand;
+extern const struct command cmd_init;
 extern const struct command cmd_version;
 extern const struct command cmd_apply;
 extern const struct command cmd_dlq_inspect;

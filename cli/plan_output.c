@@ -77,8 +77,22 @@ static void add_name(struct strbuf *sb, const char *name)
     strbuf_addc(sb, '\'');
 }
 
+/* The `retry` key that generated the change's object (retry ladders), or NULL. */
+static const char *change_origin(const struct change *c)
+{
+    if (c->want_exchange && c->want_exchange->origin)
+        return c->want_exchange->origin;
+    if (c->want_queue && c->want_queue->origin)
+        return c->want_queue->origin;
+    if (c->want_binding && c->want_binding->origin)
+        return c->want_binding->origin;
+    return NULL;
+}
+
 void plan_describe_change(struct strbuf *sb, const struct change *c)
 {
+    const char *origin = change_origin(c);
+
     strbuf_addf(sb, "%s ", change_kind_name(c->kind));
     if (c->kind == CK_BINDING) {
         add_name(sb, c->source);
@@ -97,6 +111,11 @@ void plan_describe_change(struct strbuf *sb, const struct change *c)
             strbuf_addf(sb, " (%s)", c->want_exchange->type);
         if (c->kind == CK_QUEUE && c->action == CH_CREATE && c->want_queue)
             strbuf_addf(sb, " (%s)", queue_type_name(c->want_queue->type));
+    }
+    if (origin) {
+        strbuf_adds(sb, " [from ");
+        rmqt_quote_add(sb, origin, strlen(origin), 300);
+        strbuf_adds(sb, "]");
     }
 }
 
@@ -184,6 +203,8 @@ json_t *change_to_json(const struct change *c)
     } else {
         json_object_set_new(o, "name", json_string(c->name));
     }
+    if (change_origin(c))
+        json_object_set_new(o, "origin", json_string(change_origin(c)));
     if (c->action == CH_UPDATE || c->action == CH_REPLACE ||
         (c->action == CH_CREATE && c->n_fields)) {
         json_t *fields = json_array();

@@ -403,6 +403,13 @@ static void node_label(struct gctx *g, const struct gnode *n)
         label_str(g, "not in file");
     }
     label_str(g, ")");
+    if ((n->x && n->x->origin) || (n->q && n->q->origin)) {
+        /* made by a retry ladder: say which `retry` key */
+        label_line(g, &first);
+        label_str(g, "[from ");
+        label_str(g, n->x ? n->x->origin : n->q->origin);
+        label_str(g, "]");
+    }
 }
 
 /* Whether an edge has a label at all (Mermaid writes unlabelled links differently). */

@@ -14,6 +14,7 @@
  */
 #include "load.h"
 
+#include "retry.h"
 #include "strbuf.h"
 #include "textutil.h"
 #include "units.h"
@@ -489,6 +490,7 @@ static void load_queue(struct loader *L, struct vhost *vh, const struct ynode *n
                                        "max_age",
                                        "arguments",
                                        "bind",
+                                       "retry",
                                        NULL};
     static const char *const types[] = {"classic", "quorum", "stream", NULL};
     struct queue *qu = vhost_add_queue(vh, name->text);
@@ -575,6 +577,8 @@ static void load_queue(struct loader *L, struct vhost *vh, const struct ynode *n
             load_raw_args(L, val, &qu->args);
         } else if (strcmp(f, "bind") == 0) {
             bind = val; /* after the queue's own fields; the queue pointer may move */
+        } else if (strcmp(f, "retry") == 0) {
+            retry_load_use(&vh->retry, L->file, strbuf_str(&L->path), qname, val, L->dl);
         } else {
             unknown_key(L, key, keys);
         }
@@ -877,7 +881,8 @@ static void load_section(struct loader *L, struct vhost *vh, const struct ynode 
 
 static void load_vhost(struct loader *L, const struct ynode *name, const struct ynode *n)
 {
-    static const char *const keys[] = {"exchanges", "queues", "bindings", "policies", NULL};
+    static const char *const keys[] = {"exchanges", "queues",        "bindings",
+                                       "policies",  "retry_ladders", NULL};
     struct vhost *vh = topology_add_vhost(L->t, name->text);
     size_t k;
 
@@ -899,6 +904,8 @@ static void load_vhost(struct loader *L, const struct ynode *name, const struct 
             load_bindings(L, vh, val);
         else if (strcmp(key->text, "policies") == 0)
             load_section(L, vh, val, "policy", load_policy);
+        else if (strcmp(key->text, "retry_ladders") == 0)
+            retry_load_ladders(&vh->retry, L->file, strbuf_str(&L->path), val, L->dl);
         else
             unknown_key(L, key, keys);
         path_pop(L, old);
@@ -992,6 +999,7 @@ int topology_load_buffer(struct topology *t, const char *file, const char *buf, 
         path_pop(&L, 0);
     }
     rc = 0;
+    retry_expand(t, dl); /* retry: ladders become plain objects (retry.h) */
 out:
     for (k = 0; k < t->n_vhosts; k++)
         vhost_index(&t->vhosts[k]);

@@ -5,6 +5,8 @@
  */
 #include "model.h"
 
+#include "retry.h"
+
 #include "textutil.h"
 #include "xalloc.h"
 
@@ -37,10 +39,12 @@ static void vhost_release(struct vhost *vh)
     for (k = 0; k < vh->n_exchanges; k++) {
         free(vh->exchanges[k].name);
         free(vh->exchanges[k].type);
+        free(vh->exchanges[k].origin);
         targs_release(&vh->exchanges[k].args);
     }
     for (k = 0; k < vh->n_queues; k++) {
         free(vh->queues[k].name);
+        free(vh->queues[k].origin);
         targs_release(&vh->queues[k].args);
     }
     for (k = 0; k < vh->n_bindings; k++) {
@@ -49,6 +53,7 @@ static void vhost_release(struct vhost *vh)
         free(b->destination);
         free(b->routing_key);
         free(b->bind_queue);
+        free(b->origin);
         tval_release(&b->args);
     }
     for (k = 0; k < vh->n_policies; k++) {
@@ -64,6 +69,7 @@ static void vhost_release(struct vhost *vh)
     free(vh->policies);
     strmap_release(&vh->exchange_index);
     strmap_release(&vh->queue_index);
+    retry_spec_free(vh->retry);
     free(vh->name);
 }
 

@@ -21,6 +21,7 @@
 #include "validate_internal.h"
 
 #include "policymatch.h"
+#include "retry.h"
 #include "routing.h"
 #include "units.h"
 #include "strbuf.h"
@@ -45,6 +46,12 @@ void vdiag(struct vctx *c, enum diag_severity sev, struct rmqt_pos pos, const ch
     va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
+    /* an object a retry ladder made: the message points at the `retry` key (retry.h) */
+    const char *origin = retry_origin_at(c->vh, pos);
+    if (origin && path && strcmp(origin, path) != 0) {
+        diag_add(c->dl, sev, c->t->file, pos, origin, "generated %s: %s", path, buf);
+        return;
+    }
     diag_add(c->dl, sev, c->t->file, pos, path, "%s", buf);
 }
 
