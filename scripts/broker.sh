@@ -66,7 +66,9 @@ usage: scripts/broker.sh start|stop|status [--nodes N] [--name NAME] [--base-por
           --kill: SIGKILL instead of a graceful stop (about 5 s faster)
   --name NAME       default rmqtopo; nodes are NAME0@localhost, NAME1@localhost, ...
   --nodes N         cluster size for start, 1..10 (default 1)
-  --base-port P     AMQP port of node 0 (default 35672); management P+10000, dist P+20000
+  --base-port P     AMQP port of node 0 (default 35672); management P+10000, dist P+20000;
+                    'auto': a base whose ports are all free now, chosen at random from
+                    20000-24999 (the env lines say which)
 State: ${RMQTOPO_BROKER_DIR:-<repo>/.broker}/NAME
 EOF
 }
@@ -87,6 +89,7 @@ NODES=1
 BASE=35672
 NODES_GIVEN=0
 BASE_GIVEN=0
+BASE_AUTO=0
 HARD_STOP=0
 while [ $# -gt 0 ]; do
     opt=$1
@@ -102,7 +105,8 @@ while [ $# -gt 0 ]; do
     case $opt in
         --nodes) NODES=$val; NODES_GIVEN=1 ;;
         --name) NAME=$val ;;
-        --base-port) BASE=$val; BASE_GIVEN=1 ;;
+        --base-port)
+            if [ "$val" = auto ]; then BASE_AUTO=1; else BASE=$val; BASE_GIVEN=1; fi ;;
         *) usage; die "unknown option: $opt" ;;
     esac
 done
@@ -578,6 +582,20 @@ do_start() {
 
     # Ports and node names must be free.
     local i p busy=() names
+    if [ "$BASE_AUTO" = 1 ]; then
+        local try
+        for ((try = 0; try < 200; try++)); do
+            BASE=$((20000 + RANDOM % 5000))
+            busy=()
+            for ((i = 0; i < NODES; i++)); do
+                for p in "$(amqp_port "$i")" "$(api_port "$i")" "$(dist_port "$i")"; do
+                    port_in_use "$p" && busy+=("$p")
+                done
+            done
+            [ ${#busy[@]} -eq 0 ] && break
+        done
+        busy=()
+    fi
     for ((i = 0; i < NODES; i++)); do
         for p in "$(amqp_port "$i")" "$(api_port "$i")" "$(dist_port "$i")"; do
             port_in_use "$p" && busy+=("$p")

@@ -9,7 +9,7 @@
 #   3. Release build with gcc (-Werror), then ctest: unit tests and data-driven cases
 #   4. Debug build with ASan+UBSan, then the unit tests again under the sanitizers
 #   5. validate every example topology (once under valgrind)
-#   6. a private RabbitMQ node (scripts/broker.sh), then tests/integration/test_*.sh against it
+#   6. private RabbitMQ nodes (scripts/broker.sh, free ports), then tests/integration/test_*.sh
 #   7. the fuzz targets (clang, libFuzzer): the saved regressions, then a bounded run
 # Exits non-zero when anything failed. --quick skips the sanitizer build and fuzzing.
 set -uo pipefail
@@ -134,28 +134,75 @@ if [ -x build/rmqtopo ]; then
 fi
 
 if [ $use_broker -eq 1 ]; then
-  section "integration tests against a private RabbitMQ"
-  broker_name=rmqtopo-test
-  stop_broker() { scripts/broker.sh stop --name "$broker_name" --kill >/dev/null 2>&1 || true; }
-  trap stop_broker EXIT
-  if scripts/broker.sh start --name "$broker_name" --base-port 37672 >"$logdir/broker.env" 2>"$logdir/broker.log"; then
-    ok "broker: private node started"
-    set -a
-    # shellcheck disable=SC1091
-    . "$logdir/broker.env"
-    set +a
-    export RMQTOPO_BIN=$root/build/rmqtopo RMQTOPO_BROKER_NAME=$broker_name
+  section "integration tests against private RabbitMQ nodes"
+  # Three nodes, each with its own name and ports chosen free at run time (two runs on one
+  # machine both pass): the apply scripts, which mostly wait for the broker's statistics,
+  # run on two nodes of their own beside the rest; test_apply.sh closes every connection of
+  # its node, so it has one to itself.
+  run_id=$$
+  names=(rmqtopo-test-$run_id rmqtopo-apply-$run_id rmqtopo-clients-$run_id)
+  groups=("" "test_apply.sh" "test_apply_clients.sh test_migrate_producer.sh")
+  stop_brokers() {
+    local n
+    for n in "${names[@]}"; do scripts/broker.sh stop --name "$n" --kill >/dev/null 2>&1 || true; done
+  }
+  trap stop_brokers EXIT
+  export RMQTOPO_BIN=$root/build/rmqtopo
+  # runs the scripts named (or, for "", every other one) against the node whose env is $1
+  run_group() {
+    local envf=$1 list=$2 t name
+    (
+      set -a
+      # shellcheck disable=SC1090
+      . "$envf"
+      set +a
+      for t in tests/integration/test_*.sh; do
+        [ -e "$t" ] || continue
+        name=$(basename "$t")
+        if [ -n "$list" ]; then
+          case " $list " in *" $name "*) ;; *) continue ;; esac
+        else
+          case " ${groups[*]} " in *" $name "*) continue ;; esac
+        fi
+        bash "$t" "$root/build/rmqtopo" >"$logdir/${name%.sh}.log" 2>&1
+        echo $? >"$logdir/${name%.sh}.status"
+      done
+    )
+  }
+  pids=()
+  for k in 0 1 2; do
+    ( scripts/broker.sh start --name "${names[$k]}" --base-port auto >"$logdir/broker$k.env" \
+        2>"$logdir/broker$k.log" ) &
+    pids+=($!)
+  done
+  started=1
+  for k in 0 1 2; do
+    if wait "${pids[$k]}"; then
+      ok "broker: private node ${names[$k]} started"
+    else
+      bad "broker: private node ${names[$k]} started"
+      tail -n 40 "$logdir/broker$k.log" | sed 's/^/    /'
+      started=0
+    fi
+  done
+  if [ $started -eq 1 ]; then
+    rm -f "$logdir"/test_*.status
+    run_group "$logdir/broker1.env" "${groups[1]}" &
+    g1=$!
+    run_group "$logdir/broker2.env" "${groups[2]}" &
+    g2=$!
+    run_group "$logdir/broker0.env" ""
+    wait $g1 $g2
     for t in tests/integration/test_*.sh; do
-      [ -e "$t" ] || continue
       name=$(basename "$t" .sh)
-      bash "$t" "$root/build/rmqtopo" >"$logdir/$name.log" 2>&1
-      count_script "integration: $name" "$logdir/$name.log" $?
+      if [ -f "$logdir/$name.status" ]; then
+        count_script "integration: $name" "$logdir/$name.log" "$(cat "$logdir/$name.status")"
+      else
+        bad "integration: $name (did not run)"
+      fi
     done
-  else
-    bad "broker: private node started"
-    tail -n 40 "$logdir/broker.log" | sed 's/^/    /'
   fi
-  stop_broker
+  stop_brokers
   trap - EXIT
 fi
 

@@ -35,6 +35,21 @@ api() {
   fi
 }
 
+# free_port: a TCP port nobody listens on now, at random in 26000-29999 (below Linux's
+# ephemeral range, so no client connection is likely to take it before the test binds it)
+free_port() {
+  local p try
+  for try in $(seq 1 200); do
+    p=$((26000 + RANDOM % 4000))
+    if [ -z "$(ss -Hltn "sport = :$p" 2>/dev/null)" ] &&
+      ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return 0
+    fi
+  done
+  return 1
+}
+
 finish() {
   echo "$pass_count passed, $fail_count failed"
   [ "$fail_count" -eq 0 ]

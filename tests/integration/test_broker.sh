@@ -38,15 +38,16 @@ esac
 repo=$(cd "$here/../.." && pwd)
 other=rmqtopo-it-$$
 errlog=$(mktemp)
-if env=$("$repo/scripts/broker.sh" start --name "$other" --base-port 38672 2>"$errlog"); then
+port=$(free_port)
+if env=$("$repo/scripts/broker.sh" start --name "$other" --base-port "$port" 2>"$errlog"); then
   pass "a second private node starts beside the first"
-  expect_contains "start prints the AMQP URL" "$env" "RMQTOPO_AMQP_URL=amqp://localhost:38672"
+  expect_contains "start prints the AMQP URL" "$env" "RMQTOPO_AMQP_URL=amqp://localhost:$port"
   if "$repo/scripts/broker.sh" status --name "$other" >/dev/null 2>&1; then
     pass "status: 0 while it runs"
   else
     fail "status: 0 while it runs"
   fi
-  again=$("$repo/scripts/broker.sh" start --name "$other" --base-port 38672 2>/dev/null)
+  again=$("$repo/scripts/broker.sh" start --name "$other" --base-port "$port" 2>/dev/null)
   expect_eq "start again is idempotent" "$env" "$again"
   "$repo/scripts/broker.sh" stop --name "$other" >/dev/null 2>&1
   if "$repo/scripts/broker.sh" status --name "$other" >/dev/null 2>&1; then

@@ -16,7 +16,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if ! env=$("$repo/scripts/broker.sh" start --name "$name" --nodes 3 --base-port 39672 2>"$work/start.log"); then
+if ! env=$("$repo/scripts/broker.sh" start --name "$name" --nodes 3 --base-port auto 2>"$work/start.log"); then
   fail "a 3-node cluster starts" "$(tail -n 5 "$work/start.log")"
   finish
   exit 1

@@ -11,10 +11,10 @@ MSGTOOL=${MSGTOOL:-$(dirname "$BIN")/tests/msgtool}
 repo=$(cd "$here/../.." && pwd)
 
 name=rmqtopo-tls-$$
-base=40672
-# below Linux's ephemeral ports (32768-60999), so no client connection can hold them
-amqps=31772
-https=31773
+# ports chosen free at run time (two runs on one machine both pass)
+amqps=$(free_port)
+https=$(free_port)
+while [ "$https" = "$amqps" ]; do https=$(free_port); done
 work=$(mktemp -d)
 state=${RMQTOPO_BROKER_DIR:-$repo/.broker}/$name
 cleanup() {
@@ -58,7 +58,7 @@ management.ssl.cacertfile = $work/ca.pem
 management.ssl.certfile = $work/server.pem
 management.ssl.keyfile = $work/server.key
 CONF
-if ! env=$("$repo/scripts/broker.sh" start --name "$name" --base-port $base 2>"$work/start.log"); then
+if ! env=$("$repo/scripts/broker.sh" start --name "$name" --base-port auto 2>"$work/start.log"); then
   fail "a node with TLS listeners starts" "$(tail -n 5 "$work/start.log")"
   finish
   exit 1
@@ -82,6 +82,7 @@ else
     "$(grep -ih "ssl\|tls\|listener\|error" "$state"/node0/log/*.log 2>/dev/null | tail -n 20)"
 fi
 plain_amqp=$RMQTOPO_AMQP_URL
+plain_api=$RMQTOPO_API_URL
 unset RMQTOPO_AMQP_URLS RMQTOPO_API_URLS
 export RMQTOPO_AMQP_URL=amqps://localhost:$amqps RMQTOPO_API_URL=https://localhost:$https
 v=tls
@@ -120,7 +121,7 @@ expect_eq "dlq inspect over amqps (mutual TLS): exit 0" 0 "$rc"
 out=$("$BIN" dlq replay dlq --vhost "$v" --to-queue home --cacert "$work/ca.pem" "${client[@]}" -o json 2>/dev/null); rc=$?
 expect_eq "dlq replay over amqps (mutual TLS): exit 0, 50 moved" '0 50' \
   "$rc $(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["moved"])' 2>/dev/null)"
-out=$("$BIN" dlq inspect home --vhost "$v" "${client[@]}" --api-url "http://localhost:$((base + 10000))" 2>&1); rc=$?
+out=$("$BIN" dlq inspect home --vhost "$v" "${client[@]}" --api-url "$plain_api" 2>&1); rc=$?
 expect_eq "amqps without --cacert: exit 1" 1 "$rc"
 expect_contains "amqps without --cacert: names the certificate problem" "$out" "certificate"
 out=$("$BIN" dlq inspect home --vhost "$v" "${client[@]}" --amqp-url "amqps://127.0.0.1:$amqps" \
