@@ -299,7 +299,7 @@ static int run_replay(struct cli *cli, const struct parsed_opts *opts, int argc,
     o.delivery_limit = src.delivery_limit;
     o.warn = cli_warn_cb;
     o.refused = dlq_refused_cb;
-    o.may_impersonate = dlq_may_impersonate(c.http);
+    o.may_impersonate = rmqt_user_may_impersonate(c.http);
     o.stop = &cli_stop_requested;
     memset(&out, 0, sizeof(out));
     out.cli = cli;

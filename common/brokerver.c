@@ -119,3 +119,32 @@ int rmqt_broker_info_read(struct rmqt_http *http, struct rmqt_broker_info *info,
     rmqt_http_response_release(&resp);
     return rc;
 }
+
+bool rmqt_user_may_impersonate(struct rmqt_http *http)
+{
+    struct rmqt_http_response resp;
+    struct rmqt_error err;
+    bool yes = false;
+    json_t *doc, *tags;
+
+    rmqt_http_response_init(&resp);
+    if (rmqt_http_request(http, "GET", "/api/whoami", NULL, &resp, &err) == 0) {
+        doc = json_loadb(resp.body.buf ? resp.body.buf : "", resp.body.len, 0, NULL);
+        tags = json_object_get(doc, "tags");
+        if (json_is_string(tags)) { /* 3.x: "administrator,impersonator" */
+            const char *t = json_string_value(tags);
+            size_t n = strlen("impersonator");
+            for (const char *p = strstr(t, "impersonator"); p && !yes;
+                 p = strstr(p + 1, "impersonator"))
+                yes = (p == t || p[-1] == ',') && (p[n] == '\0' || p[n] == ',');
+        } else if (json_is_array(tags)) { /* 3.9+: a list */
+            size_t i;
+            json_t *v;
+            json_array_foreach(tags, i, v) yes =
+                yes || (json_is_string(v) && strcmp(json_string_value(v), "impersonator") == 0);
+        }
+        json_decref(doc);
+    }
+    rmqt_http_response_release(&resp);
+    return yes;
+}

@@ -38,4 +38,8 @@ int rmqt_broker_info_parse(const char *json, size_t len, struct rmqt_broker_info
 int rmqt_broker_info_read(struct rmqt_http *http, struct rmqt_broker_info *info,
                           struct rmqt_error *err);
 
+/* Whether the user behind http has the impersonator tag (GET /api/whoami): it may publish
+ * messages whose user_id names another user. false when unknown. */
+bool rmqt_user_may_impersonate(struct rmqt_http *http);
+
 #endif

@@ -48,8 +48,4 @@ const char *dlq_source_broker(const struct dlq_source *src, char *buf, size_t ca
  * is 0. */
 char *dlq_at_limit_warning(const char *queue, uint64_t n, long limit);
 
-/* Whether the user behind http has the impersonator tag (GET /api/whoami): it may then
- * publish messages whose user_id names another user. false when unknown. */
-bool dlq_may_impersonate(struct rmqt_http *http);
-
 #endif

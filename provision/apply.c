@@ -24,6 +24,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "apply.h"
 
+#include "brokerver.h"
 #include "mover.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -50,6 +51,8 @@ struct run {
     pthread_mutex_t lock;
     pthread_mutex_t http_lock; /* the management API client serves one request at a time */
     atomic_bool stop;
+    /* the user has the impersonator tag (read once, at the first migration) */
+    bool impersonate_read, may_impersonate;
 };
 
 /* The connections of one vhost: a main session per worker, and a second one for the safe
@@ -628,10 +631,27 @@ static int move_all(struct run *run, struct rmqt_session *src, struct rmqt_sessi
     mc.routing_key = to;
     mc.stop_on_return = true;
     mc.stop = run->o->stop;
+    pthread_mutex_lock(&run->lock);
+    if (!run->impersonate_read && run->o->http) {
+        pthread_mutex_lock(&run->http_lock);
+        run->may_impersonate = rmqt_user_may_impersonate(run->o->http);
+        pthread_mutex_unlock(&run->http_lock);
+        run->impersonate_read = true;
+    }
+    mc.may_impersonate = run->may_impersonate;
+    pthread_mutex_unlock(&run->lock);
     for (round = 0; round < MOVE_ROUNDS; round++) {
         if (rmqt_mover_run(src, dst, &mc, &st, err) < 0)
             return -1;
         *moved += st.moved;
+        if (st.refused)
+            return rmqt_error_set(err, RMQT_ERR_INVALID,
+                                  "%llu message(s) of queue '%s' cannot be moved: the broker "
+                                  "refuses them from user '%s' (a user_id property naming "
+                                  "another user: give this user the impersonator tag); they "
+                                  "stay in '%s'",
+                                  (unsigned long long)st.refused, from, rmqt_session_user(dst),
+                                  from);
         progress(run, "moved %llu messages from queue '%s' to '%s' in %.1f s",
                  (unsigned long long)st.moved, from, to, st.seconds);
         if (run->o->stop && *run->o->stop)

@@ -6,11 +6,16 @@
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 MSGTOOL=${MSGTOOL:-$(dirname "$BIN")/tests/msgtool}
+ODDTOOL=${ODDTOOL:-$(dirname "$BIN")/tests/oddtool}
 
 V=rmqtopo-it-migprod-$$
 work=$(mktemp -d)
+admin=rmqtopo-migadmin-$$
+other=rmqtopo-migother-$$
 cleanup() {
   api DELETE "/vhosts/$V" >/dev/null 2>&1
+  api DELETE "/users/$admin" >/dev/null 2>&1
+  api DELETE "/users/$other" >/dev/null 2>&1
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -60,5 +65,36 @@ run_case classic quorum 50 0.9 "classic -> quorum, 50 published 0.9 s in"
 run_case quorum classic 50 0.9 "quorum -> classic, 50 published 0.9 s in"
 run_case classic quorum 20000 0.3 "classic -> quorum, 20,000 published from 0.3 s"
 run_case quorum classic 20000 0.3 "quorum -> classic, 20,000 published from 0.3 s"
+
+# A message whose user_id names another user: the broker refuses it from a user without the
+# impersonator tag, so the migration stops with it named and nothing lost; with the tag, a
+# re-run finishes.
+api DELETE "/vhosts/$V" >/dev/null 2>&1
+topo classic >"$work/from.yaml"
+topo quorum ", initial_group_size: 1" >"$work/to.yaml"
+"$BIN" apply "$work/from.yaml" >/dev/null 2>&1
+api PUT "/users/$admin" '{"password":"mig-admin-pw","tags":"administrator"}' >/dev/null
+api PUT "/users/$other" '{"password":"mig-other-pw","tags":""}' >/dev/null
+for u in "$admin" "$other"; do
+  api PUT "/permissions/$V/$u" '{"configure":".*","write":".*","read":".*"}' >/dev/null
+done
+hexq=$(printf mq | od -An -tx1 | tr -d ' \n')
+"$ODDTOOL" publish "$V" "" "$hexq" 5 ua
+RMQTOPO_AMQP_URL=$(echo "$RMQTOPO_AMQP_URL" | sed "s#amqp://#amqp://$other:mig-other-pw@#") \
+  ODD_USER_ID=$other "$ODDTOOL" publish "$V" "" "$hexq" 1 uother
+"$ODDTOOL" publish "$V" "" "$hexq" 5 ub
+RMQTOPO_USER=$admin RMQTOPO_PASSWORD=mig-admin-pw "$BIN" apply "$work/to.yaml" --allow-replace \
+  >"$work/out" 2>&1
+expect_eq "user_id of another user: apply exits 1" 1 $?
+expect_contains "user_id of another user: says why" "$(cat "$work/out")" \
+  "1 message(s) of queue 'mq' cannot be moved: the broker refuses them from user '$admin'"
+expect_eq "user_id of another user: every id kept (11)" 11 \
+  "$( (ids mq; ids rmqtopo.migrate.mq) | sort -u | wc -l | tr -d ' ')"
+api PUT "/users/$admin" '{"password":"mig-admin-pw","tags":"administrator,impersonator"}' >/dev/null
+RMQTOPO_USER=$admin RMQTOPO_PASSWORD=mig-admin-pw "$BIN" apply "$work/to.yaml" --allow-replace \
+  >"$work/out" 2>&1
+expect_eq "user_id of another user, with the impersonator tag: the re-run exits 0" 0 $?
+expect_eq "user_id of another user: all 11 in the new queue, none twice" 11 "$(ids mq | sort -u | wc -l | tr -d ' ')"
+expect_eq "user_id of another user: no copy" 11 "$(ids mq | wc -l | tr -d ' ')"
 
 finish
