@@ -85,7 +85,7 @@ void dlq_range_format(char *buf, size_t cap, double threshold, bool whole)
     if (whole && threshold >= 1 && threshold == floor(threshold) && threshold < 1e15)
         snprintf(buf, cap, "%.0f", threshold - 1);
     else
-        snprintf(buf, cap, "@%.15g:", threshold);
+        snprintf(buf, cap, "@%.17g:", threshold);
 }
 
 static int parse_bound(const char *s, size_t len, double *out, bool *inf)
