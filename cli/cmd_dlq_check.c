@@ -154,6 +154,13 @@ static int run_check(struct cli *cli, const struct parsed_opts *opts, int argc, 
         status = unknown("cannot reach the broker (see standard error)");
         goto out;
     }
+    for (size_t k = 0; k < r.n; k++) {
+        enum rmqt_metric m;
+        const char *why = dlq_status_unjudged(&r.v[k], &m);
+        if (why)
+            cli_warnf("queue '%s' in vhost '%s': the %s threshold is not checked: %s",
+                      r.v[k].w->queue, r.v[k].w->vhost, rmqt_metric_name(m), why);
+    }
     status = (int)dlq_check_line(&r, &line);
     printf("%s\n", strbuf_str(&line));
 out:

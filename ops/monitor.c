@@ -201,6 +201,25 @@ void dlq_status_judge(struct dlq_status *s)
             s->state = dlq_state_worse(s->state, s->metric[m]);
 }
 
+const char *dlq_status_unjudged(const struct dlq_status *s, enum rmqt_metric *metric)
+{
+    const struct rmqt_thresholds *th = &s->w->th;
+
+    if (!s->found || s->error[0])
+        return NULL;
+    if ((th->t[RMQT_METRIC_AGE].has_warning || th->t[RMQT_METRIC_AGE].has_critical) &&
+        s->metric[RMQT_METRIC_AGE] == DLQ_STATE_NONE) {
+        *metric = RMQT_METRIC_AGE;
+        return s->not_sampled ? s->not_sampled : "no sampled message carries its death time";
+    }
+    if ((th->t[RMQT_METRIC_RATE].has_warning || th->t[RMQT_METRIC_RATE].has_critical) &&
+        !s->has_rate) {
+        *metric = RMQT_METRIC_RATE;
+        return "no interval to measure it over (--interval 0)";
+    }
+    return NULL;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* discovery */
 
@@ -452,6 +471,11 @@ static int sample_one(void *ctx, const amqp_envelope_t *env, struct rmqt_error *
         death_field_int(death_table_get(&p->headers, REPLAY_COUNT_HEADER), &replays) &&
         replays >= 1)
         s->replayed++;
+    /* a message without death headers (published straight into the queue) is its own group */
+    if (!d.present) {
+        d.queue = rmqt_bytes("");
+        d.reason = rmqt_bytes("(not dead-lettered)");
+    }
     for (k = 0; k < s->n_reasons; k++)
         if (bytes_eq(d.queue, s->reasons[k].queue, strlen(s->reasons[k].queue)) &&
             bytes_eq(d.reason, s->reasons[k].reason, strlen(s->reasons[k].reason)))
@@ -460,9 +484,8 @@ static int sample_one(void *ctx, const amqp_envelope_t *env, struct rmqt_error *
         if (k >= 64)
             return 0; /* bounded: the top reasons are among the first 64 kinds */
         s->reasons = xrealloc(s->reasons, (k + 1) * sizeof(*s->reasons));
-        s->reasons[k].queue = d.present ? xstrndup(d.queue.bytes, d.queue.len) : xstrdup("");
-        s->reasons[k].reason =
-            d.present ? xstrndup(d.reason.bytes, d.reason.len) : xstrdup("(not dead-lettered)");
+        s->reasons[k].queue = xstrndup(d.queue.bytes, d.queue.len);
+        s->reasons[k].reason = xstrndup(d.reason.bytes, d.reason.len);
         s->reasons[k].count = 0;
         s->n_reasons++;
     }

@@ -124,6 +124,11 @@ int dlq_measure(struct rmqt_http *http, const struct rmqt_session_config *cfg,
                 const struct rmqt_watchlist *wl, const struct dlq_measure_options *o,
                 struct dlq_report *r, struct rmqt_error *err);
 
+/* Why a threshold of s could not be judged (static text), or NULL when every threshold of s
+ * was: the age of a queue that was not sampled (s->not_sampled says why), the rate without an
+ * interval. Pure. */
+const char *dlq_status_unjudged(const struct dlq_status *s, enum rmqt_metric *metric);
+
 /* The Monitoring Plugins output line (without newline) of r and its state: "DLQ STATE -
  * summary | perfdata". Pure. */
 enum dlq_state dlq_check_line(const struct dlq_report *r, struct strbuf *out);

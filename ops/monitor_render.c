@@ -158,7 +158,7 @@ static void add_reason(struct strbuf *sb, const struct dlq_status *s)
 enum dlq_state dlq_check_line(const struct dlq_report *r, struct strbuf *out)
 {
     enum dlq_state worst = DLQ_STATE_NONE;
-    size_t k, n_ok = 0, n_none = 0;
+    size_t k, j, n_ok = 0, n_none = 0;
     uint64_t total = 0;
     bool listed = false;
 
@@ -179,17 +179,24 @@ enum dlq_state dlq_check_line(const struct dlq_report *r, struct strbuf *out)
             n_ok++;
         if (s->state == DLQ_STATE_NONE)
             n_none++;
-        if (s->state == DLQ_OK || s->state == DLQ_STATE_NONE)
-            continue;
-        if (listed)
-            strbuf_adds(out, "; ");
-        listed = true;
-        strbuf_addf(out, "%s ", dlq_state_name(s->state));
-        add_plain(out, s->w->vhost);
-        strbuf_addc(out, '/');
-        add_plain(out, s->w->queue);
-        strbuf_addc(out, ' ');
-        add_reason(out, s);
+    }
+    /* the worst first: critical queues, then warnings, then the unknown */
+    for (j = 0; j < 3; j++) {
+        static const enum dlq_state order[] = {DLQ_CRITICAL, DLQ_WARNING, DLQ_UNKNOWN};
+        for (k = 0; k < r->n; k++) {
+            const struct dlq_status *s = &r->v[k];
+            if (s->state != order[j])
+                continue;
+            if (listed)
+                strbuf_adds(out, "; ");
+            listed = true;
+            strbuf_addf(out, "%s ", dlq_state_name(s->state));
+            add_plain(out, s->w->vhost);
+            strbuf_addc(out, '/');
+            add_plain(out, s->w->queue);
+            strbuf_addc(out, ' ');
+            add_reason(out, s);
+        }
     }
     if (r->n) {
         if (listed)
