@@ -43,6 +43,7 @@ const char *rmqt_metric_name(enum rmqt_metric m);
 struct rmqt_watch {
     char *vhost, *queue; /* owned */
     bool is_dlq;         /* some dead-letter exchange routes to it */
+    char type[16];       /* the broker's queue type when known ("" otherwise) */
     struct rmqt_thresholds th;
 };
 

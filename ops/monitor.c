@@ -378,8 +378,15 @@ int dlq_discover(struct rmqt_http *http, const char *vhost, struct rmqt_watchlis
     json_array_foreach(queues, i, v)
     {
         const char *name = json_string_value(json_object_get(v, "name"));
-        if (name && name_in(found, n_found, name))
-            rmqt_watchlist_add(out, vhost, name)->is_dlq = true;
+        const char *type = json_string_value(json_object_get(v, "type"));
+        struct rmqt_watch *w;
+
+        if (!name || !name_in(found, n_found, name))
+            continue;
+        w = rmqt_watchlist_add(out, vhost, name);
+        w->is_dlq = true;
+        if (type)
+            snprintf(w->type, sizeof(w->type), "%s", type);
     }
     rc = 0;
 out:
@@ -592,13 +599,114 @@ static void set_error(struct dlq_status *st, const char *msg)
     st->error[n] = '\0';
 }
 
+#define SAMPLES_PER_SESSION 64
+#define PIPELINE 128
+
+/* Passive declares of the queues of st[0..n) (one vhost, session s), sent PIPELINE at a time
+ * on a channel of their own before their replies are read: a thousand queues cost a few round
+ * trips instead of a thousand. Fills messages and consumers and sets *done for each queue
+ * counted. A missing queue makes the broker close the channel, and the declares behind it
+ * are discarded: the caller counts the queues not done one by one (rmqt_session_queue_counts,
+ * which names the error). Never fails: a problem only leaves queues not done. */
+static void counts_pipelined(struct rmqt_session *s, struct dlq_status **st, size_t n, bool *done)
+{
+    amqp_connection_state_t conn = rmqt_session_conn(s);
+    struct rmqt_error e;
+    amqp_channel_t ch;
+    size_t from, k;
+
+    rmqt_error_init(&e);
+    if (n < 2 || !(ch = rmqt_session_open_channel(s, &e)))
+        return;
+    for (from = 0; from < n; from += PIPELINE) {
+        size_t to = from + PIPELINE < n ? from + PIPELINE : n;
+        for (k = from; k < to; k++) {
+            amqp_queue_declare_t d;
+            memset(&d, 0, sizeof(d));
+            d.queue = rmqt_bytes(st[k]->w->queue);
+            d.passive = 1;
+            d.arguments = amqp_empty_table;
+            if (amqp_send_method(conn, ch, AMQP_QUEUE_DECLARE_METHOD, &d) != AMQP_STATUS_OK)
+                return;
+        }
+        for (k = from; k < to; k++) {
+            amqp_method_t m;
+            amqp_queue_declare_ok_t *ok;
+
+            if (amqp_simple_wait_method(conn, ch, AMQP_QUEUE_DECLARE_OK_METHOD, &m) !=
+                AMQP_STATUS_OK) {
+                /* most likely the channel.close of a missing queue: answer it, so the
+                 * connection stays usable for the queues left */
+                amqp_channel_close_ok_t cok = {0};
+                amqp_send_method(conn, ch, AMQP_CHANNEL_CLOSE_OK_METHOD, &cok);
+                return;
+            }
+            ok = m.decoded;
+            st[k]->messages = ok->message_count;
+            st[k]->consumers = ok->consumer_count;
+            done[k] = true;
+        }
+        amqp_maybe_release_buffers_on_channel(conn, ch);
+    }
+    amqp_channel_close(conn, ch, AMQP_REPLY_SUCCESS);
+    rmqt_session_check(s, ch, amqp_get_rpc_reply(conn), "close", &e);
+}
+
+/* Counts every found queue of wl's vhosts (pipelined, then one by one for what is left).
+ * first: the counts are the first of the run (sets found), else the rate's second. */
+static void count_all(struct rmqt_session **sessions, const struct rmqt_watchlist *wl,
+                      struct dlq_report *r, bool first)
+{
+    struct dlq_status **batch = xcalloc(wl->n + 1, sizeof(*batch));
+    bool *done = xcalloc(wl->n + 1, sizeof(*done));
+    size_t k, j, n;
+
+    for (k = 0; k < wl->n; k++) {
+        struct rmqt_session *s = sessions[k];
+        if (!s)
+            continue; /* not the first queue of its vhost, or no session */
+        n = 0;
+        for (j = k; j < wl->n; j++)
+            if (strcmp(wl->v[j].vhost, wl->v[k].vhost) == 0 && !r->v[j].error[0] &&
+                (first || r->v[j].found))
+                batch[n++] = &r->v[j];
+        memset(done, 0, (n + 1) * sizeof(*done));
+        counts_pipelined(s, batch, n, done);
+        for (j = 0; j < n; j++) {
+            struct dlq_status *st = batch[j];
+            struct rmqt_error e;
+            uint32_t ready = 0, consumers = 0;
+
+            if (!done[j]) {
+                rmqt_error_init(&e);
+                if (rmqt_session_queue_counts(s, rmqt_session_channel(s), st->w->queue, &ready,
+                                              &consumers, &e) < 0) {
+                    if (e.code == RMQT_ERR_AMQP && e.detail == 404)
+                        snprintf(st->error, sizeof(st->error), "queue '%s' not found in vhost '%s'",
+                                 st->w->queue, st->w->vhost);
+                    else
+                        set_error(st, e.message);
+                    st->found = first ? false : st->found;
+                    continue;
+                }
+                st->messages = ready;
+                st->consumers = consumers;
+            }
+            if (first)
+                st->found = true;
+        }
+    }
+    free(batch);
+    free(done);
+}
+
 int dlq_measure(struct rmqt_http *http, const struct rmqt_session_config *cfg,
                 const struct rmqt_watchlist *wl, const struct dlq_measure_options *o,
                 struct dlq_report *r, struct rmqt_error *err)
 {
     struct rmqt_session **sessions = NULL;
     uint32_t *first = NULL;
-    double *t_first = NULL;
+    double tf;
     size_t k, j;
     int rc = -1;
     bool any = false;
@@ -612,7 +720,6 @@ int dlq_measure(struct rmqt_http *http, const struct rmqt_session_config *cfg,
     r->sample = o->sample;
     sessions = xcalloc(wl->n + 1, sizeof(*sessions));
     first = xcalloc(wl->n + 1, sizeof(*first));
-    t_first = xcalloc(wl->n + 1, sizeof(*t_first));
     for (k = 0; k < wl->n; k++)
         r->v[k].w = &wl->v[k];
 
@@ -645,74 +752,48 @@ int dlq_measure(struct rmqt_http *http, const struct rmqt_session_config *cfg,
         goto out;
     }
     for (k = 0; k < wl->n; k++) {
-        struct dlq_status *st = &r->v[k];
-        struct rmqt_session *s = NULL;
-        struct rmqt_error e;
-        uint32_t ready = 0, consumers = 0;
-
         for (j = 0; j <= k; j++)
             if (strcmp(wl->v[j].vhost, wl->v[k].vhost) == 0)
                 break;
-        s = sessions[j];
-        if (!s) {
-            if (!st->error[0] && j != k)
-                set_error(st, r->v[j].error);
-            continue;
-        }
-        rmqt_error_init(&e);
-        if (rmqt_session_queue_counts(s, rmqt_session_channel(s), st->w->queue, &ready, &consumers,
-                                      &e) < 0) {
-            if (e.code == RMQT_ERR_AMQP && e.detail == 404)
-                snprintf(st->error, sizeof(st->error), "queue '%s' not found in vhost '%s'",
-                         st->w->queue, st->w->vhost);
-            else
-                set_error(st, e.message);
-            continue;
-        }
-        st->found = true;
-        st->messages = ready;
-        st->consumers = consumers;
-        first[k] = ready;
-        t_first[k] = mono_s();
+        if (!sessions[j] && !r->v[k].error[0] && j != k)
+            set_error(&r->v[k], r->v[j].error);
     }
+    /* the rate's interval runs from the middle of the first counts to the middle of the
+     * second: a thousand counts take a moment of their own */
+    tf = mono_s();
+    count_all(sessions, wl, r, true);
+    tf = (tf + mono_s()) / 2;
+    for (k = 0; k < wl->n; k++)
+        first[k] = (uint32_t)r->v[k].messages;
     if (o->interval > 0) {
+        double ts, dt;
+
         nap(o->interval, o->stop);
+        ts = mono_s();
+        count_all(sessions, wl, r, false);
+        dt = (ts + mono_s()) / 2 - tf;
         for (k = 0; k < wl->n; k++) {
             struct dlq_status *st = &r->v[k];
-            struct rmqt_session *s;
-            struct rmqt_error e;
-            uint32_t ready = 0, consumers = 0;
-            double dt;
-
-            if (!st->found)
+            if (!st->found || st->error[0] || dt <= 0)
                 continue;
-            for (j = 0; j <= k; j++)
-                if (strcmp(wl->v[j].vhost, wl->v[k].vhost) == 0)
-                    break;
-            s = sessions[j];
-            rmqt_error_init(&e);
-            if (rmqt_session_queue_counts(s, rmqt_session_channel(s), st->w->queue, &ready,
-                                          &consumers, &e) < 0) {
-                set_error(st, e.message);
-                continue;
-            }
-            dt = mono_s() - t_first[k];
-            st->messages = ready;
-            st->consumers = consumers;
-            if (dt > 0) {
-                st->has_rate = true;
-                st->rate = ((double)ready - (double)first[k]) / dt;
-            }
+            st->has_rate = true;
+            st->rate = ((double)st->messages - (double)first[k]) / dt;
         }
     }
     r->now = now_s();
-    /* the sample: per vhost, one read of the queue types, then each classic queue */
+    /* the sample: per vhost, the queue types (read once unless discovery knew them: a
+     * file's type is not trusted, the broker may differ), then each classic queue */
     for (k = 0; k < wl->n; k++) {
         json_t *types = NULL;
+        bool need = false;
+        size_t used = 0;
 
         if (!sessions[k])
             continue; /* not the first queue of its vhost, or no session */
-        if (http) {
+        for (j = k; j < wl->n; j++)
+            if (strcmp(wl->v[j].vhost, wl->v[k].vhost) == 0 && !wl->v[j].type[0])
+                need = true;
+        if (http && need && o->sample) {
             struct rmqt_error e;
             rmqt_error_init(&e);
             types = read_types(http, wl->v[k].vhost, &e);
@@ -725,9 +806,32 @@ int dlq_measure(struct rmqt_http *http, const struct rmqt_session_config *cfg,
             struct dlq_status *t = &r->v[j];
             if (strcmp(wl->v[j].vhost, wl->v[k].vhost) != 0 || !t->found || t->error[0])
                 continue;
-            type_of(types, t->w->queue, t->type, sizeof(t->type));
-            if (!(o->stop && *o->stop))
-                measure_sample(sessions[k], t, o, r->now);
+            if (wl->v[j].type[0])
+                snprintf(t->type, sizeof(t->type), "%s", wl->v[j].type);
+            else
+                type_of(types, t->w->queue, t->type, sizeof(t->type));
+            if (o->stop && *o->stop)
+                continue;
+            /* each read takes a channel of its own, and rabbitmq-c keeps a page (frame_max)
+             * per channel until the connection closes: a fresh connection every
+             * SAMPLES_PER_SESSION reads keeps memory flat and channel numbers low */
+            if (o->sample && strcmp(t->type, "classic") == 0 && t->messages &&
+                ++used > SAMPLES_PER_SESSION) {
+                struct rmqt_session_config c = *cfg;
+                struct rmqt_session *fresh;
+                struct rmqt_error e;
+
+                c.vhost = wl->v[k].vhost;
+                c.name = "rmqtopo dlq status";
+                rmqt_error_init(&e);
+                fresh = rmqt_session_open(&c, &e);
+                if (fresh) {
+                    rmqt_session_close(sessions[k]);
+                    sessions[k] = fresh;
+                    used = 1;
+                }
+            }
+            measure_sample(sessions[k], t, o, r->now);
         }
         json_decref(types);
     }
@@ -737,7 +841,6 @@ out:
         rmqt_session_close(sessions[k]);
     free(sessions);
     free(first);
-    free(t_first);
     for (k = 0; k < r->n; k++)
         dlq_status_judge(&r->v[k]);
     return rc;

@@ -120,6 +120,28 @@ expect_contains "check, CRITICAL: the critical queue first in the line" "$out" "
 expect_contains "check: the age of the classic DLQ's oldest message in the perfdata" "$out" "'$v/dead.c age'="
 expect_eq "check --vhost of another vhost: no queues: UNKNOWN 3" 3 "$("$BIN" dlq check "$work/t.yaml" --vhost nope >/dev/null 2>&1; echo $?)"
 
+# a file naming a DLQ the broker lacks, between two it has: the counts are pipelined, and a
+# missing queue closes the channel: the queues after it are still counted
+cat > "$work/gap.yaml" <<YAML
+version: 1
+vhosts:
+  $v:
+    alert_defaults: { messages: { critical: 1000 } }
+    exchanges:
+      dlx: { type: fanout }
+    queues:
+      work.c: { durable: false, dead_letter_exchange: dlx }
+      dead.c: { durable: false, message_ttl: 7d, bind: [{ exchange: dlx }] }
+      gone: { durable: false, message_ttl: 7d, bind: [{ exchange: dlx }] }
+      dead.q: { durable: false, message_ttl: 7d, bind: [{ exchange: dlx }] }
+YAML
+out=$("$BIN" dlq status "$work/gap.yaml" --interval 0 --sample 0 -o json 2>"$work/err"); rc=$?
+expect_eq "status with a missing queue between two: every other queue counted" \
+  '0 [["dead.c", 12, "OK"], ["gone", null, "UNKNOWN"], ["dead.q", 3, "OK"]]' \
+  "$rc $(echo "$out" | jget '[[q["queue"], q["messages"], q["state"]] for q in d["queues"]]')"
+out=$("$BIN" dlq check "$work/gap.yaml" 2>"$work/err"); rc=$?
+expect_eq "check with a missing queue: UNKNOWN 3" "3 1" "$rc $(lines "$out")"
+
 out=$("$BIN" dlq check --queue dead.c --vhost "$v" --warning 5 --critical 20 2>"$work/err"); rc=$?
 expect_eq "check --queue --warning --critical: WARNING 1" "1 1" "$rc $(lines "$out")"
 expect_contains "check --queue: perfdata" "$out" "| '$v/dead.c messages'=12;4;19;0"
