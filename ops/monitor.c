@@ -567,6 +567,11 @@ static void measure_sample(struct rmqt_session *s, struct dlq_status *st,
         st->not_sampled = "queue type unknown (management API unreadable): not read";
         return;
     }
+    if (st->consumers > 0) {
+        st->not_sampled = "the queue has consumers: a read would hold messages from them and "
+                          "change the order they see";
+        return;
+    }
     if (st->messages == 0)
         return;
     memset(&c, 0, sizeof(c));

@@ -13,7 +13,8 @@
  *   with manual ack, acknowledge nothing, close the channel: the broker requeues them in
  *   their positions; classic queues keep no delivery count. The cost that remains: each
  *   sampled message is redelivered, so it carries redelivered=true and counts in the queue's
- *   redeliver statistics). Quorum queues are never read: every delivery raises their
+ *   redeliver statistics). A classic queue with consumers is not read (a read would hold
+ *   messages from them and change the order they see). Quorum queues are never read: every delivery raises their
  *   x-delivery-count and brings the message nearer its delivery limit (20 by default from
  *   4.0), and requeued messages lose their order. Streams are not read either.
  */

@@ -215,6 +215,20 @@ out=$("$BIN" dlq status "$work/t.yaml" --interval 0 -o json 2>"$work/err")
 expect_eq "status: messages that died again after a replay are counted" 12 \
   "$(echo "$out" | jget '[q["replayed"] for q in d["queues"] if q["queue"] == "dead.c"][0]')"
 
+# a classic DLQ with a consumer is not read: the read would hold messages from it
+"$MSGTOOL" hold "$v" dead.c 120 >/dev/null 2>&1 &
+holder=$!
+for _ in $(seq 100); do
+  [ "$("$BIN" dlq status "$work/t.yaml" --interval 0 --sample 0 -o json 2>/dev/null | jget '[q["consumers"] for q in d["queues"] if q["queue"] == "dead.c"][0]')" = 1 ] && break
+  sleep 0.2
+done
+out=$("$BIN" dlq status "$work/t.yaml" --interval 0 -o json 2>/dev/null)
+expect_eq "status: a classic DLQ with a consumer is not sampled, and says why" \
+  '[1, 0, "the queue has consumers: a read would hold messages from them and change the order they see"]' \
+  "$(echo "$out" | jget '[[q["consumers"], q["sampled"], q["not_sampled"]] for q in d["queues"] if q["queue"] == "dead.c"][0]')"
+kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+for _ in $(seq 100); do [ "$(qcount "$v" dead.c)" = 12 ] && break; sleep 0.2; done
+
 # --- 5. a month of minute-by-minute reads, compressed: order and delivery counts unchanged ---
 "$MSGTOOL" dump "$v" dead.c > "$work/c.before"
 # dead.q has not been read by anyone yet: its messages were never delivered from it
