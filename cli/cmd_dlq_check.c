@@ -11,6 +11,7 @@
 #include "dlq.h"
 #include "monitor.h"
 #include "watch.h"
+#include "xalloc.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -19,7 +20,9 @@
 #define CHECK_UNKNOWN 3
 
 static const struct optspec check_options_spec[] = {
-    {"vhost", 0, "V", "check only the queues of this vhost (repeatable); with --queue: its vhost"},
+    {"vhost", 0, "V",
+     "check only the queues of this vhost (repeatable); with --queue: its vhost (default: the "
+     "AMQP URL's, else /)"},
     {"queue", 0, "Q", "check this one queue, without a file (with --warning and/or --critical)"},
     {"warning", 0, "N", "with --queue: WARNING at N or more messages"},
     {"critical", 0, "N", "with --queue: CRITICAL at N or more messages"},
@@ -63,6 +66,21 @@ static int parse_number(const char *opt, const char *s, double *out, bool whole)
         return usage("%s: expected a %s, 0 or more", opt, whole ? "whole number" : "number");
     *out = v;
     return 1;
+}
+
+/* The vhost of the first AMQP URL (cli.md: --vhost defaults to the URL's, else "/"). New. */
+static char *url_vhost(const struct rmqt_session_config *cfg)
+{
+    struct amqp_connection_info ci;
+    char *copy, *v = NULL;
+
+    if (cfg->n_urls == 0)
+        return xstrdup("/");
+    copy = xstrdup(cfg->urls[0]);
+    if (amqp_parse_url(copy, &ci) == AMQP_STATUS_OK && ci.vhost && *ci.vhost)
+        v = xstrdup(ci.vhost);
+    free(copy);
+    return v ? v : xstrdup("/");
 }
 
 static bool has_rate_threshold(const struct rmqt_watchlist *wl)
@@ -119,7 +137,7 @@ static int run_check(struct cli *cli, const struct parsed_opts *opts, int argc, 
             status = usage("--queue takes one --vhost, found %zu", vh->n);
             goto out;
         }
-        e = rmqt_watchlist_add(&wl, vh && vh->n ? vh->v[0] : "/", queue);
+        e = rmqt_watchlist_add(&wl, vh && vh->n ? vh->v[0] : "", queue); /* "": the URL's */
         e->th.t[RMQT_METRIC_MESSAGES].has_warning = opt_last(opts, "warning") != NULL;
         e->th.t[RMQT_METRIC_MESSAGES].warning = w;
         e->th.t[RMQT_METRIC_MESSAGES].has_critical = opt_last(opts, "critical") != NULL;
@@ -139,6 +157,10 @@ static int run_check(struct cli *cli, const struct parsed_opts *opts, int argc, 
         goto out;
     }
     connected = true;
+    if (queue && !wl.v[0].vhost[0]) {
+        free(wl.v[0].vhost);
+        wl.v[0].vhost = url_vhost(&conn.amqp.cfg);
+    }
     if (!queue && argc == 0 && cli_watchlist_from_broker(opts, conn.http, &wl, &err) < 0) {
         fprintf(stderr, "rmqtopo: %s\n", err.message);
         status = unknown("cannot read the broker's queues (see standard error)");

@@ -145,6 +145,8 @@ expect_eq "check with a missing queue: UNKNOWN 3" "3 1" "$rc $(lines "$out")"
 out=$("$BIN" dlq check --queue dead.c --vhost "$v" --warning 5 --critical 20 2>"$work/err"); rc=$?
 expect_eq "check --queue --warning --critical: WARNING 1" "1 1" "$rc $(lines "$out")"
 expect_contains "check --queue: perfdata" "$out" "| '$v/dead.c messages'=12;4;19;0"
+out=$(RMQTOPO_AMQP_URL=$RMQTOPO_AMQP_URL/$v "$BIN" dlq check --queue dead.c --warning 5 --sample 0 2>"$work/err"); rc=$?
+expect_eq "check --queue without --vhost: the AMQP URL's vhost" "1 '$v/dead.c messages'=12;4;;0" "$rc ${out#*| }"
 out=$("$BIN" dlq check --queue missing --vhost "$v" --warning 5 2>"$work/err"); rc=$?
 expect_eq "check --queue of a missing queue: UNKNOWN 3, one line" "3 1" "$rc $(lines "$out")"
 expect_contains "check --queue of a missing queue: says so" "$out" "queue 'missing' not found in vhost '$v'"
