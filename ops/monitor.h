@@ -14,9 +14,9 @@
  *   their positions; classic queues keep no delivery count. The cost that remains: each
  *   sampled message is redelivered, so it carries redelivered=true and counts in the queue's
  *   redeliver statistics). A classic queue with consumers is not read (a read would hold
- *   messages from them and change the order they see). Quorum queues are never read: every delivery raises their
- *   x-delivery-count and brings the message nearer its delivery limit (20 by default from
- *   4.0), and requeued messages lose their order. Streams are not read either.
+ *   messages from them and change the order they see). Quorum queues are never read: every delivery
+ * raises their x-delivery-count and brings the message nearer its delivery limit (20 by default
+ * from 4.0), and requeued messages lose their order. Streams are not read either.
  */
 #ifndef RMQT_OPS_MONITOR_H
 #define RMQT_OPS_MONITOR_H
@@ -99,7 +99,7 @@ void dlq_report_release(struct dlq_report *r);
 
 /* Fills s's states from its measurements and thresholds: UNKNOWN when it could not be
  * measured, else the worst of the metrics measured; a threshold whose metric was not
- * measured does not count (dlq_status_unmeasured says which). Pure. */
+ * measured does not count (dlq_status_unjudged says which). Pure. */
 void dlq_status_judge(struct dlq_status *s);
 
 /* Appends to out the dead-letter queues of vhost found on the broker over the management API:

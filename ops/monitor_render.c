@@ -175,8 +175,8 @@ enum dlq_state dlq_check_line(const struct dlq_report *r, struct strbuf *out)
         const struct dlq_status *s = &r->v[k];
         if (s->found)
             total += s->messages;
-        if (s->state == DLQ_OK)
-            n_ok++;
+        if (s->state == DLQ_OK || s->state == DLQ_STATE_NONE)
+            n_ok++; /* without thresholds: nothing to be wrong about */
         if (s->state == DLQ_STATE_NONE)
             n_none++;
     }

@@ -367,6 +367,29 @@ static void test_check_line_without_queues_is_unknown(void **state)
     strbuf_release(&sb);
 }
 
+static void test_check_line_without_thresholds_is_ok(void **state)
+{
+    struct rmqt_watchlist wl = {0};
+    struct dlq_report r = {0};
+    struct strbuf sb = {0};
+
+    (void)state;
+    rmqt_watchlist_add(&wl, "/", "found.dlq")->is_dlq = true;
+    r.n = 1;
+    r.v = calloc(1, sizeof(*r.v));
+    r.v[0].w = &wl.v[0];
+    r.v[0].found = true;
+    r.v[0].messages = 5000;
+    dlq_status_judge(&r.v[0]);
+    assert_int_equal(r.v[0].state, DLQ_STATE_NONE);
+    assert_int_equal(dlq_check_line(&r, &sb), DLQ_OK);
+    assert_string_equal(strbuf_str(&sb), "DLQ OK - 1 of 1 queues ok, 5000 messages (1 without "
+                                         "thresholds) | '//found.dlq messages'=5000;;;0");
+    free(r.v);
+    rmqt_watchlist_release(&wl);
+    strbuf_release(&sb);
+}
+
 static void test_prometheus_text(void **state)
 {
     struct report_fx x;
@@ -442,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_range_means_what_the_threshold_means),
         cmocka_unit_test(test_check_line),
         cmocka_unit_test(test_check_line_without_queues_is_unknown),
+        cmocka_unit_test(test_check_line_without_thresholds_is_ok),
         cmocka_unit_test(test_prometheus_text),
         cmocka_unit_test(test_alert_rules),
     };
