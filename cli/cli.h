@@ -23,7 +23,7 @@
 #define EXIT_CHANGES 2
 #define EXIT_USAGE 64
 
-enum output_format { OUTPUT_TEXT, OUTPUT_JSON };
+enum output_format { OUTPUT_TEXT, OUTPUT_JSON, OUTPUT_PROMETHEUS /* dlq status only */ };
 
 struct optspec {
     const char *name; /* long name without "--" */
@@ -114,6 +114,9 @@ extern const struct command cmd_dlq_inspect;
 extern const struct command cmd_dlq_replay;
 extern const struct command cmd_dlq_archive;
 extern const struct command cmd_dlq_restore;
+extern const struct command cmd_dlq_status;
+extern const struct command cmd_dlq_check;
+extern const struct command cmd_alerts;
 
 /* Values of a command option (by long name); NULL when the name is not in the table. */
 const struct optvalues *opt_get(const struct parsed_opts *opts, const char *name);

@@ -10,13 +10,27 @@
 #include <string.h>
 
 const struct command *const cli_commands[] = {
-    &cmd_validate, &cmd_plan, &cmd_apply,       &cmd_diff,       &cmd_export,      &cmd_graph,
-    &cmd_expand,   &cmd_init, &cmd_dlq_inspect, &cmd_dlq_replay, &cmd_dlq_archive, &cmd_dlq_restore,
-    &cmd_version,  NULL,
+    &cmd_validate,
+    &cmd_plan,
+    &cmd_apply,
+    &cmd_diff,
+    &cmd_export,
+    &cmd_graph,
+    &cmd_expand,
+    &cmd_init,
+    &cmd_dlq_inspect,
+    &cmd_dlq_replay,
+    &cmd_dlq_archive,
+    &cmd_dlq_restore,
+    &cmd_dlq_status,
+    &cmd_dlq_check,
+    &cmd_alerts,
+    &cmd_version,
+    NULL,
 };
 
 const struct optspec cli_global_options[] = {
-    {"output", 'o', "FORMAT", "output format: text (default) or json"},
+    {"output", 'o', "FORMAT", "output format: text (default) or json (dlq status: prometheus)"},
     {"no-color", 0, NULL, "no colours (also when NO_COLOR is set)"},
     {"verbose", 'v', NULL, "say more about what is being done"},
     {"help", 'h', NULL, "show help"},
@@ -46,6 +60,12 @@ int main(int argc, char **argv)
     status = cli_parse_args(&cli, argc, argv, &a);
     if (status < 0)
         status = a.cmd->run(&cli, &a.parsed, a.npos, a.pos);
+    else if (status == EXIT_USAGE && a.cmd == &cmd_dlq_check) {
+        /* a Monitoring Plugins check: a usage error is UNKNOWN, with one line on stdout */
+        printf("DLQ UNKNOWN - usage error (see standard error)\n");
+        a.flush = true;
+        status = 3;
+    }
     /* a full disk or a closed pipe must not look like success */
     if (a.flush && (fflush(stdout) != 0 || ferror(stdout))) {
         if (errno != EPIPE)

@@ -333,8 +333,11 @@ static int read_globals(struct cli *cli, const struct cli_args *a)
             cli->output = OUTPUT_JSON;
         else if (strcmp(s, "text") == 0)
             cli->output = OUTPUT_TEXT;
+        else if (strcmp(s, "prometheus") == 0 && a->cmd == &cmd_dlq_status)
+            cli->output = OUTPUT_PROMETHEUS;
         else
-            return usage_error(a->cmd, "invalid output format '%s': expected text or json", s);
+            return usage_error(a->cmd, "invalid output format '%s': expected text or json%s", s,
+                               a->cmd == &cmd_dlq_status ? " or prometheus" : "");
     }
     no_color = gopt(a, "no-color")->n > 0 || (getenv("NO_COLOR") && *getenv("NO_COLOR"));
     cli->color_out = !no_color && isatty(STDOUT_FILENO);

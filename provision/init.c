@@ -282,6 +282,9 @@ static void header(struct ictx *c)
     line(c, "vhosts:");
     line(c, "  \"%s\":", c->o->vhost ? c->o->vhost : "/");
     if (!c->at_most_once) {
+        line(c, "    alert_defaults:                    # every dead-letter queue: `rmqtopo dlq "
+                "check`, `dlq status`, `alerts`");
+        line(c, "      messages: { warning: 1, critical: 100 }   # the guidance's alert_threshold");
         line(c, "    retry_ladders:");
         line(c, "      %s:", c->name);
         line(c, "        delays: [1s, 10s, 60s]         # the guidance's exponential backoff");

@@ -470,6 +470,109 @@ static void load_bind_list(struct loader *L, struct vhost *vh, const char *queue
     }
 }
 
+/* One threshold kind of an `alert` map: { warning: V, critical: V } in the kind's unit
+ * (messages: a count; age: a duration; rate: N/s, N/m or N/h). */
+static void load_threshold(struct loader *L, const struct ynode *n, enum rmqt_metric m,
+                           struct rmqt_threshold *th)
+{
+    static const char *const keys[] = {"warning", "critical", NULL};
+    struct rmqt_pos wpos = {0, 0}, cpos = {0, 0};
+    size_t k;
+
+    if (!want_map(L, n, false))
+        return;
+    for (k = 0; k + 1 < n->n; k += 2) {
+        const struct ynode *key = n->items[k], *val = n->items[k + 1];
+        bool critical;
+        double v = 0;
+        bool ok = false;
+        size_t old;
+
+        if (key->kind != YN_SCALAR)
+            continue;
+        old = path_push(L, key->text);
+        if (strcmp(key->text, "warning") != 0 && strcmp(key->text, "critical") != 0) {
+            unknown_key(L, key, keys);
+            path_pop(L, old);
+            continue;
+        }
+        critical = strcmp(key->text, "critical") == 0;
+        if (m == RMQT_METRIC_MESSAGES) {
+            int64_t i;
+            if (want_int(L, val, &i)) {
+                if (i < 0)
+                    err_at(L, val->pos, "a message count is 0 or more, found %s", q(val));
+                else
+                    ok = true, v = (double)i;
+            }
+        } else if (m == RMQT_METRIC_AGE) {
+            int64_t ms;
+            if (want_duration(L, val, &ms)) {
+                if (ms < 0)
+                    err_at(L, val->pos, "an age is 0 or more, found %s", q(val));
+                else
+                    ok = true, v = (double)ms / 1000.0;
+            }
+        } else if (val->kind == YN_SCALAR && val->bad) {
+            /* reported already */
+        } else if (val->kind == YN_SCALAR && val->type == YS_STRING) {
+            const char *why;
+            if (units_parse_rate(val->text, &v, &why) == 0)
+                ok = true;
+            else
+                err_at(L, val->pos, "invalid rate %s: %s (e.g. 10/m)", q(val), why);
+        } else {
+            err_at(L, val->pos,
+                   "expected a rate: messages per s, m or h (e.g. 10/m, 1/s), found %s", q(val));
+        }
+        if (ok && critical) {
+            th->has_critical = true, th->critical = v, cpos = val->pos;
+        } else if (ok) {
+            th->has_warning = true, th->warning = v, wpos = val->pos;
+        }
+        path_pop(L, old);
+    }
+    if (n->n == 0)
+        err_at(L, n->pos,
+               "expected warning, critical or both (e.g. { warning: 1, critical: 100 })");
+    if (th->has_warning && th->has_critical && th->warning > th->critical) {
+        size_t old = path_push(L, "critical");
+        err_at(L, cpos, "critical (%g) is below warning (%g): warning <= critical", th->critical,
+               th->warning);
+        path_pop(L, old);
+        (void)wpos;
+    }
+}
+
+/* `alert` on a queue and `alert_defaults` on a vhost: thresholds for monitoring (issue 15).
+ * plan and apply ignore them. */
+static void load_alert(struct loader *L, const struct ynode *n, struct rmqt_thresholds *th)
+{
+    static const char *const keys[] = {"messages", "age", "rate", NULL};
+    size_t k;
+
+    if (!want_map(L, n, false))
+        return;
+    for (k = 0; k + 1 < n->n; k += 2) {
+        const struct ynode *key = n->items[k], *val = n->items[k + 1];
+        size_t old;
+        int m;
+
+        if (key->kind != YN_SCALAR)
+            continue;
+        old = path_push(L, key->text);
+        for (m = 0; keys[m] && strcmp(keys[m], key->text) != 0; m++)
+            ;
+        if (keys[m])
+            load_threshold(L, val, (enum rmqt_metric)m, &th->t[m]);
+        else
+            unknown_key(L, key, keys);
+        path_pop(L, old);
+    }
+    if (n->n == 0)
+        err_at(L, n->pos, "expected one or more of messages, age, rate");
+}
+
 static void load_queue(struct loader *L, struct vhost *vh, const struct ynode *name,
                        const struct ynode *n)
 {
@@ -491,6 +594,7 @@ static void load_queue(struct loader *L, struct vhost *vh, const struct ynode *n
                                        "arguments",
                                        "bind",
                                        "retry",
+                                       "alert",
                                        NULL};
     static const char *const types[] = {"classic", "quorum", "stream", NULL};
     struct queue *qu = vhost_add_queue(vh, name->text);
@@ -579,6 +683,10 @@ static void load_queue(struct loader *L, struct vhost *vh, const struct ynode *n
             bind = val; /* after the queue's own fields; the queue pointer may move */
         } else if (strcmp(f, "retry") == 0) {
             retry_load_use(&vh->retry, L->file, strbuf_str(&L->path), qname, val, L->dl);
+        } else if (strcmp(f, "alert") == 0) {
+            qu->has_alert = true;
+            qu->alert_pos = key->pos;
+            load_alert(L, val, &qu->alert);
         } else {
             unknown_key(L, key, keys);
         }
@@ -881,8 +989,8 @@ static void load_section(struct loader *L, struct vhost *vh, const struct ynode 
 
 static void load_vhost(struct loader *L, const struct ynode *name, const struct ynode *n)
 {
-    static const char *const keys[] = {"exchanges", "queues",        "bindings",
-                                       "policies",  "retry_ladders", NULL};
+    static const char *const keys[] = {"exchanges",     "queues",         "bindings", "policies",
+                                       "retry_ladders", "alert_defaults", NULL};
     struct vhost *vh = topology_add_vhost(L->t, name->text);
     size_t k;
 
@@ -906,7 +1014,10 @@ static void load_vhost(struct loader *L, const struct ynode *name, const struct 
             load_section(L, vh, val, "policy", load_policy);
         else if (strcmp(key->text, "retry_ladders") == 0)
             retry_load_ladders(&vh->retry, L->file, strbuf_str(&L->path), val, L->dl);
-        else
+        else if (strcmp(key->text, "alert_defaults") == 0) {
+            vh->has_alert_defaults = true;
+            load_alert(L, val, &vh->alert_defaults);
+        } else
             unknown_key(L, key, keys);
         path_pop(L, old);
     }

@@ -18,6 +18,7 @@
 #include "diag.h"
 #include "strbuf.h"
 #include "strmap.h"
+#include "threshold.h"
 #include "value.h"
 
 struct retry_spec;
@@ -64,6 +65,10 @@ struct queue {
     bool type_unknown;      /* the file's type could not be read (reported): skip type rules */
     struct tflag durable, auto_delete;
     struct targs args;
+    /* `alert`: thresholds for monitoring (plan and apply ignore them) */
+    struct rmqt_thresholds alert;
+    bool has_alert;
+    struct rmqt_pos alert_pos;
     /* live only: the current message count, when read (live_read_counts) */
     int64_t messages;
     bool has_messages;
@@ -107,6 +112,9 @@ struct vhost {
     size_t n_bindings, cap_bindings;
     struct policy *policies;
     size_t n_policies, cap_policies;
+    /* `alert_defaults`: thresholds for every dead-letter queue of the vhost */
+    struct rmqt_thresholds alert_defaults;
+    bool has_alert_defaults;
     bool counts_read;      /* live only: queue message counts were read */
     bool has_default_type; /* live only: the vhost's default queue type (3.11+) */
     enum queue_type default_type;

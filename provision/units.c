@@ -8,8 +8,10 @@
  */
 #include "units.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -158,4 +160,33 @@ void units_format_max_age(int64_t seconds, char *out, size_t size)
         }
     }
     snprintf(out, size, "%llds", (long long)seconds);
+}
+
+int units_parse_rate(const char *s, double *per_second, const char **why)
+{
+    char *end;
+    double v;
+    const char *slash = strchr(s, '/');
+
+    if (!slash) {
+        *why = "expected a number of messages per unit of time: N/s, N/m or N/h";
+        return -1;
+    }
+    errno = 0;
+    v = strtod(s, &end);
+    if (end == s || end != slash || errno || !(v >= 0) || v > 1e15) {
+        *why = "expected a number (0 or more) before the '/'";
+        return -1;
+    }
+    if (strcmp(slash + 1, "s") == 0)
+        *per_second = v;
+    else if (strcmp(slash + 1, "m") == 0)
+        *per_second = v / 60.0;
+    else if (strcmp(slash + 1, "h") == 0)
+        *per_second = v / 3600.0;
+    else {
+        *why = "the unit after '/' is s, m or h";
+        return -1;
+    }
+    return 0;
 }

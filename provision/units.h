@@ -24,4 +24,7 @@ int units_parse_max_age(const char *s, int64_t *seconds, const char **why);
  * 604800 -> "7D", 5400 -> "90m". out needs 24 bytes. */
 void units_format_max_age(int64_t seconds, char *out, size_t size);
 
+/* A rate: "10/s", "10/m", "1.5/h" -> messages per second. 0 or -1 with *why set (static). */
+int units_parse_rate(const char *s, double *per_second, const char **why);
+
 #endif

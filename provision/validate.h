@@ -17,6 +17,10 @@
 struct validate_options {
     bool broker_known;
     struct rmqt_version broker; /* when broker_known */
+    /* Called with each dead-letter queue found (a queue some dead-letter exchange of the file
+     * routes to), by vhost and queue index; NULL: not called (provision/monitor.c). */
+    void (*on_dlq)(void *ctx, size_t vhost, size_t queue);
+    void *on_dlq_ctx;
 };
 
 /* Adds the problems of t to dl. Pure: no I/O. opts may be NULL (no broker). */

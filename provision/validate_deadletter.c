@@ -355,6 +355,24 @@ static void report_cycles(struct vctx *c, const struct dlgraph *g, const struct 
     free(cs_edge);
 }
 
+/* A dead-letter queue without thresholds: nothing tells anyone it fills (guidance's checklist:
+ * "DLQ alerts configured?"). Also reports the queue to the caller's on_dlq. */
+static void check_dlq_alert(struct vctx *c, size_t k)
+{
+    const struct vhost *vh = c->vh;
+    const struct queue *q = &vh->queues[k];
+
+    if (c->opts && c->opts->on_dlq)
+        c->opts->on_dlq(c->opts->on_dlq_ctx, (size_t)(vh - c->t->vhosts), k);
+    if (rmqt_thresholds_any(&q->alert) || rmqt_thresholds_any(&vh->alert_defaults))
+        return;
+    vdiag(c, DIAG_WARNING, q->pos, queue_path(c, q, NULL),
+          "dead-letter queue '%s' has no alert thresholds: nothing tells anyone it is filling "
+          "(DLQ alerts configured? add e.g. alert: { messages: { warning: 1, critical: 100 } }, "
+          "or alert_defaults on the vhost)",
+          qs(0, q->name));
+}
+
 void check_dead_lettering(struct vctx *c)
 {
     const struct vhost *vh = c->vh;
@@ -431,6 +449,8 @@ void check_dead_lettering(struct vctx *c)
         const struct policy *p = c->qpolicy[k];
         const char *own = str_arg(q, "x-overflow", NULL), *pol = str_def(p, "overflow");
 
+        if (is_dlq[k])
+            check_dlq_alert(c, k);
         if (is_dlq[k] && !eff[k].capped)
             vdiag(c, DIAG_WARNING, q->pos, queue_path(c, q, NULL),
                   "dead-letter queue '%s' has no message_ttl, max_length or max_length_bytes, "

@@ -18,6 +18,7 @@ PACKAGES=(
     clang clang-format libclang-rt-14-dev valgrind
     librabbitmq-dev libssl-dev libcurl4-openssl-dev libjansson-dev libyaml-dev libcmocka-dev
     rabbitmq-server curl graphviz hyperfine openssl python3 bsdutils
+    prometheus nagios-plugins-rabbitmq
 )
 PACKAGES+=("$@")
 
