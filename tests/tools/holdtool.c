@@ -14,7 +14,7 @@
  * The connection's name is "holdtool"; the AMQP URL comes from RMQTOPO_AMQP_URL.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "session.h"
+#include "toolsession.h"
 
 #include <poll.h>
 #include <stdbool.h>
@@ -60,8 +60,6 @@ static int command(int ms)
 
 int main(int argc, char **argv)
 {
-    const char *url = getenv("RMQTOPO_AMQP_URL");
-    struct rmqt_session_config cfg;
     struct rmqt_session *s;
     struct rmqt_error err;
     amqp_connection_state_t c;
@@ -76,15 +74,7 @@ int main(int argc, char **argv)
     }
     consume = strcmp(argv[1], "consume") == 0;
     n = atol(argv[4]);
-    memset(&cfg, 0, sizeof(cfg));
-    if (url) {
-        cfg.urls = &url;
-        cfg.n_urls = 1;
-    }
-    cfg.vhost = argv[2];
-    cfg.name = "holdtool";
-    if (!(s = rmqt_session_open(&cfg, &err)))
-        die("connect", &err);
+    s = tool_session("holdtool", argv[2]);
     c = rmqt_session_conn(s);
     ch = rmqt_session_channel(s);
     if (consume) {

@@ -33,7 +33,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "msgdigest.h"
-#include "session.h"
+#include "toolsession.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -41,27 +41,6 @@
 #include <string.h>
 #include <sys/time.h>
 #include <unistd.h>
-
-static struct rmqt_session *open_session(const char *vhost)
-{
-    const char *url = getenv("RMQTOPO_AMQP_URL");
-    struct rmqt_session_config cfg;
-    struct rmqt_error err;
-    struct rmqt_session *s;
-
-    memset(&cfg, 0, sizeof(cfg));
-    if (url) {
-        cfg.urls = &url;
-        cfg.n_urls = 1;
-    }
-    cfg.vhost = vhost;
-    s = rmqt_session_open(&cfg, &err);
-    if (!s) {
-        fprintf(stderr, "msgtool: %s\n", err.message);
-        exit(1);
-    }
-    return s;
-}
 
 static void die(const struct rmqt_error *err)
 {
@@ -71,7 +50,7 @@ static void die(const struct rmqt_error *err)
 
 static int publish(const char *vhost, const char *queue, long n, const char *prefix)
 {
-    struct rmqt_session *s = open_session(vhost);
+    struct rmqt_session *s = tool_session("msgtool", vhost);
     amqp_connection_state_t c = rmqt_session_conn(s);
     amqp_channel_t ch = rmqt_session_channel(s);
     struct rmqt_error err;
@@ -275,7 +254,7 @@ static bool strip_key(amqp_bytes_t k)
 
 static int dump(const char *vhost, const char *queue)
 {
-    struct rmqt_session *s = open_session(vhost);
+    struct rmqt_session *s = tool_session("msgtool", vhost);
     amqp_connection_state_t c = rmqt_session_conn(s);
     amqp_channel_t ch = rmqt_session_channel(s);
     struct rmqt_error err;
@@ -423,7 +402,7 @@ static void print_table(const amqp_table_t *t)
 
 static int headers(const char *vhost, const char *queue)
 {
-    struct rmqt_session *s = open_session(vhost);
+    struct rmqt_session *s = tool_session("msgtool", vhost);
     amqp_connection_state_t c = rmqt_session_conn(s);
     amqp_channel_t ch = rmqt_session_channel(s);
     struct rmqt_error err;
@@ -466,7 +445,7 @@ static int headers(const char *vhost, const char *queue)
 
 static int hold(const char *vhost, const char *queue, int seconds)
 {
-    struct rmqt_session *s = open_session(vhost);
+    struct rmqt_session *s = tool_session("msgtool", vhost);
     amqp_connection_state_t c = rmqt_session_conn(s);
     amqp_channel_t ch = rmqt_session_channel(s);
     struct rmqt_error err;
@@ -485,7 +464,7 @@ static int hold(const char *vhost, const char *queue, int seconds)
 
 static int reject(const char *vhost, const char *queue, long n)
 {
-    struct rmqt_session *s = open_session(vhost);
+    struct rmqt_session *s = tool_session("msgtool", vhost);
     amqp_connection_state_t c = rmqt_session_conn(s);
     amqp_channel_t ch = rmqt_session_channel(s);
     struct rmqt_error err;

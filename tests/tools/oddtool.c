@@ -15,34 +15,13 @@
  * The AMQP URL comes from RMQTOPO_AMQP_URL (it may carry a user and password).
  */
 #define _POSIX_C_SOURCE 200809L
-#include "session.h"
+#include "toolsession.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
-
-static struct rmqt_session *open_session(const char *vhost)
-{
-    const char *url = getenv("RMQTOPO_AMQP_URL");
-    struct rmqt_session_config cfg;
-    struct rmqt_error err;
-    struct rmqt_session *s;
-
-    memset(&cfg, 0, sizeof(cfg));
-    if (url) {
-        cfg.urls = &url;
-        cfg.n_urls = 1;
-    }
-    cfg.vhost = vhost;
-    s = rmqt_session_open(&cfg, &err);
-    if (!s) {
-        fprintf(stderr, "oddtool: %s\n", err.message);
-        exit(1);
-    }
-    return s;
-}
 
 /* Hex to bytes (malloc'd; the caller frees .bytes). */
 static amqp_bytes_t unhex(const char *hex)
@@ -97,7 +76,7 @@ static int wait_confirm(amqp_connection_state_t c, bool *returned)
 static int publish(const char *vhost, const char *exchange, const char *keyhex, long n,
                    const char *prefix)
 {
-    struct rmqt_session *s = open_session(vhost);
+    struct rmqt_session *s = tool_session("oddtool", vhost);
     amqp_connection_state_t c = rmqt_session_conn(s);
     amqp_channel_t ch = rmqt_session_channel(s);
     amqp_bytes_t key = unhex(keyhex), bcc = {0, NULL}, cc = {0, NULL};
@@ -178,7 +157,7 @@ static int publish(const char *vhost, const char *exchange, const char *keyhex, 
 static int bind(const char *vhost, const char *queue, const char *exchange, const char *keyhex,
                 bool unbind)
 {
-    struct rmqt_session *s = open_session(vhost);
+    struct rmqt_session *s = tool_session("oddtool", vhost);
     amqp_connection_state_t c = rmqt_session_conn(s);
     amqp_channel_t ch = rmqt_session_channel(s);
     amqp_bytes_t key = unhex(keyhex);
