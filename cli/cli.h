@@ -173,6 +173,9 @@ void plan_session_report(struct cli *cli, struct plan_session *s, struct json_t 
 /* Prints one diagnostic as text to f: "file:line:col: path: message" (warnings say
  * "warning:"), coloured when color. */
 void print_diag_text(FILE *f, const struct diag *d, bool color);
+/* Every diagnostic of dl on stderr as text, then how many more were not kept (file names the
+ * input). */
+void cli_print_diags(struct cli *cli, const struct diag_list *dl, const char *file);
 /* One diagnostic as JSON (new): {file, line, column, severity, path, message}. */
 struct json_t *cli_diag_json(const struct diag *d);
 

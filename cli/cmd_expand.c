@@ -52,11 +52,7 @@ static int run_expand(struct cli *cli, const struct parsed_opts *opts, int argc,
         fputc('\n', stdout);
         json_decref(doc);
     } else {
-        for (k = 0; k < dl.n; k++)
-            print_diag_text(stderr, &dl.v[k], cli->color_err);
-        if (dl.dropped)
-            fprintf(stderr, "%s: ... and %zu more problems not shown\n", t.file ? t.file : argv[0],
-                    dl.dropped);
+        cli_print_diags(cli, &dl, t.file ? t.file : argv[0]);
         if (dl.errors == 0)
             fwrite(out.buf ? out.buf : "", 1, out.len, stdout);
     }

@@ -93,10 +93,7 @@ static int run_validate(struct cli *cli, const struct parsed_opts *opts, int arg
                           "exchanges", (json_int_t)c.exchanges, "queues", (json_int_t)c.queues,
                           "bindings", (json_int_t)c.bindings, "policies", (json_int_t)c.policies));
         } else {
-            for (k = 0; k < dl.n; k++)
-                print_diag_text(stderr, &dl.v[k], cli->color_err);
-            if (dl.dropped)
-                fprintf(stderr, "%s: ... and %zu more problems not shown\n", t.file, dl.dropped);
+            cli_print_diags(cli, &dl, t.file);
             if (valid) {
                 printf("%s: valid (%zu %s, %zu %s, %zu %s, %zu %s, %zu %s", t.file, c.vhosts,
                        plural(c.vhosts, "vhost", "vhosts"), c.exchanges,

@@ -98,3 +98,13 @@ json_t *cli_diag_json(const struct diag *d)
                      d->severity == DIAG_ERROR ? "error" : "warning", "path", d->path, "message",
                      d->message);
 }
+
+void cli_print_diags(struct cli *cli, const struct diag_list *dl, const char *file)
+{
+    size_t k;
+
+    for (k = 0; k < dl->n; k++)
+        print_diag_text(stderr, &dl->v[k], cli->color_err);
+    if (dl->dropped)
+        fprintf(stderr, "%s: ... and %zu more problems not shown\n", file, dl->dropped);
+}
