@@ -20,6 +20,9 @@
 
 /* Prints prefix and the formatted message, made safe, as one line on stderr. */
 static void print_line(const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void print_line(const char *prefix, const char *fmt, va_list ap)
 {
     struct strbuf safe = {0};
     char *msg = xvasprintf(fmt, ap);

@@ -9,7 +9,8 @@
 #   3. Release build with gcc (-Werror), then ctest: unit tests and data-driven cases
 #   4. Debug build with ASan+UBSan, then the unit tests again under the sanitizers
 #   5. validate every example topology (once under valgrind)
-#   6. private RabbitMQ nodes (scripts/broker.sh, free ports), then tests/integration/test_*.sh
+#   6. private RabbitMQ nodes (scripts/broker.sh, free ports), tests/integration/test_*.sh
+#      against them, in the background from step 4 on
 #   7. the fuzz targets (clang, libFuzzer): the saved regressions, then a bounded run
 # Exits non-zero when anything failed. --quick skips the sanitizer build and fuzzing.
 set -uo pipefail
@@ -112,6 +113,76 @@ if check "build: Release, gcc, -Werror" bash -c \
   count_ctest "ctest (Release)" "$logdir/ctest-release.log"
 fi
 
+# Integration tests against private RabbitMQ nodes run in the background from here, while the
+# sanitizer build and the fuzzers use the CPU: they mostly wait for the broker. Five nodes,
+# each with its own name and ports chosen free at run time (two runs on one machine both
+# pass): the apply scripts, which wait for the broker's statistics, run on nodes of their
+# own beside the rest (test_apply.sh closes every connection of its node), and
+# test_apply_clients.sh runs its classic and its quorum cases on two nodes at once.
+run_id=$$
+names=(rmqtopo-test-$run_id rmqtopo-apply-$run_id rmqtopo-clc-$run_id rmqtopo-clq-$run_id
+  rmqtopo-prod-$run_id)
+# per node: the scripts it runs, each "script[@VAR=value]" (node 0: every other script)
+groups=("" "test_apply.sh" "test_apply_clients.sh@CLIENT_TYPES=classic"
+  "test_apply_clients.sh@CLIENT_TYPES=quorum" "test_migrate_producer.sh")
+integration_pid=
+stop_brokers() {
+  local n
+  for n in "${names[@]}"; do scripts/broker.sh stop --name "$n" --kill >/dev/null 2>&1 || true; done
+}
+# runs the scripts of group $1 against node $1; each leaves NAME.log and NAME.status
+run_group() {
+  local k=$1 item t var name
+  (
+    set -a
+    # shellcheck disable=SC1090
+    . "$logdir/broker$k.env"
+    set +a
+    if [ -n "${groups[$k]}" ]; then
+      for item in ${groups[$k]}; do
+        t=${item%%@*}
+        var=
+        [ "$item" != "$t" ] && var=${item#*@}
+        name=${t%.sh}${var:+-${var#*=}}
+        env ${var:+"$var"} bash "tests/integration/$t" "$root/build/rmqtopo" >"$logdir/$name.log" 2>&1
+        echo $? >"$logdir/$name.status"
+      done
+    else
+      for t in tests/integration/test_*.sh; do
+        name=$(basename "$t")
+        case " ${groups[*]} " in *" $name"[\ @]*) continue ;; esac
+        bash "$t" "$root/build/rmqtopo" >"$logdir/${name%.sh}.log" 2>&1
+        echo $? >"$logdir/${name%.sh}.status"
+      done
+    fi
+  )
+}
+integration() {
+  local k pids=() gp=()
+  for k in "${!names[@]}"; do
+    ( scripts/broker.sh start --name "${names[$k]}" --base-port auto >"$logdir/broker$k.env" \
+        2>"$logdir/broker$k.log"
+      echo $? >"$logdir/broker$k.status" ) &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+  for k in "${!names[@]}"; do
+    [ "$(cat "$logdir/broker$k.status")" = 0 ] || return 0
+  done
+  for k in "${!names[@]}"; do
+    run_group "$k" &
+    gp+=($!)
+  done
+  wait "${gp[@]}"
+}
+if [ $use_broker -eq 1 ] && [ -x build/rmqtopo ]; then
+  rm -f "$logdir"/test_*.status "$logdir"/test_*.log "$logdir"/broker*.status
+  trap stop_brokers EXIT
+  export RMQTOPO_BIN=$root/build/rmqtopo
+  integration >"$logdir/integration.log" 2>&1 &
+  integration_pid=$!
+fi
+
 if [ $quick -eq 0 ]; then
   section "Debug build with ASan+UBSan, unit tests"
   if check "build: Debug, ASan+UBSan" bash -c \
@@ -131,79 +202,6 @@ if [ -x build/rmqtopo ]; then
     check "valgrind: validate every example" valgrind -q --error-exitcode=3 --leak-check=full \
       --errors-for-leak-kinds=definite,indirect build/rmqtopo validate topologies/*.yaml
   fi
-fi
-
-if [ $use_broker -eq 1 ]; then
-  section "integration tests against private RabbitMQ nodes"
-  # Three nodes, each with its own name and ports chosen free at run time (two runs on one
-  # machine both pass): the apply scripts, which mostly wait for the broker's statistics,
-  # run on two nodes of their own beside the rest; test_apply.sh closes every connection of
-  # its node, so it has one to itself.
-  run_id=$$
-  names=(rmqtopo-test-$run_id rmqtopo-apply-$run_id rmqtopo-clients-$run_id)
-  groups=("" "test_apply.sh" "test_apply_clients.sh test_migrate_producer.sh")
-  stop_brokers() {
-    local n
-    for n in "${names[@]}"; do scripts/broker.sh stop --name "$n" --kill >/dev/null 2>&1 || true; done
-  }
-  trap stop_brokers EXIT
-  export RMQTOPO_BIN=$root/build/rmqtopo
-  # runs the scripts named (or, for "", every other one) against the node whose env is $1
-  run_group() {
-    local envf=$1 list=$2 t name
-    (
-      set -a
-      # shellcheck disable=SC1090
-      . "$envf"
-      set +a
-      for t in tests/integration/test_*.sh; do
-        [ -e "$t" ] || continue
-        name=$(basename "$t")
-        if [ -n "$list" ]; then
-          case " $list " in *" $name "*) ;; *) continue ;; esac
-        else
-          case " ${groups[*]} " in *" $name "*) continue ;; esac
-        fi
-        bash "$t" "$root/build/rmqtopo" >"$logdir/${name%.sh}.log" 2>&1
-        echo $? >"$logdir/${name%.sh}.status"
-      done
-    )
-  }
-  pids=()
-  for k in 0 1 2; do
-    ( scripts/broker.sh start --name "${names[$k]}" --base-port auto >"$logdir/broker$k.env" \
-        2>"$logdir/broker$k.log" ) &
-    pids+=($!)
-  done
-  started=1
-  for k in 0 1 2; do
-    if wait "${pids[$k]}"; then
-      ok "broker: private node ${names[$k]} started"
-    else
-      bad "broker: private node ${names[$k]} started"
-      tail -n 40 "$logdir/broker$k.log" | sed 's/^/    /'
-      started=0
-    fi
-  done
-  if [ $started -eq 1 ]; then
-    rm -f "$logdir"/test_*.status
-    run_group "$logdir/broker1.env" "${groups[1]}" &
-    g1=$!
-    run_group "$logdir/broker2.env" "${groups[2]}" &
-    g2=$!
-    run_group "$logdir/broker0.env" ""
-    wait $g1 $g2
-    for t in tests/integration/test_*.sh; do
-      name=$(basename "$t" .sh)
-      if [ -f "$logdir/$name.status" ]; then
-        count_script "integration: $name" "$logdir/$name.log" "$(cat "$logdir/$name.status")"
-      else
-        bad "integration: $name (did not run)"
-      fi
-    done
-  fi
-  stop_brokers
-  trap - EXIT
 fi
 
 if [ $quick -eq 0 ]; then
@@ -226,6 +224,46 @@ if [ $quick -eq 0 ]; then
       rm -rf "$work"
     done
   fi
+fi
+
+if [ -n "$integration_pid" ]; then
+  section "integration tests against private RabbitMQ nodes"
+  wait "$integration_pid"
+  started=1
+  for k in "${!names[@]}"; do
+    if [ "$(cat "$logdir/broker$k.status" 2>/dev/null)" = 0 ]; then
+      ok "broker: private node ${names[$k]} started"
+    else
+      bad "broker: private node ${names[$k]} started"
+      tail -n 40 "$logdir/broker$k.log" | sed 's/^/    /'
+      started=0
+    fi
+  done
+  if [ $started -eq 1 ]; then
+    expected=()
+    for t in tests/integration/test_*.sh; do
+      name=$(basename "$t")
+      case " ${groups[*]} " in *" $name"[\ @]*) continue ;; esac
+      expected+=("${name%.sh}")
+    done
+    for k in 1 2 3 4; do
+      for item in ${groups[$k]}; do
+        t=${item%%@*}
+        var=
+        [ "$item" != "$t" ] && var=${item#*@}
+        expected+=("${t%.sh}${var:+-${var#*=}}")
+      done
+    done
+    for name in "${expected[@]}"; do
+      if [ -f "$logdir/$name.status" ]; then
+        count_script "integration: $name" "$logdir/$name.log" "$(cat "$logdir/$name.status")"
+      else
+        bad "integration: $name (did not run)"
+      fi
+    done
+  fi
+  stop_brokers
+  trap - EXIT
 fi
 
 elapsed=$(( $(date +%s) - start_time ))

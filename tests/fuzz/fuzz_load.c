@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct topology t;
     struct diag_list dl;
     struct load_options opts;
-    struct validate_options vopts = {true, {3, 10, 8}};
+    struct validate_options vopts = {true, {3, 10, 8}, NULL, NULL};
 
     memset(&opts, 0, sizeof(opts));
     opts.env = fuzz_env;

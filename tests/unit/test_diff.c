@@ -1243,14 +1243,9 @@ static void test_diff_release_accepts_null_and_empty_plans(void **state)
 
 /* ---------------------------------------------------------------------------------------- */
 
+/* Large plans are checked for their result here; their speed is a benchmark's claim
+ * (scripts/bench_plan.sh), never a unit test's wall clock. */
 #define BIG 20000
-
-static double seconds_since(const struct timespec *t0)
-{
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
-}
 
 static void big_models(struct topology *want, struct topology *live)
 {
@@ -1284,13 +1279,11 @@ static void big_models(struct topology *want, struct topology *live)
     strbuf_release(&j);
 }
 
-static void test_diff_plans_20000_queues_and_bindings_in_linear_time(void **state)
+static void test_diff_plans_20000_queues_and_bindings(void **state)
 {
     struct topology want, live;
     struct plan plan;
     struct diff_options opts = {.prune = true};
-    struct timespec t0;
-    double took;
     (void)state;
 
     big_models(&want, &live);
@@ -1299,46 +1292,31 @@ static void test_diff_plans_20000_queues_and_bindings_in_linear_time(void **stat
     assert_int_equal(live.vhosts[0].n_queues, BIG);
     assert_int_equal(live.vhosts[0].n_bindings, BIG);
     plan_init(&plan);
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     plan_compute(&plan, &want, &live, &opts);
-    took = seconds_since(&t0);
     expect_plan_size(&plan, 0);
-    if (took >= 2.0)
-        print_error("plan_compute took %.3f s\n", took);
-    assert_true(took < 2.0);
     plan_release(&plan);
     topology_release(&want);
     topology_release(&live);
 }
 
-static void test_diff_plans_20000_unmanaged_objects_in_linear_time(void **state)
+static void test_diff_plans_20000_unmanaged_objects(void **state)
 {
     struct topology want, live, empty;
     struct plan plan;
     struct diff_options opts = {.prune = false};
-    struct timespec t0;
-    double took;
     (void)state;
 
     /* the other way round: nothing in the file, everything on the broker */
     big_models(&want, &live);
     load_desired(&empty, "version: 1\nvhosts:\n  v: {}\n");
     plan_init(&plan);
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     plan_compute(&plan, &empty, &live, &opts);
-    took = seconds_since(&t0);
     assert_int_equal(plan.count[CH_UNMANAGED], 2 * BIG + 1);
-    if (took >= 2.0)
-        print_error("plan_compute took %.3f s\n", took);
-    assert_true(took < 2.0);
     plan_release(&plan);
     /* and all of it missing from the broker */
     plan_init(&plan);
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     plan_compute(&plan, &want, &empty, &opts);
-    took = seconds_since(&t0);
     assert_int_equal(plan.count[CH_CREATE], 2 * BIG + 1);
-    assert_true(took < 2.0);
     plan_release(&plan);
     topology_release(&want);
     topology_release(&live);
@@ -1498,8 +1476,8 @@ int main(void)
         cmocka_unit_test(test_diff_interrupted_migration_marks_the_replace_and_the_create),
         cmocka_unit_test(test_diff_holding_queue_of_an_unknown_queue_is_unmanaged),
         cmocka_unit_test(test_diff_holding_queue_name_is_derived_and_bounded),
-        cmocka_unit_test(test_diff_plans_20000_queues_and_bindings_in_linear_time),
-        cmocka_unit_test(test_diff_plans_20000_unmanaged_objects_in_linear_time),
+        cmocka_unit_test(test_diff_plans_20000_queues_and_bindings),
+        cmocka_unit_test(test_diff_plans_20000_unmanaged_objects),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
