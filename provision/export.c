@@ -20,6 +20,8 @@
  */
 #include "export.h"
 
+#include "threshold.h"
+
 #include "retry.h"
 
 #include "units.h"
@@ -375,6 +377,67 @@ static void export_exchange(struct strbuf *sb, const struct exchange *x)
     free(done);
 }
 
+/* A duration of whole milliseconds in the largest unit that holds it exactly ("1h", "90s"). */
+static void add_duration_ms(struct strbuf *sb, long long ms)
+{
+    static const struct {
+        long long ms;
+        const char *unit;
+    } units[] = {{86400000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}, {1, "ms"}};
+    size_t k;
+
+    for (k = 0; k < sizeof(units) / sizeof(units[0]); k++)
+        if (ms == 0 || ms % units[k].ms == 0)
+            break;
+    if (k == sizeof(units) / sizeof(units[0]))
+        k--;
+    strbuf_addf(sb, "%lld%s", ms / units[k].ms, units[k].unit);
+}
+
+/* A rate in messages per second, as a whole number per s, m or h (rounded per hour). */
+static void add_rate(struct strbuf *sb, double per_s)
+{
+    double m = per_s * 60, h = per_s * 3600;
+    if (per_s == (double)(long long)per_s)
+        strbuf_addf(sb, "%lld/s", (long long)per_s);
+    else if (m == (double)(long long)m)
+        strbuf_addf(sb, "%lld/m", (long long)m);
+    else
+        strbuf_addf(sb, "%lld/h", (long long)(h + 0.5));
+}
+
+/* The thresholds of an `alert` or `alert_defaults` key, one metric a line. */
+static void add_thresholds(struct strbuf *sb, const char *indent, const char *key,
+                           const struct rmqt_thresholds *th)
+{
+    int m;
+
+    if (!rmqt_thresholds_any(th))
+        return;
+    strbuf_addf(sb, "%s%s:\n", indent, key);
+    for (m = 0; m < RMQT_METRIC_COUNT; m++) {
+        const struct rmqt_threshold *t = &th->t[m];
+        int side;
+        if (!t->has_warning && !t->has_critical)
+            continue;
+        strbuf_addf(sb, "%s  %s: {", indent, rmqt_metric_name((enum rmqt_metric)m));
+        for (side = 0; side < 2; side++) {
+            double v = side ? t->critical : t->warning;
+            if (!(side ? t->has_critical : t->has_warning))
+                continue;
+            strbuf_addf(sb, "%s %s: ", side && t->has_warning ? "," : "",
+                        side ? "critical" : "warning");
+            if (m == RMQT_METRIC_MESSAGES)
+                strbuf_addf(sb, "%lld", (long long)v);
+            else if (m == RMQT_METRIC_AGE)
+                add_duration_ms(sb, (long long)(v * 1000 + 0.5));
+            else
+                add_rate(sb, v);
+        }
+        strbuf_adds(sb, " }\n");
+    }
+}
+
 static void export_queue(struct strbuf *sb, const struct vhost *vh, const struct queue *q,
                          const size_t *first_bind, const size_t *next_bind)
 {
@@ -401,6 +464,8 @@ static void export_queue(struct strbuf *sb, const struct vhost *vh, const struct
     for (k = 0; k < q->args.n; k++)
         done[k] = add_first_class(sb, "        ", &q->args.v[k]);
     add_raw_args(sb, "        ", &q->args, done);
+    if (q->has_alert)
+        add_thresholds(sb, "        ", "alert", &q->alert);
     b = first_bind[q - vh->queues];
     if (b != (size_t)-1)
         strbuf_adds(sb, "        bind:\n");
@@ -488,6 +553,8 @@ static void export_vhost(struct strbuf *sb, const struct vhost *vh)
             next[last[q - vh->queues]] = k;
         last[q - vh->queues] = k;
     }
+    if (vh->has_alert_defaults)
+        add_thresholds(sb, "    ", "alert_defaults", &vh->alert_defaults);
     if (vh->n_exchanges) {
         strbuf_adds(sb, "    exchanges:\n");
         for (k = 0; k < vh->n_exchanges; k++)

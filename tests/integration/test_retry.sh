@@ -33,6 +33,8 @@ cat >"$tmp/t.yaml" <<YAML
 version: 1
 vhosts:
   $vh:
+    alert_defaults:
+      messages: { warning: 1, critical: 100 }
     retry_ladders:
       jobs:
         delays: [100ms, 200ms, 400ms]

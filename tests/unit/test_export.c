@@ -610,6 +610,51 @@ static void test_export_writes_integers_as_integers_and_strings_as_strings(void 
     free(out);
 }
 
+/* The monitoring thresholds survive an export (what `rmqtopo expand` writes). */
+static void test_export_keeps_alert_thresholds(void **state)
+{
+    static const char yaml[] = "version: 1\n"
+                               "vhosts:\n"
+                               "  v:\n"
+                               "    alert_defaults:\n"
+                               "      messages: { warning: 1, critical: 100 }\n"
+                               "      age: { critical: 90s }\n"
+                               "    queues:\n"
+                               "      q.dlq:\n"
+                               "        type: quorum\n"
+                               "        alert:\n"
+                               "          messages: { warning: 10 }\n"
+                               "          age: { warning: 1h, critical: 1d }\n"
+                               "          rate: { warning: 7/h, critical: 100/m }\n";
+    struct topology a, b;
+    char *out;
+    int m;
+    (void)state;
+
+    assert_int_equal(load_text(&a, "in.yaml", yaml, strlen(yaml), true), 0);
+    out = export_text(&a);
+    if (load_text(&b, "export.yaml", out, strlen(out), true) != 0)
+        show_export(out);
+    assert_true(b.n_vhosts == 1 && b.vhosts[0].has_alert_defaults);
+    assert_true(b.vhosts[0].n_queues == 1 && b.vhosts[0].queues[0].has_alert);
+    for (m = 0; m < RMQT_METRIC_COUNT; m++) {
+        const struct rmqt_threshold *x = &a.vhosts[0].queues[0].alert.t[m];
+        const struct rmqt_threshold *y = &b.vhosts[0].queues[0].alert.t[m];
+        const struct rmqt_threshold *dx = &a.vhosts[0].alert_defaults.t[m];
+        const struct rmqt_threshold *dy = &b.vhosts[0].alert_defaults.t[m];
+        assert_int_equal(x->has_warning, y->has_warning);
+        assert_int_equal(x->has_critical, y->has_critical);
+        assert_true(fabs(x->warning - y->warning) < 1e-9 && fabs(x->critical - y->critical) < 1e-9);
+        assert_int_equal(dx->has_warning, dy->has_warning);
+        assert_int_equal(dx->has_critical, dy->has_critical);
+        assert_true(fabs(dx->warning - dy->warning) < 1e-9 &&
+                    fabs(dx->critical - dy->critical) < 1e-9);
+    }
+    topology_release(&b);
+    topology_release(&a);
+    free(out);
+}
+
 static void test_export_of_an_empty_topology_loads_back(void **state)
 {
     struct topology t, b;
@@ -962,6 +1007,7 @@ int main(void)
         cmocka_unit_test(test_export_roundtrips_a_variable_like_name_literally),
         cmocka_unit_test(test_export_keeps_a_non_canonical_max_age_raw),
         cmocka_unit_test(test_export_writes_integers_as_integers_and_strings_as_strings),
+        cmocka_unit_test(test_export_keeps_alert_thresholds),
         cmocka_unit_test(test_export_of_an_empty_topology_loads_back),
         cmocka_unit_test(test_export_of_an_empty_vhost_loads_back),
         cmocka_unit_test(test_export_puts_the_header_first),
