@@ -62,8 +62,9 @@ n=20000
 m publish "$v" dlq $n c
 m dump "$v" dlq | cut -d' ' -f1 | sort > "$work/all"
 expect_eq "setup: $n messages in the quorum DLQ" $n "$(wc -l < "$work/all" | tr -d ' ')"
-# --rate keeps the run going for 10 s, so the node stops in the middle of it
-"$BIN" dlq replay dlq --vhost "$v" --to-queue home --rate 2000 -o json > "$work/r1.json" 2>"$work/r1.err" & pid=$!
+# --rate keeps the run going for 40 s, so the node stops in the middle of it even on a loaded
+# machine (stopping a node takes seconds there)
+"$BIN" dlq replay dlq --vhost "$v" --to-queue home --rate 500 -o json > "$work/r1.json" 2>"$work/r1.err" & pid=$!
 for _ in $(seq 100); do [ "$(count "$v" home)" -gt 1000 ] && break; sleep 0.1; done
 "$BROKER_CTL" -n "$(node 0)" stop >/dev/null 2>&1
 wait "$pid"; rc=$?

@@ -173,13 +173,15 @@ api PUT "/exchanges/$V/fx" '{"type":"direct","durable":true}' >/dev/null
 api POST "/bindings/$V/e/fx/q/flapt" '{"routing_key":"k"}' >/dev/null
 "$MSGTOOL" publish "$V" flap 6000 fl
 ids flap >"$work/flap.sent"
+# 6 s at --rate 1000: the binding goes away 1 s in and comes back 1.5 s later, well inside the
+# run even when the machine is loaded
 (
-  sleep 0.8
-  api DELETE "/bindings/$V/e/fx/q/flapt/k" >/dev/null
   sleep 1
+  api DELETE "/bindings/$V/e/fx/q/flapt/k" >/dev/null
+  sleep 1.5
   api POST "/bindings/$V/e/fx/q/flapt" '{"routing_key":"k"}' >/dev/null
 ) &
-out=$("$BIN" dlq replay --vhost "$V" flap --to-exchange fx --routing-key k --rate 2000 -o json 2>"$work/err")
+out=$("$BIN" dlq replay --vhost "$V" flap --to-exchange fx --routing-key k --rate 1000 -o json 2>"$work/err")
 wait
 moved=$(echo "$out" | jfield moved)
 returned=$(echo "$out" | jfield returned)
