@@ -65,7 +65,7 @@ static bool in_list(const char *list, const char *id)
 static long long now_ms(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -205,11 +205,15 @@ int main(int argc, char **argv)
         amqp_rpc_reply_t r;
         char id[256] = "";
         int64_t attempt;
+        long long t;
         bool fail;
 
         amqp_maybe_release_buffers(c);
         r = amqp_consume_message(c, &env, NULL, 0);
         die("consume", r);
+        /* the time of receipt: a retry copy can enter its wait queue only after this, so the
+         * next receipt of the message is at least the delay later */
+        t = now_ms();
         seen++;
         if (env.message.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG)
             snprintf(id, sizeof(id), "%.*s", (int)env.message.properties.message_id.len,
@@ -218,20 +222,20 @@ int main(int argc, char **argv)
         fail = in_list(fail_always, id) || (attempt == 0 && in_list(fail_once, id));
         if (!fail) {
             amqp_basic_ack(c, 1, env.delivery_tag, 0);
-            printf("%lld %s attempt=%lld ack\n", now_ms(), id, (long long)attempt);
+            printf("%lld %s attempt=%lld ack\n", t, id, (long long)attempt);
         } else if (attempt < n_delays) {
             if (publish_retry(c, argv[4], argv[3], &env, delays[attempt], attempt + 1)) {
                 amqp_basic_ack(c, 1, env.delivery_tag, 0);
-                printf("%lld %s attempt=%lld retry %s\n", now_ms(), id, (long long)attempt,
+                printf("%lld %s attempt=%lld retry %s\n", t, id, (long long)attempt,
                        delays[attempt]);
             } else {
                 /* not taken by the broker: leave it for a later try */
                 amqp_basic_nack(c, 1, env.delivery_tag, 0, 1);
-                printf("%lld %s attempt=%lld requeue\n", now_ms(), id, (long long)attempt);
+                printf("%lld %s attempt=%lld requeue\n", t, id, (long long)attempt);
             }
         } else {
             amqp_basic_reject(c, 1, env.delivery_tag, 0);
-            printf("%lld %s attempt=%lld dead-letter\n", now_ms(), id, (long long)attempt);
+            printf("%lld %s attempt=%lld dead-letter\n", t, id, (long long)attempt);
         }
         fflush(stdout);
         amqp_destroy_envelope(&env);
