@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 static void die(const struct rmqt_error *err)
@@ -266,8 +267,8 @@ static int dump(const char *vhost, const char *queue)
     amqp_basic_qos(c, ch, 0, (uint16_t)(ready < 65535 ? ready : 0), 0);
     if (rmqt_session_check(s, ch, amqp_get_rpc_reply(c), "qos", &err) < 0)
         die(&err);
-    amqp_basic_consume(c, ch, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0, 0,
-                       amqp_empty_table);
+    amqp_basic_consume(c, ch, amqp_cstring_bytes(queue), amqp_cstring_bytes("msgtool-dump"), 0, 0,
+                       0, amqp_empty_table);
     if (rmqt_session_check(s, ch, amqp_get_rpc_reply(c), "consume", &err) < 0)
         die(&err);
     for (k = 0; k < ready; k++) {
@@ -300,7 +301,25 @@ static int dump(const char *vhost, const char *queue)
         free(scratch);
         amqp_destroy_envelope(&env);
     }
-    rmqt_session_close(s); /* nothing was acknowledged: everything goes back */
+    /* Nothing was acknowledged: everything goes back. A quorum queue takes the messages back
+     * asynchronously after a close, so a dump right after this one could see an empty queue;
+     * give them back here and wait until the queue holds them again. */
+    if (ready > 0) {
+        int tries;
+        amqp_basic_cancel(c, ch, amqp_cstring_bytes("msgtool-dump"));
+        if (rmqt_session_check(s, ch, amqp_get_rpc_reply(c), "cancel", &err) < 0)
+            die(&err);
+        amqp_basic_nack(c, ch, 0, 1, 1);
+        for (tries = 0; tries < 600; tries++) {
+            uint32_t now = 0;
+            if (rmqt_session_queue_counts(s, ch, queue, &now, NULL, &err) < 0)
+                die(&err);
+            if (now >= ready)
+                break;
+            nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+        }
+    }
+    rmqt_session_close(s);
     return 0;
 }
 
@@ -413,8 +432,8 @@ static int headers(const char *vhost, const char *queue)
     amqp_basic_qos(c, ch, 0, (uint16_t)(ready < 65535 ? ready : 0), 0);
     if (rmqt_session_check(s, ch, amqp_get_rpc_reply(c), "qos", &err) < 0)
         die(&err);
-    amqp_basic_consume(c, ch, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0, 0,
-                       amqp_empty_table);
+    amqp_basic_consume(c, ch, amqp_cstring_bytes(queue), amqp_cstring_bytes("msgtool-dump"), 0, 0,
+                       0, amqp_empty_table);
     if (rmqt_session_check(s, ch, amqp_get_rpc_reply(c), "consume", &err) < 0)
         die(&err);
     for (k = 0; k < ready; k++) {
