@@ -260,16 +260,15 @@ static int dump(const char *vhost, const char *queue)
     amqp_channel_t ch = rmqt_session_channel(s);
     struct rmqt_error err;
     uint32_t ready = 0, k;
+    char tag[64] = "";
 
     if (rmqt_session_queue_counts(s, ch, queue, &ready, NULL, &err) < 0)
         die(&err);
-    /* quorum queues give a consumer without a prefetch only 2,000 messages at a time */
-    amqp_basic_qos(c, ch, 0, (uint16_t)(ready < 65535 ? ready : 0), 0);
+    /* Every delivery stays unacknowledged, so the consumer is replaced every 1,000 deliveries
+     * (a cancel keeps them unacknowledged on the channel): a prefetch as large as the queue makes
+     * a quorum queue of returned messages wait longer than any timeout before it delivers. */
+    amqp_basic_qos(c, ch, 0, 1000, 0);
     if (rmqt_session_check(s, ch, amqp_get_rpc_reply(c), "qos", &err) < 0)
-        die(&err);
-    amqp_basic_consume(c, ch, amqp_cstring_bytes(queue), amqp_cstring_bytes("msgtool-dump"), 0, 0,
-                       0, amqp_empty_table);
-    if (rmqt_session_check(s, ch, amqp_get_rpc_reply(c), "consume", &err) < 0)
         die(&err);
     for (k = 0; k < ready; k++) {
         amqp_envelope_t env;
@@ -277,8 +276,24 @@ static int dump(const char *vhost, const char *queue)
         amqp_table_entry_t *scratch = NULL, kept[64];
         size_t cap = 0;
         struct rmqt_digest d;
-        struct timeval tv = {10, 0};
-        amqp_rpc_reply_t r = amqp_consume_message(c, &env, &tv, 0);
+        struct timeval tv = {30, 0};
+        amqp_rpc_reply_t r;
+
+        if (k % 1000 == 0) {
+            /* a tag of its own each time: a quorum queue would count the new consumer's
+             * deliveries against the old one's under the same tag */
+            if (k > 0) {
+                amqp_basic_cancel(c, ch, amqp_cstring_bytes(tag));
+                if (rmqt_session_check(s, ch, amqp_get_rpc_reply(c), "cancel", &err) < 0)
+                    die(&err);
+            }
+            snprintf(tag, sizeof(tag), "msgtool-dump-%u", k / 1000);
+            amqp_basic_consume(c, ch, amqp_cstring_bytes(queue), amqp_cstring_bytes(tag), 0, 0, 0,
+                               amqp_empty_table);
+            if (rmqt_session_check(s, ch, amqp_get_rpc_reply(c), "consume", &err) < 0)
+                die(&err);
+        }
+        r = amqp_consume_message(c, &env, &tv, 0);
 
         if (r.reply_type != AMQP_RESPONSE_NORMAL) {
             fprintf(stderr, "msgtool: got %u of %u messages\n", k, ready);
@@ -305,17 +320,21 @@ static int dump(const char *vhost, const char *queue)
      * asynchronously after a close, so a dump right after this one could see an empty queue;
      * give them back here and wait until the queue holds them again. */
     if (ready > 0) {
-        int tries;
-        amqp_basic_cancel(c, ch, amqp_cstring_bytes("msgtool-dump"));
+        int tries, still = 0;
+        uint32_t last = 0;
+        amqp_basic_cancel(c, ch, amqp_cstring_bytes(tag));
         if (rmqt_session_check(s, ch, amqp_get_rpc_reply(c), "cancel", &err) < 0)
             die(&err);
         amqp_basic_nack(c, ch, 0, 1, 1);
-        for (tries = 0; tries < 600; tries++) {
+        /* at most 30 s; a count that stays short for 3 s (expired, taken by a consumer) ends it */
+        for (tries = 0; tries < 600 && still < 60; tries++) {
             uint32_t now = 0;
             if (rmqt_session_queue_counts(s, ch, queue, &now, NULL, &err) < 0)
                 die(&err);
             if (now >= ready)
                 break;
+            still = now == last ? still + 1 : 0;
+            last = now;
             nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
         }
     }
