@@ -353,6 +353,8 @@ static enum MHD_Result serve_asset(struct serve *sv, struct MHD_Connection *c, c
     const struct serve_asset *a;
     if (strcmp(path, "/") == 0)
         path = "/index.html";
+    if (strcmp(path, "/favicon.ico") == 0) /* none: said without a 404 in the console */
+        return send_buf(sv, c, 204, "text/plain", "", 0, NULL, NULL);
     for (a = serve_assets; a->path; a++) {
         if (strcmp(a->path, path) != 0)
             continue;
