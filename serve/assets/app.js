@@ -208,6 +208,7 @@
     }
     if (m.body.truncated) $('detail-body-info').textContent += ' (shown in part)';
     b.textContent = text;
+    $('detail').scrollIntoView();
   }
 
   // --- actions -------------------------------------------------------------------------------
@@ -272,6 +273,7 @@
     $('job').hidden = false;
     $('job-id').textContent = id + (dry ? ' (preview)' : '');
     clear($('job-summary').tBodies[0]); clear($('job-targets').tBodies[0]); clear($('job-warnings'));
+    $('job-targets').hidden = !dry;
     if (state.poll) clearInterval(state.poll);
     const tick = async () => {
       let j;
@@ -281,7 +283,7 @@
       const p = j.progress;
       const done = (p.moved || 0) + p.parked;
       $('job-progress').textContent = dry ? 'read ' + p.read + ' message(s)' :
-        done + ' of ' + p.snapshot + ' moved · ' + p.rate.toFixed(0) + ' msg/s · ' + p.seconds.toFixed(1) + ' s';
+        done + ' moved (' + p.snapshot + ' ready when it started) · ' + p.rate.toFixed(0) + ' msg/s · ' + p.seconds.toFixed(1) + ' s';
       $('job-bar').value = p.snapshot ? Math.min(1, (dry ? p.read : done) / p.snapshot) : (j.state === 'running' ? 0 : 1);
       $('job-cancel').hidden = j.state !== 'running';
       const w = clear($('job-warnings'));
@@ -303,7 +305,7 @@
         }
         $('job-summary').setAttribute('data-state', j.state);
         if (dry) $('action-confirm').disabled = j.state !== 'done';
-        else { $('action-confirm').disabled = true; loadGroups(); }
+        else { $('action-confirm').disabled = true; loadGroups().then(loadMessages); }
       }
     };
     tick();

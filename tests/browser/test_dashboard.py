@@ -165,6 +165,9 @@ def run(driver, wait):
     # the groups are read again after the run: the group is gone
     wait.until(lambda d: "work.a" not in [g.text for g in d.find_elements(
         By.CSS_SELECTOR, "#groups-table tbody td.gqueue")])
+    wait.until(lambda d: not [a for a in d.find_elements(
+        By.CSS_SELECTOR, "#messages-table a.open-message") if a.text.startswith("rej-a-")])
+    check("after the run the page reads the queue again: the group's messages are gone", True)
     driver.execute_script("window.scrollTo(0, 0)")
     shot(driver, "dashboard-summary.png")
     driver.set_window_size(1500, 1700)
