@@ -77,7 +77,7 @@ static int run_serve(struct cli *cli, const struct parsed_opts *opts, int argc, 
     struct serve_ctx ctx;
     struct dlq_conn conn;
     struct rmqt_error err;
-    const struct optvalues *allow = opt_get(opts, "allow-host"), *vh = opt_get(opts, "vhost");
+    const struct optvalues *allow = opt_get(opts, "allow-host");
     const char *s;
     int status = EXIT_FAIL;
     uint64_t max_jobs = 0;
@@ -116,7 +116,6 @@ static int run_serve(struct cli *cli, const struct parsed_opts *opts, int argc, 
     cfg.audit_log = opt_last(opts, "audit-log");
     cfg.max_jobs = (unsigned)max_jobs;
     cfg.amqp = &conn.amqp.cfg;
-    cfg.default_vhost = vh && vh->n == 1 ? vh->v[0] : NULL;
     cfg.http_new = http_new;
     cfg.watchlist = watchlist;
     cfg.log = log_line;

@@ -357,7 +357,7 @@ static int open_queue(struct serve *sv, const char *vhost, const char *queue, st
     o->s = serve_session(sv, vhost, "rmqtopo dlq serve (read)", &err);
     if (!o->s) {
         *out = serve_error_json("%s", err.message);
-        return err.code == RMQT_ERR_AMQP || err.code == RMQT_ERR_CONNECT ? 502 : 502;
+        return 502;
     }
     if (dlq_source_open(&o->src, o->http, o->s, queue, "shown", &err) < 0) {
         *out = serve_error_json("%s", err.message);

@@ -592,7 +592,6 @@ int serve_job_start(struct serve *sv, enum serve_action action, const char *vhos
     j->state = "running";
     if (parse_options(j, why, sizeof(why)) < 0) {
         *out = serve_error_json("%s", why);
-        j->ro.filter.message_ids = j->ro.filter.message_ids ? j->ro.filter.message_ids : NULL;
         job_free(j);
         return 400;
     }

@@ -31,7 +31,6 @@ struct serve_config {
 
     /* the AMQP settings (vhost and name replaced per use; the strings outlive the server) */
     const struct rmqt_session_config *amqp;
-    const char *default_vhost; /* --vhost given once, else NULL */
     /* a new management API client (one per thread); NULL with err set */
     struct rmqt_http *(*http_new)(void *ctx, struct rmqt_error *err);
     /* the queues of the overview (from the file, or found on the broker); 0 or -1 with err */

@@ -401,7 +401,9 @@ static enum MHD_Result dispatch(struct serve *sv, struct MHD_Connection *c, cons
         bearer = serve_token_equal(auth + 7, sv->token);
     if (!bearer && cookie)
         by_cookie = serve_token_equal(cookie, sv->token);
-    if (!bearer && !by_cookie && !(qtoken && is_get && serve_token_equal(qtoken, sv->token)))
+    if (qtoken && !(is_get && serve_token_equal(qtoken, sv->token)))
+        qtoken = NULL; /* a wrong token in the URL counts as none */
+    if (!bearer && !by_cookie && !qtoken)
         return send_buf(sv, c, 401, "text/plain; charset=utf-8", "unauthorized\n", 13, NULL, NULL);
 
     /* 2. the server's own name and origin (DNS rebinding, cross-site requests) */
@@ -414,7 +416,7 @@ static enum MHD_Result dispatch(struct serve *sv, struct MHD_Connection *c, cons
     }
 
     /* 3. the token from the URL becomes a cookie; the address bar forgets it */
-    if (!bearer && !by_cookie) {
+    if (qtoken) {
         char set[200];
         snprintf(set, sizeof(set), "%s=%s; Path=/; HttpOnly; SameSite=Strict%s", cookie_name,
                  sv->token, sv->tls ? "; Secure" : "");

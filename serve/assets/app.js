@@ -164,6 +164,7 @@
   function typed(v) {
     // the typed JSON of msgjson.c: {"type": T, "value": V}, tables and arrays nested
     if (v && typeof v === 'object' && 'type' in v) {
+      if ('base64' in v) return [v.type, 'base64 ' + v.base64];
       const val = v.value;
       if (v.type === 'table' || v.type === 'array') return [v.type, JSON.stringify(val)];
       return [v.type, typeof val === 'object' ? JSON.stringify(val) : String(val)];
@@ -179,7 +180,7 @@
     const d = clear($('detail-death').tBodies[0]);
     d.appendChild(kvRow('died in', m.queue)); d.appendChild(kvRow('reason', m.reason));
     d.appendChild(kvRow('deaths there', m.count)); d.appendChild(kvRow('first death', m.first_death));
-    d.appendChild(kvRow('came by exchange', m.exchange)); d.appendChild(kvRow('routing keys', m.routing_keys.join(', ')));
+    d.appendChild(kvRow('came by exchange', m.exchange === '' ? '(the default exchange)' : m.exchange)); d.appendChild(kvRow('routing keys', m.routing_keys.join(', ')));
     d.appendChild(kvRow('delivered by', m.delivery_exchange + ' / ' + m.delivery_routing_key));
     if (m.delivery_count !== undefined) d.appendChild(kvRow('x-delivery-count', m.delivery_count));
     const x = clear($('detail-xdeath').tBodies[0]);
