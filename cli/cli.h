@@ -116,6 +116,7 @@ extern const struct command cmd_dlq_archive;
 extern const struct command cmd_dlq_restore;
 extern const struct command cmd_dlq_status;
 extern const struct command cmd_dlq_check;
+extern const struct command cmd_dlq_serve;
 extern const struct command cmd_alerts;
 
 /* Values of a command option (by long name); NULL when the name is not in the table. */

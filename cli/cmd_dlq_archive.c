@@ -28,33 +28,6 @@ static const struct optspec archive_options_spec[] = {
     {NULL, 0, NULL, NULL},
 };
 
-static json_t *archive_summary_json(const struct archive_options *o, const struct archive_result *r,
-                                    bool ok, const char *error)
-{
-    const struct rmqt_mover_stats *m = &r->mover;
-    json_t *j = json_object();
-
-    json_object_set_new(j, "vhost", json_string(o->vhost));
-    json_object_set_new(j, "queue", json_string(o->queue));
-    json_object_set_new(j, "file", json_string(o->file));
-    json_object_set_new(j, "copy", json_boolean(o->copy));
-    json_object_set_new(j, "created", json_boolean(r->created));
-    dlq_add_count(j, "snapshot", m->snapshot);
-    dlq_add_count(j, "archived", m->moved);
-    dlq_add_count(j, "filtered", m->skipped - r->unarchivable);
-    dlq_add_count(j, "not_archivable", r->unarchivable);
-    json_object_set_new(j, "first_not_archivable",
-                        r->first_unarchivable ? json_integer((json_int_t)r->first_unarchivable)
-                                              : json_null());
-    dlq_add_count(j, "left", m->left);
-    dlq_add_count(j, "at_delivery_limit", m->at_limit);
-    json_object_set_new(j, "seconds", json_real(m->seconds));
-    json_object_set_new(j, "rate", json_real(m->seconds > 0 ? (double)m->moved / m->seconds : 0));
-    json_object_set_new(j, "ok", json_boolean(ok));
-    json_object_set_new(j, "error", error ? json_string(error) : json_null());
-    return j;
-}
-
 static void print_archive_text(FILE *f, const struct archive_options *o,
                                const struct archive_result *r, bool limit_reached)
 {

@@ -133,36 +133,6 @@ static void preview_each(void *ctx, const struct replay_preview *pv)
     o->first = false;
 }
 
-static json_t *summary_json(const char *vhost, const char *queue, const struct replay_result *r,
-                            bool dry_run, bool ok, const char *error)
-{
-    const struct rmqt_mover_stats *m = &r->mover;
-    json_t *j = json_object();
-
-    json_object_set_new(j, "vhost", json_string(vhost));
-    json_object_set_new(j, "queue", json_string(queue));
-    json_object_set_new(j, "dry_run", json_boolean(dry_run));
-    dlq_add_count(j, "snapshot", m->snapshot);
-    dlq_add_count(j, dry_run ? "would_move" : "moved", m->moved);
-    dlq_add_count(j, dry_run ? "would_park" : "parked", m->parked);
-    dlq_add_count(j, "filtered", r->filtered);
-    dlq_add_count(j, "returned", m->returned);
-    dlq_add_count(j, "nacked", m->nacked);
-    dlq_add_count(j, "refused", m->refused);
-    dlq_add_count(j, "unconfirmed", m->unconfirmed);
-    dlq_add_count(j, "at_max_replays", r->at_max);
-    dlq_add_count(j, "no_home", r->no_home);
-    dlq_add_count(j, "no_target", r->no_target);
-    dlq_add_count(j, "left", m->left);
-    dlq_add_count(j, "at_delivery_limit", m->at_limit);
-    json_object_set_new(j, "seconds", json_real(m->seconds));
-    json_object_set_new(
-        j, "rate", json_real(m->seconds > 0 ? (double)(m->moved + m->parked) / m->seconds : 0));
-    json_object_set_new(j, "ok", json_boolean(ok));
-    json_object_set_new(j, "error", error ? json_string(error) : json_null());
-    return j;
-}
-
 /* Why messages of the snapshot were not handled, when the run did not stop at a limit. */
 static const char *why_left(bool failed)
 {
@@ -314,8 +284,8 @@ static int run_replay(struct cli *cli, const struct parsed_opts *opts, int argc,
             printf("{\n  \"messages\": [");
         rc = replay_preview(s, c.http, &o, preview_each, &out, &res, &err);
         if (cli->output == OUTPUT_JSON) {
-            json_t *sum =
-                summary_json(vhost, o.queue, &res, true, rc == 0, rc < 0 ? err.message : NULL);
+            json_t *sum = replay_summary_json(vhost, o.queue, &res, true, rc == 0,
+                                              rc < 0 ? err.message : NULL);
             char *ss = json_dumps(sum, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
             printf("%s],\n  \"summary\": %s\n}\n", out.first ? "" : "\n  ", ss);
             free(ss);
@@ -335,7 +305,8 @@ static int run_replay(struct cli *cli, const struct parsed_opts *opts, int argc,
     ok = replay_ok(rc, &res, cli_stop_requested);
     dlq_warn_at_limit(o.queue, res.mover.at_limit, o.delivery_limit);
     if (cli->output == OUTPUT_JSON) {
-        json_t *sum = summary_json(vhost, o.queue, &res, false, ok, rc < 0 ? err.message : NULL);
+        json_t *sum =
+            replay_summary_json(vhost, o.queue, &res, false, ok, rc < 0 ? err.message : NULL);
         json_dumpf(sum, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);
         json_decref(sum);

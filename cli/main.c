@@ -10,23 +10,12 @@
 #include <string.h>
 
 const struct command *const cli_commands[] = {
-    &cmd_validate,
-    &cmd_plan,
-    &cmd_apply,
-    &cmd_diff,
-    &cmd_export,
-    &cmd_graph,
-    &cmd_expand,
-    &cmd_init,
-    &cmd_dlq_inspect,
-    &cmd_dlq_replay,
-    &cmd_dlq_archive,
-    &cmd_dlq_restore,
-    &cmd_dlq_status,
-    &cmd_dlq_check,
-    &cmd_alerts,
-    &cmd_version,
-    NULL,
+    &cmd_validate,   &cmd_plan,        &cmd_apply,
+    &cmd_diff,       &cmd_export,      &cmd_graph,
+    &cmd_expand,     &cmd_init,        &cmd_dlq_inspect,
+    &cmd_dlq_replay, &cmd_dlq_archive, &cmd_dlq_restore,
+    &cmd_dlq_status, &cmd_dlq_check,   &cmd_dlq_serve,
+    &cmd_alerts,     &cmd_version,     NULL,
 };
 
 const struct optspec cli_global_options[] = {

@@ -24,6 +24,7 @@
 #include "xalloc.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdlib.h>
@@ -398,7 +399,7 @@ static int archive_select(void *ctx, const amqp_envelope_t *in, struct rmqt_outg
     free(a->line);
     a->line = NULL;
     death_read(&in->message.properties, &d);
-    if (!replay_selected(&a->o->filter, &d, time(NULL)))
+    if (!replay_selected_message(&a->o->filter, &in->message.properties, &d, time(NULL)))
         return RMQT_SKIP;
     rmqt_error_init(&why);
     a->line = archive_record_line(in, a->version, &a->line_len, &why);
@@ -682,4 +683,36 @@ bool archive_ok(const struct archive_options *o, int rc, const struct archive_re
 bool restore_ok(int rc, const struct restore_result *res, bool stopped)
 {
     return rc == 0 && !stopped && res->returned == 0 && res->nacked == 0;
+}
+
+static void add_count(json_t *j, const char *k, uint64_t v)
+{
+    json_object_set_new(j, k, json_integer((json_int_t)v));
+}
+
+json_t *archive_summary_json(const struct archive_options *o, const struct archive_result *r,
+                             bool ok, const char *error)
+{
+    const struct rmqt_mover_stats *m = &r->mover;
+    json_t *j = json_object();
+
+    json_object_set_new(j, "vhost", json_string(o->vhost));
+    json_object_set_new(j, "queue", json_string(o->queue));
+    json_object_set_new(j, "file", json_string(o->file));
+    json_object_set_new(j, "copy", json_boolean(o->copy));
+    json_object_set_new(j, "created", json_boolean(r->created));
+    add_count(j, "snapshot", m->snapshot);
+    add_count(j, "archived", m->moved);
+    add_count(j, "filtered", m->skipped - r->unarchivable);
+    add_count(j, "not_archivable", r->unarchivable);
+    json_object_set_new(j, "first_not_archivable",
+                        r->first_unarchivable ? json_integer((json_int_t)r->first_unarchivable)
+                                              : json_null());
+    add_count(j, "left", m->left);
+    add_count(j, "at_delivery_limit", m->at_limit);
+    json_object_set_new(j, "seconds", json_real(m->seconds));
+    json_object_set_new(j, "rate", json_real(m->seconds > 0 ? (double)m->moved / m->seconds : 0));
+    json_object_set_new(j, "ok", json_boolean(ok));
+    json_object_set_new(j, "error", error ? json_string(error) : json_null());
+    return j;
 }

@@ -26,6 +26,7 @@
 #include "warn.h"
 #include "xalloc.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,47 @@ bool replay_selected(const struct replay_filter *f, const struct death *d, time_
     return true;
 }
 
+static bool bytes_contain(amqp_bytes_t b, const char *s)
+{
+    size_t n = strlen(s), i;
+    if (n == 0)
+        return true;
+    for (i = 0; b.bytes && i + n <= b.len; i++)
+        if (memcmp((const char *)b.bytes + i, s, n) == 0)
+            return true;
+    return false;
+}
+
+bool replay_selected_message(const struct replay_filter *f, const amqp_basic_properties_t *p,
+                             const struct death *d, time_t now)
+{
+    bool has_id = p->_flags & AMQP_BASIC_MESSAGE_ID_FLAG;
+
+    if (!replay_selected(f, d, now))
+        return false;
+    if (f->n_message_ids) {
+        size_t k;
+        for (k = 0; k < f->n_message_ids; k++)
+            if (has_id && bytes_is(p->message_id, f->message_ids[k]))
+                break;
+        if (k == f->n_message_ids)
+            return false;
+    }
+    if (f->search && f->search[0]) {
+        bool found = has_id && bytes_contain(p->message_id, f->search);
+        int i;
+        if (d->present && d->routing_keys)
+            for (i = 0; !found && i < d->routing_keys->num_entries; i++) {
+                const amqp_field_value_t *k = &d->routing_keys->entries[i];
+                if (k->kind == AMQP_FIELD_KIND_UTF8 || k->kind == AMQP_FIELD_KIND_BYTES)
+                    found = bytes_contain(k->value.bytes, f->search);
+            }
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
 /* The death's routing keys after the first, as a CC array (borrowed). */
 static void rest_keys(const struct death *dth, amqp_array_t *cc)
 {
@@ -80,7 +122,7 @@ void replay_decide(const struct replay_options *o, const amqp_basic_properties_t
     memset(d, 0, sizeof(*d));
     death_read(p, &d->death);
     d->replays = replay_count(p);
-    if (!replay_selected(&o->filter, &d->death, now)) {
+    if (!replay_selected_message(&o->filter, p, &d->death, now)) {
         d->action = ACT_FILTERED;
         return;
     }
@@ -501,4 +543,39 @@ int replay_preview(struct rmqt_session *s, struct rmqt_http *http, const struct 
     res->mover.consumers = bs.consumers;
     targets_release(&pr.targets);
     return rc;
+}
+
+static void add_count(json_t *j, const char *k, uint64_t v)
+{
+    json_object_set_new(j, k, json_integer((json_int_t)v));
+}
+
+json_t *replay_summary_json(const char *vhost, const char *queue, const struct replay_result *r,
+                            bool dry_run, bool ok, const char *error)
+{
+    const struct rmqt_mover_stats *m = &r->mover;
+    json_t *j = json_object();
+
+    json_object_set_new(j, "vhost", json_string(vhost));
+    json_object_set_new(j, "queue", json_string(queue));
+    json_object_set_new(j, "dry_run", json_boolean(dry_run));
+    add_count(j, "snapshot", m->snapshot);
+    add_count(j, dry_run ? "would_move" : "moved", m->moved);
+    add_count(j, dry_run ? "would_park" : "parked", m->parked);
+    add_count(j, "filtered", r->filtered);
+    add_count(j, "returned", m->returned);
+    add_count(j, "nacked", m->nacked);
+    add_count(j, "refused", m->refused);
+    add_count(j, "unconfirmed", m->unconfirmed);
+    add_count(j, "at_max_replays", r->at_max);
+    add_count(j, "no_home", r->no_home);
+    add_count(j, "no_target", r->no_target);
+    add_count(j, "left", m->left);
+    add_count(j, "at_delivery_limit", m->at_limit);
+    json_object_set_new(j, "seconds", json_real(m->seconds));
+    json_object_set_new(
+        j, "rate", json_real(m->seconds > 0 ? (double)(m->moved + m->parked) / m->seconds : 0));
+    json_object_set_new(j, "ok", json_boolean(ok));
+    json_object_set_new(j, "error", error ? json_string(error) : json_null());
+    return j;
 }

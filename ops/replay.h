@@ -37,6 +37,11 @@ struct replay_filter {
     const char *from_queue; /* the queue of the most recent death; NULL: any */
     bool has_older_than;
     double older_than_s; /* died (first death there) at least this long ago */
+    /* the dashboard's filters (dlq serve; the CLI leaves them zero): a text found in the
+     * message id or one of the death's routing keys; a selection of message ids */
+    const char *search; /* NULL: any */
+    const char *const *message_ids;
+    size_t n_message_ids; /* 0: any */
 };
 
 struct replay_options {
@@ -79,9 +84,14 @@ struct replay_decision {
     amqp_array_t cc; /* extra routing keys (ROUTE_ORIGIN, or ROUTE_EXCHANGE without a key) */
 };
 
-/* Decides for a message with properties p at time now. Pure. */
 /* Whether the filters select a message that died as d (now: the current time). */
 bool replay_selected(const struct replay_filter *f, const struct death *d, time_t now);
+/* The same with the filters that need the message's properties p too (search, message ids):
+ * what replay, archive and the dashboard select by. */
+bool replay_selected_message(const struct replay_filter *f, const amqp_basic_properties_t *p,
+                             const struct death *d, time_t now);
+
+/* Decides for a message with properties p at time now. Pure. */
 
 void replay_decide(const struct replay_options *o, const amqp_basic_properties_t *p, time_t now,
                    struct replay_decision *d);
@@ -129,5 +139,12 @@ struct replay_preview {
 int replay_preview(struct rmqt_session *s, struct rmqt_http *http, const struct replay_options *o,
                    void (*each)(void *ctx, const struct replay_preview *p), void *ctx,
                    struct replay_result *res, struct rmqt_error *err);
+
+/* A run's summary as the CLI's JSON (dlq replay -o json): counts, seconds, rate, ok, error
+ * (NULL: none). dry_run names the counts would_move and would_park. New reference. */
+struct json_t;
+struct json_t *replay_summary_json(const char *vhost, const char *queue,
+                                   const struct replay_result *r, bool dry_run, bool ok,
+                                   const char *error);
 
 #endif
