@@ -113,6 +113,14 @@ if check "build: Release, gcc, -Werror" bash -c \
   count_ctest "ctest (Release)" "$logdir/ctest-release.log"
 fi
 
+# The installable tool (no broker): cmake --install and the Debian package, unpacked into a
+# scratch root, its man pages rendered.
+section "install and Debian package"
+if [ -x build/rmqtopo ]; then
+  bash tests/integration/test_package.sh build/rmqtopo >"$logdir/test_package.log" 2>&1
+  count_script "package: test_package.sh" "$logdir/test_package.log" $?
+fi
+
 # Integration tests against private RabbitMQ nodes run in the background from here, while the
 # sanitizer build and the fuzzers use the CPU: they mostly wait for the broker. Five nodes,
 # each with its own name and ports chosen free at run time (two runs on one machine both
@@ -125,6 +133,8 @@ names=(rmqtopo-test-$run_id rmqtopo-apply-$run_id rmqtopo-clc-$run_id rmqtopo-cl
 # per node: the scripts it runs, each "script[@VAR=value]" (node 0: every other script)
 groups=("" "test_apply.sh" "test_apply_clients.sh@CLIENT_TYPES=classic"
   "test_apply_clients.sh@CLIENT_TYPES=quorum" "test_migrate_producer.sh")
+# scripts in tests/integration that need no broker and run in a section of their own
+not_on_nodes="test_package.sh"
 integration_pid=
 stop_brokers() {
   local n
@@ -150,7 +160,7 @@ run_group() {
     else
       for t in tests/integration/test_*.sh; do
         name=$(basename "$t")
-        case " ${groups[*]} " in *" $name"[\ @]*) continue ;; esac
+        case " ${groups[*]} $not_on_nodes " in *" $name"[\ @]*) continue ;; esac
         bash "$t" "$root/build/rmqtopo" >"$logdir/${name%.sh}.log" 2>&1
         echo $? >"$logdir/${name%.sh}.status"
       done
@@ -243,7 +253,7 @@ if [ -n "$integration_pid" ]; then
     expected=()
     for t in tests/integration/test_*.sh; do
       name=$(basename "$t")
-      case " ${groups[*]} " in *" $name"[\ @]*) continue ;; esac
+      case " ${groups[*]} $not_on_nodes " in *" $name"[\ @]*) continue ;; esac
       expected+=("${name%.sh}")
     done
     for k in 1 2 3 4; do
