@@ -70,6 +70,17 @@ setup_plan_drift() {
   wait_count orders.dlq 3
 }
 
+# orders.yaml applied, then 2 messages (order-1041, order-1042) published to orders.placed
+# with a 1 ms TTL: they expire into orders.dlq through the policy's dead-letter exchange
+setup_dlq_expired() {
+  local i
+  setup_orders_applied || return 1
+  for i in 1 2; do
+    api POST /exchanges/orders/orders/publish "{\"properties\":{\"delivery_mode\":2,\"message_id\":\"order-104$i\",\"expiration\":\"1\"},\"routing_key\":\"order.placed\",\"payload\":\"{\\\"order\\\":104$i}\",\"payload_encoding\":\"string\"}" >/dev/null
+  done
+  wait_count orders.dlq 2
+}
+
 normalise() {
   sed -E -e 's/(localhost|127\.0\.0\.1):[0-9]+/\1:PORT/g' \
     -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z/TIME/g' \
