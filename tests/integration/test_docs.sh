@@ -81,6 +81,19 @@ setup_dlq_expired() {
   wait_count orders.dlq 2
 }
 
+# the file orders.yaml of the README's monitoring example (written to the scratch directory
+# by a "check: file" block) applied; 12 messages rejected from orders.placed, 5 from
+# orders.audit: each dead-letters through the fanout orders.dlx into both dead-letter queues
+setup_dlq_monitor() {
+  local msgtool
+  msgtool=$(dirname "$bin")/tests/msgtool
+  reset_orders
+  "$bin" apply "$work/orders.yaml" >/dev/null 2>&1 || return 1
+  "$msgtool" publish orders orders.placed 12 p && "$msgtool" reject orders orders.placed 12 &&
+    "$msgtool" publish orders orders.audit 5 a && "$msgtool" reject orders orders.audit 5 || return 1
+  wait_count orders.dlq 17 && wait_count orders.audit.dlq 17
+}
+
 normalise() {
   sed -E -e 's/(localhost|127\.0\.0\.1):[0-9]+/\1:PORT/g' \
     -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z/TIME/g' \
