@@ -111,6 +111,14 @@ for ref in $(cat "$root"/usr/share/man/man*/* | grep -o 'rmqtopo-[a-z-]*[a-z] *(
 done
 expect_eq "every rmqtopo-*(N) reference names an installed page" "" "$bad"
 
+# the example of rmqtopo-topology(5) is a topology validate accepts
+sed -n '/^\.SH EXAMPLES/,/^\.fi/p' "$root/usr/share/man/man5/rmqtopo-topology.5" | sed '1,2d;$d' |
+  sed 's/\\-/-/g' >"$tmp/example.yaml"
+out=$("$bin" validate "$tmp/example.yaml" 2>&1)
+rc=$?
+expect_eq "rmqtopo-topology(5)'s example validates ($(wc -l <"$tmp/example.yaml") lines)" "0" "$rc"
+[ $rc -eq 0 ] || echo "$out" | head -n 5 | sed 's/^/  /'
+
 # --- cmake --install into a scratch prefix
 prefix=$tmp/prefix
 if cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" 2>&1; then
