@@ -180,5 +180,31 @@ for doc in "$root/README.md" "$root"/docs/*.md; do
     check_block "$rel" "$line" "$kind" "$arg" "$block"
   done <"$tmp/blocks/index"
 done
+# docs/commands.md names every command of 'rmqtopo --help' in a section of its own, and every
+# option of each command's --help in that section; the global options anywhere
+commands=$root/docs/commands.md
+if [ -f "$commands" ]; then
+  missing=
+  while read -r c sub; do
+    [ -n "$c" ] || continue
+    title=$c${sub:+ $sub}
+    [ "$c" = diff ] && continue # plan's alias, in plan's section
+    section=$(awk -v t="## $title" '$0 == t { on = 1; next } /^## / { on = 0 } on' "$commands")
+    if [ -z "$section" ]; then
+      missing="$missing [no section '## $title']"
+      continue
+    fi
+    for o in $("$bin" $c $sub --help | sed -n '/^Options:/,/^$/p' |
+      grep -o -E '^ +(-[a-z], )?--[a-z-]+' | sed -E 's/.*--/--/'); do
+      case $section in *"$o"*) ;; *) missing="$missing $title:$o" ;; esac
+    done
+  done <<<"$("$bin" --help | sed -n '/^Commands:/,/^$/p' | sed -n 's/^  \([a-z]\+\)\( \([a-z]\+\)\)\?.*/\1 \3/p')"
+  for o in $("$bin" --help | sed -n '/^Global options/,/^$/p' | grep -o -E '^ +(-[a-z], )?--[a-z-]+' |
+    sed -E 's/.*--/--/'); do
+    grep -q -- "\`$o" "$commands" || missing="$missing global:$o"
+  done
+  expect_eq "docs/commands.md documents every command and option of --help" "" "$missing"
+fi
+
 [ "$total" -gt 0 ] && pass "$total checked examples found" || fail "checked examples found" "none"
 finish

@@ -103,6 +103,23 @@ while read -r c sub; do
 done <<<"$(echo "$cmds" | sed 's/^dlq \(FILE\|QUEUE\|F\)$//')"
 expect_eq "a man page for each of the $count commands of rmqtopo --help" "" "$nomissing"
 
+# each command's page names every option of its --help, rmqtopo(1) every global option
+missing=
+while read -r c sub; do
+  [ -n "$c" ] && [ "$c" != diff ] || continue
+  page=$root/usr/share/man/man1/rmqtopo-$c${sub:+-$sub}.1
+  [ -f "$page" ] || continue
+  for o in $("$bin" $c $sub --help | sed -n '/^Options:/,/^$/p' |
+    grep -o -E '^ +(-[a-z], )?--[a-z-]+' | sed -E 's/.*--/--/'); do
+    grep -qF -- "$(echo "$o" | sed 's/-/\\-/g')" "$page" || missing="$missing $c${sub:+-$sub}:$o"
+  done
+done <<<"$(echo "$cmds" | sed 's/^dlq \(FILE\|QUEUE\|F\)$//')"
+for o in $("$bin" --help | sed -n '/^Global options/,/^$/p' | grep -o -E '^ +(-[a-z], )?--[a-z-]+' |
+  sed -E 's/.*--/--/'); do
+  grep -qF -- "$(echo "$o" | sed 's/-/\\-/g')" "$root/usr/share/man/man1/rmqtopo.1" || missing="$missing rmqtopo:$o"
+done
+expect_eq "each page names every option of its command's --help" "" "$missing"
+
 # every rmqtopo page a SEE ALSO or text refers to exists
 bad=
 for ref in $(cat "$root"/usr/share/man/man*/* | grep -o 'rmqtopo-[a-z-]*[a-z] *([15])' | sort -u | tr -d ' '); do
