@@ -98,7 +98,7 @@ normalise() {
   sed -E -e 's/(localhost|127\.0\.0\.1):[0-9]+/\1:PORT/g' \
     -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z/TIME/g' \
     -e 's/[0-9]+(\.[0-9]+)? ?msg\/s/RATE/g' \
-    -e 's/(^|[^A-Za-z0-9_.])[0-9]+(\.[0-9]+)? ?(ms|s)([^A-Za-z0-9_]|$)/\1DUR\4/g' \
+    -e 's/\b[0-9]+(\.[0-9]+)? ?(ms|s|m|h)\b/DUR/g' \
     -e 's/cluster [^ ),]+/cluster NAME/g' \
     -e 's/process [0-9]+/process PID/g' \
     -e 's/[[:space:]]+/ /g' -e 's/ $//' -e '/^$/d'
