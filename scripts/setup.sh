@@ -20,6 +20,7 @@ PACKAGES=(
     rabbitmq-server curl graphviz hyperfine openssl python3 bsdutils
     prometheus nagios-plugins-rabbitmq
     libmicrohttpd-dev chromium chromium-driver python3-selenium
+    man-db groff-base
 )
 PACKAGES+=("$@")
 
