@@ -19,6 +19,7 @@ PACKAGES=(
     librabbitmq-dev libssl-dev libcurl4-openssl-dev libjansson-dev libyaml-dev libcmocka-dev
     rabbitmq-server curl graphviz hyperfine openssl python3 bsdutils
     prometheus nagios-plugins-rabbitmq
+    python3-jsonschema python3-yaml zsh bash-completion
 )
 PACKAGES+=("$@")
 

@@ -8,7 +8,8 @@
 #   2. format check (clang-format, the repo's .clang-format)
 #   3. Release build with gcc (-Werror), then ctest: unit tests and data-driven cases
 #   4. Debug build with ASan+UBSan, then the unit tests again under the sanitizers
-#   5. validate every example topology (once under valgrind)
+#   5. the JSON Schema and shell completion tests (no broker needed), then validate every
+#      example topology (once under valgrind)
 #   6. private RabbitMQ nodes (scripts/broker.sh, free ports), tests/integration/test_*.sh
 #      against them, in the background from step 4 on
 #   7. the fuzz targets (clang, libFuzzer): the saved regressions, then a bounded run
@@ -34,6 +35,8 @@ done
 passed=0
 failed=0
 failures=()
+# integration scripts that need no broker: run in their own section, not on the broker nodes
+no_broker_tests="test_schema.sh test_completion.sh"
 jobs=$(nproc 2>/dev/null || echo 2)
 logdir=$root/build-logs
 mkdir -p "$logdir"
@@ -151,6 +154,7 @@ run_group() {
       for t in tests/integration/test_*.sh; do
         name=$(basename "$t")
         case " ${groups[*]} " in *" $name"[\ @]*) continue ;; esac
+        case " $no_broker_tests " in *" $name "*) continue ;; esac
         bash "$t" "$root/build/rmqtopo" >"$logdir/${name%.sh}.log" 2>&1
         echo $? >"$logdir/${name%.sh}.status"
       done
@@ -191,6 +195,15 @@ if [ $quick -eq 0 ]; then
       ctest --test-dir build-asan --output-on-failure -j"$jobs" >"$logdir/ctest-asan.log" 2>&1
     count_ctest "ctest (ASan+UBSan)" "$logdir/ctest-asan.log"
   fi
+fi
+
+section "schema and shell completion (no broker)"
+# the topology file's JSON Schema against the loader, and the bash/zsh completion
+if [ -x build/rmqtopo ]; then
+  for t in $no_broker_tests; do
+    bash "tests/integration/$t" "$root/build/rmqtopo" >"$logdir/${t%.sh}.log" 2>&1
+    count_script "${t%.sh}" "$logdir/${t%.sh}.log" $?
+  done
 fi
 
 section "example topologies"
@@ -244,6 +257,7 @@ if [ -n "$integration_pid" ]; then
     for t in tests/integration/test_*.sh; do
       name=$(basename "$t")
       case " ${groups[*]} " in *" $name"[\ @]*) continue ;; esac
+      case " $no_broker_tests " in *" $name "*) continue ;; esac
       expected+=("${name%.sh}")
     done
     for k in 1 2 3 4; do
