@@ -54,6 +54,8 @@ if cmp -s "$work/printed2.json" "$SCHEMA"; then pass "rmqtopo -o json schema pri
 "$BIN" schema extra >/dev/null 2>"$work/err"
 expect_eq "rmqtopo schema with an argument is a usage error (64)" 64 "$?"
 expect_contains "rmqtopo --help lists schema" "$("$BIN" --help)" "schema "
+expect_contains "a misspelt command gets a did-you-mean, the last commands of the table too" \
+  "$("$BIN" shema 2>&1)" "did you mean 'schema'?"
 
 # validate's verdict on a file, run as the data cases run (env -i, the case's env file)
 # sets v_status and v_err
