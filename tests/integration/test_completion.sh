@@ -17,7 +17,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib.sh"
 root=$(cd "$here/../.." && pwd)
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-work=$(mktemp -d)
+work=$(mktemp -d "${TMPDIR:-/tmp}/rmqtopo-test-completion.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 # A scratch directory with files to complete and a topology of two vhosts.

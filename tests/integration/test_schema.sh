@@ -27,7 +27,7 @@ BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 SCHEMA=$root/schema/rmqtopo-topology.schema.json
 PY=/usr/bin/python3
 CHECK=$here/schema_check.py
-work=$(mktemp -d)
+work=$(mktemp -d "${TMPDIR:-/tmp}/rmqtopo-test-schema.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 if ! "$PY" -c 'import jsonschema, yaml' 2>/dev/null; then
@@ -96,7 +96,7 @@ run_schema() {
   s_out=${SM[$1]:-accepted $1}
 }
 # what validate says that the schema must see too: the loader's key and type errors
-KEY_LEVEL="unknown key|expected a map|expected a list|expected a non-empty list|expected a whole number|expected true or false|expected a duration|expected a size|expected a rate|invalid value '|invalid exchange type|invalid duration|invalid size|invalid max_age|YAML merge keys|missing: |needs a type|needs a pattern|needs a definition|a binding needs|unsupported version|the file is empty|expected an integer.*found string|expected the name of a retry ladder"
+KEY_LEVEL="unknown (shovel |federation upstream )?key '|needs a password source|takes one password source|expected a map|expected a list|expected a non-empty list|expected a whole number|expected true or false|expected a duration|expected a size|expected a rate|invalid value '|invalid exchange type|invalid duration|invalid size|invalid max_age|YAML merge keys|missing: |needs a type|needs a pattern|needs a definition|a binding needs|unsupported version|the file is empty|expected an integer.*found string|expected the name of a retry ladder"
 
 # --- every file the schema is to see, checked in one run
 : >"$work/list"
@@ -220,7 +220,7 @@ EOF
 probe() { # NAME YAML
   local name=$1 body=$2 msg loader schema_keys extra missing
   printf '%s\n' "$body" >"$work/probe.yaml"
-  msg=$("$BIN" validate "$work/probe.yaml" 2>&1 | grep -m1 "unknown key 'zzqqxxyy'")
+  msg=$("$BIN" validate "$work/probe.yaml" 2>&1 | grep -m1 -E "unknown ([a-z-]+ )*key 'zzqqxxyy'")
   schema_keys=$(awk -v n="$name" '$1 == n { $1 = ""; print }' "$work/props.txt" | tr ' ' '\n' | sed '/^$/d' | sort)
   if [ -z "$msg" ]; then
     if "$BIN" validate "$work/probe.yaml" 2>&1 | grep -qE "unknown key '(users|limits|permissions|topic_permissions|operator_policies|shovels|federation_upstreams)'"; then
@@ -230,11 +230,13 @@ probe() { # NAME YAML
     fail "$name: the loader reports an unknown key there" "$("$BIN" validate "$work/probe.yaml" 2>&1 | head -3)"
     return
   fi
+  # the list: "(expected one of: a, b, c)" or "(it knows: a, b or c)"
   case $msg in
-    *"expected one of: "*) ;;
+    *"expected one of: "* | *"it knows: "*) ;;
     *) echo "  ($name: the loader names no key list: $msg)"; return ;;
   esac
-  loader=$(printf '%s\n' "$msg" | sed -E 's/.*expected one of: ([^)]*)\).*/\1/' | tr ',' '\n' | tr -d ' ' | sed '/^$/d' | sort)
+  loader=$(printf '%s\n' "$msg" | sed -E 's/.*(expected one of|it knows): ([^)]*)\).*/\2/; s/ or /, /' |
+    tr ',' '\n' | tr -d ' ' | sed '/^$/d' | sort)
   missing=$(comm -23 <(printf '%s\n' "$loader") <(printf '%s\n' "$schema_keys") | tr '\n' ' ')
   extra=$(comm -13 <(printf '%s\n' "$loader") <(printf '%s\n' "$schema_keys") | tr '\n' ' ')
   if [ -z "$missing" ]; then
