@@ -118,6 +118,11 @@ extern const struct command cmd_dlq_status;
 extern const struct command cmd_dlq_check;
 extern const struct command cmd_dlq_serve;
 extern const struct command cmd_alerts;
+extern const struct command cmd_schema;
+
+/* `rmqtopo __complete WORD...` for the shell completion scripts (complete.c): the words after
+ * the program name, the last one being completed. Prints candidates; returns 0. */
+int cli_complete(int argc, char **argv);
 
 /* Values of a command option (by long name); NULL when the name is not in the table. */
 const struct optvalues *opt_get(const struct parsed_opts *opts, const char *name);

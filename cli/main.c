@@ -9,14 +9,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* one a line, whatever their count (clang-format would pack a long list into columns) */
+/* clang-format off */
 const struct command *const cli_commands[] = {
-    &cmd_validate,   &cmd_plan,        &cmd_apply,
-    &cmd_diff,       &cmd_export,      &cmd_graph,
-    &cmd_expand,     &cmd_init,        &cmd_dlq_inspect,
-    &cmd_dlq_replay, &cmd_dlq_archive, &cmd_dlq_restore,
-    &cmd_dlq_status, &cmd_dlq_check,   &cmd_dlq_serve,
-    &cmd_alerts,     &cmd_version,     NULL,
+    &cmd_validate,
+    &cmd_plan,
+    &cmd_apply,
+    &cmd_diff,
+    &cmd_export,
+    &cmd_graph,
+    &cmd_expand,
+    &cmd_init,
+    &cmd_dlq_inspect,
+    &cmd_dlq_replay,
+    &cmd_dlq_archive,
+    &cmd_dlq_restore,
+    &cmd_dlq_status,
+    &cmd_dlq_check,
+    &cmd_dlq_serve,
+    &cmd_alerts,
+    &cmd_schema,
+    &cmd_version,
+    NULL,
 };
+/* clang-format on */
 
 const struct optspec cli_global_options[] = {
     {"output", 'o', "FORMAT", "output format: text (default) or json (dlq status: prometheus)"},
@@ -44,6 +60,9 @@ int main(int argc, char **argv)
     struct cli_args a;
     int status;
 
+    /* the shells' completion scripts ask the binary (complete.c): never a user's command */
+    if (argc >= 2 && strcmp(argv[1], "__complete") == 0)
+        return cli_complete(argc - 2, argv + 2);
     memset(&cli, 0, sizeof(cli));
     cli.argv0 = argv[0];
     status = cli_parse_args(&cli, argc, argv, &a);

@@ -223,9 +223,9 @@ static int read_command(int argc, char **argv, int *i, struct cli_args *a)
             return status;
     }
     if (!a->cmd) {
-        const char *names[16];
+        const char *names[64]; /* every command: a short table missed the last ones */
         const char *guess;
-        for (k = 0; cli_commands[k] && k < 15; k++)
+        for (k = 0; cli_commands[k] && k < 63; k++)
             names[k] = cli_commands[k]->name;
         names[k] = NULL;
         guess = rmqt_did_you_mean(arg, names);

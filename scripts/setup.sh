@@ -21,6 +21,7 @@ PACKAGES=(
     prometheus nagios-plugins-rabbitmq
     libmicrohttpd-dev chromium chromium-driver python3-selenium
     man-db groff-base
+    python3-jsonschema python3-yaml zsh bash-completion
 )
 PACKAGES+=("$@")
 

@@ -8,8 +8,8 @@
 #   2. format check (clang-format, the repo's .clang-format)
 #   3. Release build with gcc (-Werror), then ctest: unit tests and data-driven cases
 #   4. Debug build with ASan+UBSan, then the unit tests again under the sanitizers
-#   5. the tests that need no broker (the installed tool and its Debian package), then
-#      validate every example topology (once under valgrind)
+#   5. the tests that need no broker (JSON Schema, shell completion, the installed tool and
+#      its Debian package), then validate every example topology (once under valgrind)
 #   6. private RabbitMQ nodes (scripts/broker.sh, free ports), tests/integration/test_*.sh
 #      against them, in the background from step 4 on
 #   7. the fuzz targets (clang, libFuzzer): the saved regressions, then a bounded run
@@ -36,7 +36,7 @@ passed=0
 failed=0
 failures=()
 # integration scripts that need no broker: run in their own section, not on the broker nodes
-no_broker_tests="test_package.sh"
+no_broker_tests="test_schema.sh test_completion.sh test_package.sh"
 jobs=$(nproc 2>/dev/null || echo 2)
 logdir=$root/build-logs
 mkdir -p "$logdir"
@@ -198,8 +198,8 @@ if [ $quick -eq 0 ]; then
 fi
 
 section "tests without a broker"
-# test_package.sh: cmake --install and the Debian package (built with cpack, unpacked into a
-# scratch root, its man pages rendered)
+# the JSON Schema against the loader, the bash/zsh completion, cmake --install and the Debian
+# package (built with cpack, unpacked into a scratch root, its man pages rendered)
 if [ -x build/rmqtopo ]; then
   for t in $no_broker_tests; do
     bash "tests/integration/$t" "$root/build/rmqtopo" >"$logdir/${t%.sh}.log" 2>&1
