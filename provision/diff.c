@@ -67,8 +67,8 @@ const char *change_action_name(enum change_action a)
 
 const char *change_kind_name(enum change_kind k)
 {
-    static const char *const names[] = {"vhost",  "exchange",   "queue",           "binding",
-                                        "policy", "user",       "permission",      "topic_permission"};
+    static const char *const names[] = {"vhost",  "exchange", "queue",      "binding",
+                                        "policy", "user",     "permission", "topic_permission"};
     return names[k];
 }
 

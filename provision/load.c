@@ -990,20 +990,11 @@ static void load_section(struct loader *L, struct vhost *vh, const struct ynode 
 
 static void load_vhost(struct loader *L, const struct ynode *name, const struct ynode *n)
 {
-    static const char *const keys[] = {"exchanges",
-                                       "queues",
-                                       "bindings",
-                                       "policies",
-                                       "retry_ladders",
-                                       "alert_defaults",
+    static const char *const keys[] = {"exchanges", "queues", "bindings", "policies",
+                                       "retry_ladders", "alert_defaults",
                                        /* access.h */
-                                       "description",
-                                       "tags",
-                                       "default_queue_type",
-                                       "limits",
-                                       "permissions",
-                                       "topic_permissions",
-                                       NULL};
+                                       "description", "tags", "default_queue_type", "limits",
+                                       "permissions", "topic_permissions", NULL};
     struct vhost *vh = topology_add_vhost(L->t, name->text);
     size_t k;
 
