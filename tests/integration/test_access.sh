@@ -281,6 +281,23 @@ expect_eq "round trip: vhost limits" "$(lim "$src")" "$(lim "$dst")"
 r "plan dst" plan "$work/dst2.yaml"
 expect_eq "round trip: plan exit 0" 0 "$rc"
 
+# ---- a refused PUT: the broker's reason, and still no password --------------------------------
+cat >"$work/refused.yaml" <<YAML
+version: 1
+users:
+  $u3: { password_hash: "!!notbase64" }
+  $u1: { tags: [monitoring, management], password_env: ACC_U1_PW }
+vhosts:
+  $v: {}
+YAML
+r "apply refused -v" -v apply "$work/refused.yaml"
+expect_eq "refused PUT: apply exit 1" 1 "$rc"
+expect_contains "refused PUT: the broker's reason" "$out" "create user '$u3'"
+expect_contains "refused PUT: the broker's answer" "$out" "400 bad_request"
+r "apply refused json" -o json apply "$work/refused.yaml"
+expect_eq "refused PUT: JSON exit 1" 1 "$rc"
+api DELETE "/users/$u3" >/dev/null 2>&1
+
 # ---- secrets --------------------------------------------------------------------------------
 for s in "$pw1" "$pw2" "hunter2-literal"; do
   if grep -qF -- "$s" "$all"; then fail "secrets: '${s:0:7}...' never printed" "$(grep -nF -- "$s" "$all" | head -3)"; else
