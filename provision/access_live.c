@@ -511,6 +511,48 @@ static void read_secret(const struct topology *desired, struct access_user *u, s
     free(path);
 }
 
+/* A key the broker's version lacks: an error at pos (introduced in major.minor.patch). */
+static void need_version(struct diag_list *dl, const char *file, struct rmqt_pos pos,
+                         const char *path, const struct rmqt_version *v, int major, int minor,
+                         int patch, const char *what)
+{
+    if (rmqt_version_at_least(v, major, minor, patch))
+        return;
+    diag_add(dl, DIAG_ERROR, file, pos, path,
+             "%s needs RabbitMQ %d.%d.%d or later (the broker is %d.%d.%d)", what, major, minor,
+             patch, v->major, v->minor, v->patch);
+}
+
+/* Each key at the version that introduced it (default_queue_type: see below). */
+static void check_versions(const struct topology *t, const struct rmqt_version *v,
+                           struct diag_list *dl)
+{
+    size_t k;
+
+    for (k = 0; t->users && k < t->users->n; k++) {
+        const struct access_user *u = &t->users->v[k];
+        char *path = xasprintf("users.%s.limits", u->name);
+        if (u->limits.n)
+            need_version(dl, t->file, u->limits.pos, path, v, 3, 8, 10, "a user limit");
+        free(path);
+    }
+    for (k = 0; k < t->n_vhosts; k++) {
+        const struct vhost_access *a = t->vhosts[k].access;
+        if (!a)
+            continue;
+        if (a->description)
+            need_version(dl, t->file, a->description_pos, "description", v, 3, 8, 0,
+                         "a vhost description");
+        if (a->tags.set)
+            need_version(dl, t->file, a->tags.pos, "tags", v, 3, 8, 0, "vhost tags");
+        if (a->limits.n)
+            need_version(dl, t->file, a->limits.pos, "limits", v, 3, 7, 0, "a vhost limit");
+        if (a->has_topics)
+            need_version(dl, t->file, a->topics_pos, "topic_permissions", v, 3, 7, 0,
+                         "a topic permission");
+    }
+}
+
 int access_plan_prepare(struct rmqt_http *h, const struct topology *desired, struct topology *live,
                         const struct rmqt_version *version, struct diag_list *dl,
                         struct rmqt_error *err)
@@ -535,6 +577,7 @@ int access_plan_prepare(struct rmqt_http *h, const struct topology *desired, str
                 read_secret(desired, u, dl);
         }
     }
+    check_versions(desired, version, dl);
     if (!rmqt_version_at_least(version, 3, 11, 0)) {
         for (k = 0; k < desired->n_vhosts; k++) {
             const struct vhost *w = &desired->vhosts[k];
