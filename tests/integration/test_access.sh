@@ -299,8 +299,14 @@ expect_eq "refused PUT: JSON exit 1" 1 "$rc"
 api DELETE "/users/$u3" >/dev/null 2>&1
 
 # ---- secrets --------------------------------------------------------------------------------
-for s in "$pw1" "$pw2" "hunter2-literal"; do
-  if grep -qF -- "$s" "$all"; then fail "secrets: '${s:0:7}...' never printed" "$(grep -nF -- "$s" "$all" | head -3)"; else
-    pass "secrets: '${s:0:7}...' never printed"; fi
+enc1=$(jq -rn --arg p "$pw1" '$p|@uri')
+enc2=$(jq -rn --arg p "$pw2" '$p|@uri')
+b1=$(printf '%s:%s' "$u1" "$pw1" | base64 -w0)
+b2=$(printf '%s:%s' "$u1" "$pw2" | base64 -w0)
+i=0
+for s in "$pw1" "$pw2" "hunter2-literal" "$enc1" "$enc2" "$b1" "$b2"; do
+  i=$((i + 1)) # 1-2 the passwords, 3 the literal one, 4-5 URL-encoded, 6-7 Basic credentials
+  if grep -qF -- "$s" "$all"; then fail "secrets: form $i never printed" "line $(grep -nF -- "$s" "$all" | head -1 | cut -d: -f1)"; else
+    pass "secrets: form $i never printed ($(wc -c <"$all") bytes searched)"; fi
 done
 finish
