@@ -258,7 +258,7 @@ static int get(struct rmqt_http *h, const char *path, struct rmqt_http_response 
 /* Reads one vhost's definitions into a new vhost of live. *missing is set (and 0 returned)
  * when the broker has no such vhost. */
 static int read_vhost(struct rmqt_http *h, const char *name, struct topology *live, bool *missing,
-                      const struct rmqt_version *version, struct rmqt_error *err)
+                      struct rmqt_error *err)
 {
     struct vhost *vh;
     struct rmqt_http_response resp;
@@ -292,10 +292,9 @@ static int read_vhost(struct rmqt_http *h, const char *name, struct topology *li
             live_parse_vhost_info(vh, resp.body.buf ? resp.body.buf : "", resp.body.len);
             access_parse_vhost_info(vh, resp.body.buf ? resp.body.buf : "", resp.body.len);
         }
-        /* 3.10 reports a default type a definitions import stored, but declares never use
-         * it: an untyped queue is classic there */
-        if (!rmqt_version_at_least(version, 3, 11, 0))
-            vh->has_default_type = false;
+        /* (a reported default type is used by declares on 3.10.8 too: a queue declared
+         * without x-queue-type gets it, argument included, seen; only PUT /api/vhosts cannot
+         * set it before 3.11, see access_plan_prepare) */
         rc = access_read_vhost(h, vh, err);
     }
 out:
@@ -313,7 +312,7 @@ int live_read(struct rmqt_http *h, const struct topology *desired, struct topolo
     if (rmqt_broker_info_read(h, info, err) < 0)
         return -1;
     for (k = 0; k < desired->n_vhosts; k++)
-        if (read_vhost(h, desired->vhosts[k].name, live, &missing, &info->version, err) < 0)
+        if (read_vhost(h, desired->vhosts[k].name, live, &missing, err) < 0)
             return -1;
     return 0;
 }
@@ -353,7 +352,7 @@ static void *prefetch_worker(void *arg)
         }
         name = xstrdup(p->names[p->next++]);
         pthread_mutex_unlock(&p->lock);
-        p->rc = read_vhost(p->h, name, &p->fetched, &missing, &p->info.version, &p->err);
+        p->rc = read_vhost(p->h, name, &p->fetched, &missing, &p->err);
         if (p->rc == 0 && missing) {
             XGROW(p->missing, p->cap_missing, p->n_missing + 1);
             p->missing[p->n_missing++] = name;
@@ -441,7 +440,7 @@ int live_prefetch_finish(struct live_prefetch *p, const struct topology *desired
             memset(vh, 0, sizeof(*vh));
         } else if (!missing) {
             /* not announced while loading (e.g. a name the loader rejected): read it now */
-            rc = read_vhost(p->h, name, live, &missing, &p->info.version, err);
+            rc = read_vhost(p->h, name, live, &missing, err);
         }
     }
     for (k = 0; k < p->n_names; k++)

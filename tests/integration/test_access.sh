@@ -253,7 +253,15 @@ expect_contains "export: vhost limits" "$out" "max_connections: 6767"
 case $out in *"$rt-guest"*) pass "export: a user holding a permission there" ;; *) fail "export: a user holding a permission there" "$out" ;; esac
 case $out in *"$u1"*) fail "export --vhost: no user without a permission there" ;; *) pass "export --vhost: no user without a permission there" ;; esac
 r "plan export" plan "$work/src.yaml"
-expect_eq "export plans exit 0 (3.10 vhost default type + untyped queue: no replace)" 0 "$rc"
+expect_eq "export plans exit 0 (against 3.10, default_queue_type compared)" 0 "$rc"
+# 3.10.8 gives a queue declared without x-queue-type the vhost's default type (with the
+# argument), so an untyped queue of the file is compared with it and apply converges
+awk '{print} /^    queues:$/ {print "      untyped2: {}"}' "$work/src.yaml" >"$work/src2.yaml"
+r "apply untyped" apply "$work/src2.yaml"
+expect_eq "untyped queue in a default-quorum vhost: apply exit 0 (nothing left)" 0 "$rc"
+expect_eq "untyped queue got the vhost's default type" quorum "$(api GET "/queues/$src/untyped2" | jq -r .type)"
+r "plan untyped" plan "$work/src2.yaml"
+expect_eq "untyped queue: second plan exit 0" 0 "$rc"
 before_users=$(api GET /definitions | jq -c --arg p "$rt" '[.users[]|select(.name|startswith($p))|{name,password_hash,hashing_algorithm,tags:(.tags|if type=="string" then split(",") else . end|sort),limits}]|sort_by(.name)')
 perms() { api GET "/vhosts/$1/permissions" | jq -c '[.[]|{user,configure,write,read}]|sort_by(.user)'; }
 tperms() { api GET "/vhosts/$1/topic-permissions" | jq -c '[.[]|{user,exchange,write,read}]|sort_by(.user)'; }
