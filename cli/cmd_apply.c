@@ -79,6 +79,8 @@ static bool has_queue_work(const struct plan *p)
         if (p->v[k].kind == CK_QUEUE &&
             (p->v[k].action == CH_REPLACE || p->v[k].action == CH_DELETE || p->v[k].holding_queue))
             return true;
+        else if (p->v[k].kind == CK_USER && p->v[k].action == CH_DELETE)
+            return true; /* a user with open connections is deleted only with --force */
     return false;
 }
 

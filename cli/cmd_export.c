@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 
+#include "access.h"
 #include "export.h"
 #include "load.h"
 #include "validate.h"
@@ -19,6 +20,9 @@
 static const struct optspec export_options[] = {
     {"vhost", 0, "V", "a vhost to export (repeatable; default: the AMQP URL's, else /)"},
     {"all-vhosts", 0, NULL, "export every vhost of the broker"},
+    {"include-users", 0, NULL,
+     "also export users (password hashes, never passwords): all of them, or with --vhost those "
+     "holding a permission there"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -144,6 +148,14 @@ static int run_export(struct cli *cli, const struct parsed_opts *opts, int argc,
     /* no timestamp: exporting an unchanged broker twice gives the same bytes */
     strbuf_addf(&header, "# exported by rmqtopo %s from RabbitMQ %s at %s\n", RMQTOPO_VERSION,
                 info.version_str, rmqt_http_current_url(h));
+    if (opt_flag(opts, "include-users")) {
+        if (access_read_users(h, &live, &err) < 0) {
+            status = cli_fail(cli, EXIT_FAIL, "%s", err.message);
+            goto out;
+        }
+        if (vhosts && vhosts->n)
+            access_keep_users_of_vhosts(&live);
+    }
     for (k = 0; k < live.n_vhosts; k++)
         vhost_sort(&live.vhosts[k]);
     topology_export(&live, header.buf, &out);

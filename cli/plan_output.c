@@ -135,9 +135,13 @@ void plan_print_text(FILE *f, const struct plan *p, bool color)
 
         if (!vhost || strcmp(vhost, c->vhost) != 0) {
             vhost = c->vhost;
-            strbuf_addf(&sb, "%svhost ", color ? C_BOLD : "");
-            add_name(&sb, vhost);
-            strbuf_addf(&sb, "%s\n", color ? C_RESET : "");
+            if (c->kind == CK_USER) { /* users are cluster-wide */
+                strbuf_addf(&sb, "%susers%s\n", color ? C_BOLD : "", color ? C_RESET : "");
+            } else {
+                strbuf_addf(&sb, "%svhost ", color ? C_BOLD : "");
+                add_name(&sb, vhost);
+                strbuf_addf(&sb, "%s\n", color ? C_RESET : "");
+            }
         }
         strbuf_addf(&sb, "  %s%-3s%s ", color ? colour(c->action) : "", symbol(c->action),
                     color ? C_RESET : "");
@@ -160,6 +164,13 @@ void plan_print_text(FILE *f, const struct plan *p, bool color)
             const struct change_field *fl = &c->fields[j];
             if (c->action == CH_CREATE && strcmp(fl->field, "type") == 0)
                 continue; /* shown on the change's own line */
+            if (c->kind == CK_USER && strcmp(fl->field, "password") == 0) {
+                /* never a password or a hash: only that it changes */
+                strbuf_adds(&sb, "        password: ");
+                strbuf_adds(&sb, fl->has_new ? fl->new_value.s : "changed");
+                strbuf_addc(&sb, '\n');
+                continue;
+            }
             strbuf_adds(&sb, "        ");
             rmqt_sanitize_add(&sb, fl->field, strlen(fl->field));
             strbuf_adds(&sb, ": ");
@@ -192,7 +203,8 @@ json_t *change_to_json(const struct change *c)
 
     json_object_set_new(o, "action", json_string(change_action_name(c->action)));
     json_object_set_new(o, "kind", json_string(change_kind_name(c->kind)));
-    json_object_set_new(o, "vhost", json_string(c->vhost));
+    if (c->kind != CK_USER) /* users are cluster-wide */
+        json_object_set_new(o, "vhost", json_string(c->vhost));
     if (c->kind == CK_BINDING) {
         json_object_set_new(o, "source", json_string(c->source));
         json_object_set_new(o, "destination", json_string(c->destination));

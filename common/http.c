@@ -432,7 +432,10 @@ int rmqt_http_request(struct rmqt_http *h, const char *method, const char *path,
     long deadline, started;
     int rounds = 0;
 
-    headers = curl_slist_append(headers, "Accept: application/json");
+    /* JSON first, anything else accepted: the limits endpoints (PUT/DELETE
+     * /api/user-limits/..., /api/vhost-limits/...) answer 406 to a strict JSON Accept (seen
+     * on 3.10.8), and every JSON endpoint still answers JSON */
+    headers = curl_slist_append(headers, "Accept: application/json, */*;q=0.5");
     if (body)
         headers = curl_slist_append(headers, "Content-Type: application/json");
     sink.body = &resp->body;

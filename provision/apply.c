@@ -24,6 +24,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "apply.h"
 
+#include "access.h"
 #include "brokerver.h"
 #include "mover.h"
 #include "strbuf.h"
@@ -1049,6 +1050,8 @@ static int http_step(struct run *run, const struct change *c, struct rmqt_error 
     const char *method = "PUT";
     int rc;
 
+    if (access_owns_change(c))
+        return access_apply_change(run->o->http, c, err);
     if (c->kind == CK_VHOST) {
         strbuf_adds(&path, "/api/vhosts/");
         rmqt_url_encode(&path, c->name);
@@ -1115,6 +1118,7 @@ enum phase_id {
     PH_DEL_POLICIES,
     PH_DEL_QUEUES,
     PH_DEL_EXCHANGES,
+    PH_ACCESS, /* users, permissions, topic permissions (users come in groups of their own) */
     PH_COUNT
 };
 
@@ -1134,13 +1138,17 @@ static int phase_of(const struct change *c)
         return del ? PH_DEL_BINDINGS : PH_BINDINGS;
     case CK_POLICY:
         return del ? PH_DEL_POLICIES : PH_POLICIES;
+    case CK_USER:
+    case CK_PERMISSION:
+    case CK_TOPIC_PERMISSION:
+        return PH_ACCESS;
     }
     return -1;
 }
 
 static bool is_http_phase(int ph)
 {
-    return ph == PH_VHOSTS || ph == PH_POLICIES || ph == PH_DEL_POLICIES;
+    return ph == PH_VHOSTS || ph == PH_POLICIES || ph == PH_DEL_POLICIES || ph == PH_ACCESS;
 }
 
 int apply_plan(const struct plan *p, const struct apply_options *o, struct apply_result *r)
@@ -1510,6 +1518,7 @@ size_t apply_refusals(const struct plan *p, const struct apply_options *o,
                               c->name, c->vhost, q->consumers, q->consumers == 1 ? "" : "s",
                               c->action == CH_DELETE ? "deleting" : "replacing"));
     }
+    access_refusals(p, o->force, why, n_why);
     return *n_why - before;
 }
 

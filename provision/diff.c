@@ -17,6 +17,7 @@
  */
 #include "diff.h"
 
+#include "access.h"
 #include "argspec.h"
 
 #include "strbuf.h"
@@ -66,7 +67,8 @@ const char *change_action_name(enum change_action a)
 
 const char *change_kind_name(enum change_kind k)
 {
-    static const char *const names[] = {"vhost", "exchange", "queue", "binding", "policy"};
+    static const char *const names[] = {"vhost",  "exchange", "queue",      "binding",
+                                        "policy", "user",     "permission", "topic_permission"};
     return names[k];
 }
 
@@ -606,6 +608,7 @@ void plan_compute(struct plan *out, const struct topology *desired, const struct
 {
     size_t k, j;
 
+    access_diff_users(out, desired, live);
     for (k = 0; k < desired->n_vhosts; k++) {
         struct vdiff d;
         bool *live_matched;
@@ -627,8 +630,10 @@ void plan_compute(struct plan *out, const struct topology *desired, const struct
         diff_bindings(&d, live_matched);
         diff_policies(&d);
         diff_unmanaged(&d, live_matched);
+        access_diff_vhost(out, d.want, d.live, opts);
         free(live_matched);
         strmap_release(&d.replaced_exchanges);
         strmap_release(&d.replaced_queues);
     }
+    access_diff_users_unmanaged(out, desired, live, opts);
 }

@@ -20,7 +20,16 @@
 #include "value.h"
 
 enum change_action { CH_CREATE, CH_UPDATE, CH_REPLACE, CH_DELETE, CH_UNMANAGED };
-enum change_kind { CK_VHOST, CK_EXCHANGE, CK_QUEUE, CK_BINDING, CK_POLICY };
+enum change_kind {
+    CK_VHOST,
+    CK_EXCHANGE,
+    CK_QUEUE,
+    CK_BINDING,
+    CK_POLICY,
+    CK_USER,
+    CK_PERMISSION,
+    CK_TOPIC_PERMISSION
+};
 #define CH_ACTIONS 5
 
 /* One differing field: old is the broker's value, new the file's (as the broker would hold
@@ -58,6 +67,8 @@ struct change {
     const struct queue *want_queue, *live_queue;
     const struct binding *want_binding, *live_binding;
     const struct policy *want_policy, *live_policy;
+    /* users, permissions, topic permissions (access.h): the file's and the broker's */
+    const void *want_access, *live_access;
 };
 
 struct plan {

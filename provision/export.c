@@ -20,6 +20,7 @@
  */
 #include "export.h"
 
+#include "access.h"
 #include "threshold.h"
 
 #include "retry.h"
@@ -528,7 +529,8 @@ static void export_vhost(struct strbuf *sb, const struct vhost *vh)
     add_key(sb, "  ", vh->name);
     /* (a binding to a queue left out goes with it: queue bindings are written under their
      * queue) */
-    if (!vh->n_exchanges && !n_queues && !any_exchange_binding(vh) && !vh->n_policies) {
+    if (!vh->n_exchanges && !n_queues && !any_exchange_binding(vh) && !vh->n_policies &&
+        !access_vhost_has_export(vh)) {
         strbuf_adds(sb, " {}\n");
         free(first);
         free(last);
@@ -594,6 +596,7 @@ static void export_vhost(struct strbuf *sb, const struct vhost *vh)
         for (k = 0; k < vh->n_policies; k++)
             export_policy(sb, &vh->policies[k]);
     }
+    access_export_vhost(sb, vh);
     free(first);
     free(last);
     free(next);
@@ -669,4 +672,5 @@ void topology_export(const struct topology *t, const char *header, struct strbuf
     strbuf_adds(out, t->n_vhosts ? "version: 1\nvhosts:\n" : "version: 1\nvhosts: {}\n");
     for (k = 0; k < t->n_vhosts; k++)
         export_vhost(out, &t->vhosts[k]);
+    access_export_users(out, t);
 }

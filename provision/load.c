@@ -14,6 +14,7 @@
  */
 #include "load.h"
 
+#include "access.h"
 #include "retry.h"
 #include "strbuf.h"
 #include "textutil.h"
@@ -989,8 +990,11 @@ static void load_section(struct loader *L, struct vhost *vh, const struct ynode 
 
 static void load_vhost(struct loader *L, const struct ynode *name, const struct ynode *n)
 {
-    static const char *const keys[] = {"exchanges",     "queues",         "bindings", "policies",
-                                       "retry_ladders", "alert_defaults", NULL};
+    static const char *const keys[] = {"exchanges", "queues", "bindings", "policies",
+                                       "retry_ladders", "alert_defaults",
+                                       /* access.h */
+                                       "description", "tags", "default_queue_type", "limits",
+                                       "permissions", "topic_permissions", NULL};
     struct vhost *vh = topology_add_vhost(L->t, name->text);
     size_t k;
 
@@ -1017,7 +1021,7 @@ static void load_vhost(struct loader *L, const struct ynode *name, const struct 
         else if (strcmp(key->text, "alert_defaults") == 0) {
             vh->has_alert_defaults = true;
             load_alert(L, val, &vh->alert_defaults);
-        } else
+        } else if (!access_load_vhost_key(vh, key, val, L->file, strbuf_str(&L->path), L->dl))
             unknown_key(L, key, keys);
         path_pop(L, old);
     }
@@ -1026,11 +1030,11 @@ static void load_vhost(struct loader *L, const struct ynode *name, const struct 
 int topology_load_buffer(struct topology *t, const char *file, const char *buf, size_t len,
                          const struct load_options *opts, struct diag_list *dl)
 {
-    static const char *const keys[] = {"version", "vhosts", NULL};
+    static const char *const keys[] = {"version", "vhosts", "users", NULL};
     struct ydoc doc;
     struct ydoc_options yopts = {0};
     struct loader L = {0};
-    const struct ynode *root, *version = NULL, *vhosts = NULL;
+    const struct ynode *root, *version = NULL, *vhosts = NULL, *users = NULL;
     struct rmqt_pos start = {1, 1};
     size_t k;
     int rc = -1;
@@ -1074,6 +1078,8 @@ int topology_load_buffer(struct topology *t, const char *file, const char *buf, 
             version = root->items[k + 1];
         else if (strcmp(key->text, "vhosts") == 0)
             vhosts = root->items[k + 1];
+        else if (strcmp(key->text, "users") == 0)
+            users = root->items[k + 1];
         else {
             path_push(&L, key->text);
             unknown_key(&L, key, keys);
@@ -1109,6 +1115,8 @@ int topology_load_buffer(struct topology *t, const char *file, const char *buf, 
     } else {
         path_pop(&L, 0);
     }
+    if (users)
+        access_load_users(t, users, file, dl);
     rc = 0;
     retry_expand(t, dl); /* retry: ladders become plain objects (retry.h) */
 out:

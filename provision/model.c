@@ -5,6 +5,7 @@
  */
 #include "model.h"
 
+#include "access.h"
 #include "retry.h"
 
 #include "textutil.h"
@@ -70,6 +71,7 @@ static void vhost_release(struct vhost *vh)
     strmap_release(&vh->exchange_index);
     strmap_release(&vh->queue_index);
     retry_spec_free(vh->retry);
+    vhost_access_free(vh->access);
     free(vh->name);
 }
 
@@ -83,6 +85,7 @@ void topology_release(struct topology *t)
         vhost_release(&t->vhosts[k]);
     free(t->vhosts);
     free(t->file);
+    access_users_free(t->users);
     topology_init(t);
 }
 

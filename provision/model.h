@@ -22,6 +22,8 @@
 #include "value.h"
 
 struct retry_spec;
+struct access_users;
+struct vhost_access;
 
 enum queue_type { QT_CLASSIC = 0, QT_QUORUM, QT_STREAM };
 
@@ -120,7 +122,8 @@ struct vhost {
     enum queue_type default_type;
     struct strmap exchange_index; /* name -> index; built by vhost_index() */
     struct strmap queue_index;
-    struct retry_spec *retry; /* retry_ladders / retry keys of the file (retry.h); NULL: none */
+    struct retry_spec *retry;    /* retry_ladders / retry keys of the file (retry.h); NULL: none */
+    struct vhost_access *access; /* settings, permissions (access.h); NULL: none */
 };
 
 struct topology {
@@ -128,6 +131,7 @@ struct topology {
     int64_t version;
     struct vhost *vhosts;
     size_t n_vhosts, cap_vhosts;
+    struct access_users *users; /* `users` (access.h); NULL: the file has none / not read */
 };
 
 void topology_init(struct topology *t);

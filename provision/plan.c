@@ -11,6 +11,7 @@
  */
 #include "plan.h"
 
+#include "access.h"
 #include "load.h"
 #include "validate.h"
 
@@ -36,9 +37,16 @@ int plan_finish(struct rmqt_http *h, const struct topology *desired,
     size_t k;
 
     topology_validate_versions(desired, &info->version, dl);
+    if (access_plan_prepare(h, desired, live, &info->version, dl, err) < 0)
+        return -1;
     if (dl->errors)
         return 0;
     plan_compute(out, desired, live, opts);
+    access_check_plan(out, desired, live, dl);
+    if (dl->errors) { /* nothing may be planned that would lock apply out */
+        plan_release(out);
+        return 0;
+    }
 
     for (k = 0; k < out->n; k++) {
         struct change *c = &out->v[k];

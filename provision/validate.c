@@ -20,6 +20,8 @@
  */
 #include "validate_internal.h"
 
+#include "access.h"
+
 #include "policymatch.h"
 #include "retry.h"
 #include "routing.h"
@@ -808,4 +810,5 @@ void topology_validate(const struct topology *t, const struct validate_options *
     for (k = 0; k < t->n_vhosts; k++)
         validate_vhost(&c, &t->vhosts[k]);
     strbuf_release(&c.path);
+    access_validate(t, dl);
 }
