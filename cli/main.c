@@ -25,6 +25,7 @@ const struct command *const cli_commands[] = {
     &cmd_dlq_status,
     &cmd_dlq_check,
     &cmd_alerts,
+    &cmd_publish,
     &cmd_version,
     NULL,
 };
