@@ -363,7 +363,13 @@ void ledger_begin(struct ledger *l, const char *url, const char *cluster_name, c
                   const char *vhost, const char *exchange, const char *routing_key, bool again)
 {
     json_t *b = json_object(), *t = json_object();
-    char *when = now_iso(), *run = xasprintf("%s-%ld", when, (long)getpid());
+    char *when = now_iso(), *run, rnd[33];
+
+    /* the time and pid say which run it was; the random part keeps two runs of one process
+     * in one second apart */
+    if (archive_new_id(rnd) < 0)
+        snprintf(rnd, sizeof(rnd), "%lx", (unsigned long)clock());
+    run = xasprintf("%s-%ld-%.8s", when, (long)getpid(), rnd);
 
     json_decref(l->base);
     l->base = json_object();

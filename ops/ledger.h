@@ -9,7 +9,7 @@
  *   {"archive_id": "32 hex", "header_sha256": "64 hex", "archive": PATH, "lines": [2, 1001],
  *    "records": [1, 1000], "broker": {"url": U, "cluster_name": C, "version": V},
  *    "vhost": V, "target": {"exchange": X, "routing_key": K | null}, "time": ISO 8601 UTC,
- *    "run": "time-pid", "again": false}
+ *    "run": "time-pid-random", "again": false}
  *
  * lines are the archive's line numbers (the header is line 1), records the same as record
  * numbers (what --skip counts), both inclusive. A line is appended and fsync'd every
