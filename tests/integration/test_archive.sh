@@ -435,7 +435,7 @@ mkdir -p "$work/adir"
 "$MSGTOOL" publish "$va" lock.q 3 D
 out=$("$BIN" dlq restore --again "$work/adir" 2>&1); rc=$?
 expect_eq "restore DIR: exit 1" 1 "$rc"
-expect_contains "restore DIR: says it is a directory" "$out" "'$work/adir' is a directory: dlq restore --again takes an archive file"
+expect_contains "restore DIR: says it is a directory" "$out" "'$work/adir' is a directory: dlq restore takes an archive file"
 out=$("$BIN" dlq archive lock.q --vhost "$va" --file "$work/adir" 2>&1); rc=$?
 expect_eq "archive --file DIR: exit 1, nothing taken" '1 3' "$rc $(count "$va" lock.q)"
 expect_contains "archive --file DIR: says it is a directory" "$out" "'$work/adir' is a directory: --file takes the archive's file name"
