@@ -275,7 +275,8 @@ int ledger_open(struct ledger *l, const char *path, const struct archive_header 
         }
         if (!oe || !unwritable(oe))
             goto out;
-        l->reason = "the archive's directory is not writable";
+        l->reason = access(l->beside, F_OK) == 0 ? "the ledger beside the archive is not writable"
+                                                 : "the archive's directory is not writable";
     }
     if (!state) {
         rmqt_error_set(err, RMQT_ERR_IO,
