@@ -109,6 +109,7 @@ extern const struct command cmd_graph;
 extern const struct command cmd_expand;
 extern const struct command cmd_init;
 extern const struct command cmd_version;
+extern const struct command cmd_publish;
 extern const struct command cmd_apply;
 extern const struct command cmd_dlq_inspect;
 extern const struct command cmd_dlq_replay;

@@ -41,12 +41,42 @@ static const struct optspec apply_options_spec[] = {
     {NULL, 0, NULL, NULL},
 };
 
+/* A migration's running line is on the terminal (stderr) and must be cleared first. */
+static bool move_line_shown;
+
 static void progress_line(void *ctx, const char *line)
 {
     struct strbuf sb = {0};
     (void)ctx;
     rmqt_sanitize_add(&sb, line, strlen(line));
-    fprintf(stderr, "rmqtopo: %s\n", strbuf_str(&sb));
+    fprintf(stderr, "%srmqtopo: %s\n", move_line_shown ? "\r\033[K" : "", strbuf_str(&sb));
+    move_line_shown = false;
+    strbuf_release(&sb);
+}
+
+/* A migration's totals as one line rewritten in place (only on a terminal), as the dlq
+ * commands show theirs: moved of N, rate, ETA. */
+static void move_progress_line(void *ctx, const struct apply_move_progress *p)
+{
+    struct strbuf sb = {0};
+    double rate = p->seconds > 0 ? (double)p->moved / p->seconds : 0;
+    char eta[32] = "";
+
+    (void)ctx;
+    if (rate > 0 && p->total > p->moved)
+        snprintf(eta, sizeof(eta), ", ETA %.0f s", (double)(p->total - p->moved) / rate);
+    strbuf_addf(&sb, "moving '%s' -> '%s' (vhost '%s'): %llu of %llu (%.0f msg/s%s)", p->from,
+                p->to, p->vhost, (unsigned long long)p->moved, (unsigned long long)p->total, rate,
+                eta);
+    fprintf(stderr, "\r\033[Krmqtopo: ");
+    {
+        struct strbuf safe = {0};
+        rmqt_sanitize_add(&safe, strbuf_str(&sb), sb.len);
+        fputs(strbuf_str(&safe), stderr);
+        strbuf_release(&safe);
+    }
+    fflush(stderr);
+    move_line_shown = true;
     strbuf_release(&sb);
 }
 
@@ -351,8 +381,10 @@ static int run_apply(struct cli *cli, const struct parsed_opts *opts, int argc, 
         return cli_fail(cli, EXIT_FAIL, "%s", err.message);
     }
     ar.ao.amqp = &amqp.cfg;
-    if (isatty(STDERR_FILENO))
+    if (isatty(STDERR_FILENO)) {
         ar.ao.progress = progress_line;
+        ar.ao.move_progress = move_progress_line;
+    }
     if (cli->output == OUTPUT_JSON)
         ar.doc = json_object();
     status = cli_run_plan(cli, ar.file, ar.prune, &s);
@@ -376,6 +408,10 @@ static int run_apply(struct cli *cli, const struct parsed_opts *opts, int argc, 
         ar.ao.http = s.http;
         plan_session_report(cli, &s, ar.doc); /* warnings */
         status = do_apply(&ar, &s);
+        if (move_line_shown) { /* a migration that stopped on an error left its line */
+            fputs("\r\033[K", stderr);
+            move_line_shown = false;
+        }
     } else if (!lock_failed) {
         plan_session_report(cli, &s, ar.doc);
     }

@@ -23,6 +23,8 @@
 static const struct optspec inspect_options_spec[] = {
     {"vhost", 0, "V", "the vhost (default: the AMQP URL's, else /)"},
     {"limit", 0, "N", "read at most N messages (default 1000)"},
+    {"summary", 0, NULL, "read every message once and print only the groups"},
+    {"read-quorum", 0, NULL, "with --summary: read a quorum queue (raises delivery counts)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -179,13 +181,13 @@ static json_t *groups_json(const struct inspect_result *r)
     return a;
 }
 
-static void print_groups_text(const struct inspect_result *r)
+static void print_groups_text(const struct inspect_result *r, bool summary)
 {
     size_t i;
     char first[40], last[40], count[24];
 
-    printf("\nby queue and reason:\n  %-24s %-14s %8s  %-20s  %s\n", "QUEUE", "REASON", "MESSAGES",
-           "FIRST DEATH", "LAST DEATH");
+    printf("%sby queue and reason:\n  %-24s %-14s %8s  %-20s  %s\n", summary ? "" : "\n", "QUEUE",
+           "REASON", "MESSAGES", "FIRST DEATH", "LAST DEATH");
     for (i = 0; i < r->n_groups; i++) {
         const struct inspect_group *g = &r->groups[i];
         struct strbuf sb = {0};
@@ -213,6 +215,7 @@ static int run_inspect(struct cli *cli, const struct parsed_opts *opts, int argc
 {
     const char *limit_s = opt_last(opts, "limit");
     uint64_t limit = DEFAULT_INSPECT_LIMIT;
+    bool summary = opt_flag(opts, "summary");
     struct inspect_out out;
     struct inspect_result res;
     struct dlq_source src;
@@ -226,17 +229,40 @@ static int run_inspect(struct cli *cli, const struct parsed_opts *opts, int argc
     (void)argc;
     if (limit_s && dlq_parse_count("limit", limit_s, &limit) < 0)
         return EXIT_USAGE;
+    if (summary && limit_s) {
+        fprintf(stderr, "rmqtopo: --summary reads every message: it takes no --limit\n");
+        return EXIT_USAGE;
+    }
+    if (opt_flag(opts, "read-quorum") && !summary) {
+        fprintf(stderr, "rmqtopo: --read-quorum goes with --summary\n");
+        return EXIT_USAGE;
+    }
+    if (summary)
+        limit = 0; /* every message of the snapshot, none kept */
     queue = argv[0];
     memset(&res, 0, sizeof(res));
     memset(&out, 0, sizeof(out));
     if (dlq_prepare(cli, opts, &c, "rmqtopo dlq inspect", queue, "shown", &s, &src) < 0)
         goto out;
     vhost = rmqt_session_vhost(s);
+    if (summary) {
+        const char *why = inspect_summary_refusal(src.qi.type, opt_flag(opts, "read-quorum"));
+        if (why) {
+            status = cli_fail(cli, EXIT_FAIL,
+                              "queue '%s' is not read for a summary: %s; nothing was read. Give "
+                              "--read-quorum to read its %u message(s) anyway, or dlq inspect "
+                              "--limit N for a bounded read",
+                              queue, why, src.ready);
+            goto out;
+        }
+    }
     cli_install_signals();
     out.cli = cli;
     out.now = time(NULL);
     out.first = true;
-    if (cli->output == OUTPUT_JSON) {
+    if (summary) {
+        /* nothing is printed until the end: the groups are all there is */
+    } else if (cli->output == OUTPUT_JSON) {
         json_t *v = json_string(vhost), *q = json_string(queue);
         char *vs = json_dumps(v, JSON_ENCODE_ANY), *qs = json_dumps(q, JSON_ENCODE_ANY);
         printf("{\n  \"vhost\": %s,\n  \"queue\": %s,\n  \"messages\": [", vs, qs);
@@ -248,9 +274,15 @@ static int run_inspect(struct cli *cli, const struct parsed_opts *opts, int argc
         printf("%-24s %-20s %-14s %-5s %-5s %-20s %-7s %s\n", "MESSAGE ID", "QUEUE", "REASON",
                "COUNT", "AGE", "ROUTING KEY", "SIZE", "PREVIEW");
     }
-    if (inspect_run(s, queue, limit, src.delivery_limit, inspect_each, &out, &cli_stop_requested,
-                    &res, &err) < 0) {
-        if (cli->output == OUTPUT_JSON) {
+    if (inspect_run(s, queue, limit, src.delivery_limit, summary ? NULL : inspect_each, &out,
+                    &cli_stop_requested, &res, &err) < 0) {
+        if (summary && cli->output == OUTPUT_JSON) {
+            json_t *j = json_pack("{s:s, s:s, s:b, s:[], s:s}", "vhost", vhost, "queue", queue,
+                                  "summary", 1, "groups", "error", err.message);
+            json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            fputc('\n', stdout);
+            json_decref(j);
+        } else if (cli->output == OUTPUT_JSON) {
             json_t *e = json_string(err.message);
             char *es = json_dumps(e, JSON_ENCODE_ANY);
             printf("%s],\n  \"groups\": [],\n  \"error\": %s\n}\n", res.st.read ? "\n  " : "",
@@ -261,7 +293,25 @@ static int run_inspect(struct cli *cli, const struct parsed_opts *opts, int argc
         status = cli_fail(cli, EXIT_FAIL, "%s", err.message);
         goto out;
     }
-    if (cli->output == OUTPUT_JSON) {
+    if (summary && cli->output == OUTPUT_JSON) {
+        json_t *j = json_object();
+        json_object_set_new(j, "vhost", json_string(vhost));
+        json_object_set_new(j, "queue", json_string(queue));
+        json_object_set_new(j, "summary", json_true());
+        dlq_add_count(j, "read", res.st.read);
+        dlq_add_count(j, "snapshot", res.st.snapshot);
+        json_object_set_new(j, "groups", groups_json(&res));
+        json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        json_decref(j);
+    } else if (summary) {
+        if (res.st.read == 0)
+            printf("(queue '%s' holds no ready messages)\n", queue);
+        else
+            print_groups_text(&res, true);
+        printf("\n%llu of %llu ready message(s) read, every one counted; nothing was taken\n",
+               (unsigned long long)res.st.read, (unsigned long long)res.st.snapshot);
+    } else if (cli->output == OUTPUT_JSON) {
         json_t *g = groups_json(&res), *v;
         size_t i;
         printf("%s],\n  \"groups\": [", res.st.read ? "\n  " : "");
@@ -277,7 +327,7 @@ static int run_inspect(struct cli *cli, const struct parsed_opts *opts, int argc
         if (res.st.read == 0)
             printf("(queue '%s' holds no ready messages)\n", queue);
         else
-            print_groups_text(&res);
+            print_groups_text(&res, false);
         printf("\n%llu of %llu ready message(s) shown%s; nothing was taken\n",
                (unsigned long long)res.st.read, (unsigned long long)res.st.snapshot,
                res.st.read < res.st.snapshot && res.st.read == limit ? " (--limit)" : "");
@@ -307,6 +357,12 @@ const struct command cmd_dlq_inspect = {
     "body preview; then a summary by (queue, reason). -o json prints one document:\n"
     "{vhost, queue, messages: [...], groups: [{queue, reason, count, first_death,\n"
     "last_death}]}.\n"
+    "\n"
+    "--summary reads every message of the queue once (as many as it held when the read\n"
+    "began), keeps only a count per group (memory does not grow with the queue) and prints\n"
+    "only the group table; -o json: {vhost, queue, summary: true, read, snapshot, groups}.\n"
+    "Like dlq status it does not read a quorum queue (each read raises x-delivery-count\n"
+    "towards the delivery limit) unless --read-quorum is given.\n"
     "\n"
     "On a quorum queue every read raises each message's delivery count: the command warns,\n"
     "and shows the highest count against the queue's delivery limit.\n"

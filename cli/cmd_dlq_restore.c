@@ -8,6 +8,8 @@
 #include "dlq.h"
 
 #include "archive.h"
+#include "ledger.h"
+#include "strbuf.h"
 #include "xalloc.h"
 
 #include <stdio.h>
@@ -23,8 +25,99 @@ static const struct optspec restore_options_spec[] = {
     {"rate", 0, "MSGS_PER_S", "publish at most this many messages a second"},
     {"skip", 0, "N", "pass over the first N records (to resume a run)"},
     {"dry-run", 0, NULL, "read and check every record, publish nothing"},
+    {"again", 0, NULL, "publish records the restore ledger says were restored before"},
     {NULL, 0, NULL, NULL},
 };
+
+/* The first URL of the connection without its user and password (new string). */
+static char *url_without_credentials(const struct cli_amqp *a)
+{
+    const char *u = a->cfg.n_urls ? a->cfg.urls[0] : "amqp://localhost:5672";
+    const char *scheme = strstr(u, "://"), *host = scheme ? scheme + 3 : u;
+    const char *at = strchr(host, '@'), *slash = strchr(host, '/');
+
+    if (at && (!slash || at < slash))
+        return xasprintf("%.*s%s", (int)(host - u), u, at + 1);
+    return xstrdup(u);
+}
+
+/* A longstr of the broker's server properties (new string), or NULL. */
+static char *server_property(struct rmqt_session *s, const char *key)
+{
+    const amqp_table_t *t = amqp_get_server_properties(rmqt_session_conn(s));
+    int i;
+
+    for (i = 0; t && i < t->num_entries; i++)
+        if (t->entries[i].key.len == strlen(key) &&
+            memcmp(t->entries[i].key.bytes, key, t->entries[i].key.len) == 0 &&
+            t->entries[i].value.kind == AMQP_FIELD_KIND_UTF8)
+            return xstrndup(t->entries[i].value.value.bytes.bytes,
+                            t->entries[i].value.value.bytes.len);
+    return NULL;
+}
+
+/* "records 1-33" / "records 1-10, 12-20" / "record 5". */
+static void add_ranges(struct strbuf *sb, const struct ledger_run *r)
+{
+    size_t i;
+
+    strbuf_addf(sb, "%s ", r->records == 1 ? "record" : "records");
+    for (i = 0; i < r->n_ranges && i < 6; i++) {
+        if (i)
+            strbuf_adds(sb, ", ");
+        if (r->ranges[i][0] == r->ranges[i][1])
+            strbuf_addf(sb, "%llu", (unsigned long long)r->ranges[i][0]);
+        else
+            strbuf_addf(sb, "%llu-%llu", (unsigned long long)r->ranges[i][0],
+                        (unsigned long long)r->ranges[i][1]);
+    }
+    if (i < r->n_ranges)
+        strbuf_addf(sb, " and %zu more stretch(es)", r->n_ranges - i);
+}
+
+/* Why a restore refuses: which records went where and when, and the ways on (new string). */
+static char *refusal_text(const char *file, const struct ledger *l, uint64_t skip)
+{
+    struct strbuf sb = {0};
+    uint64_t resume = ledger_resume_point(l);
+    size_t i, shown = 0, n = ledger_overlapping(l, skip);
+
+    strbuf_addf(&sb,
+                "'%s' was restored before, and restoring it again would publish the same "
+                "messages twice: nothing was published.",
+                file);
+    for (i = 0; i < l->n_runs; i++) {
+        const struct ledger_run *r = &l->runs[i];
+        if (!ledger_run_overlaps(r, skip))
+            continue;
+        if (shown++ == 5) {
+            strbuf_addf(&sb, " ... and %zu more run(s).", n - 5);
+            break;
+        }
+        strbuf_adds(&sb, " Restored: ");
+        add_ranges(&sb, r);
+        strbuf_addf(&sb, " at %s to ", r->time ? r->time : "(unknown time)");
+        if (r->exchange && r->exchange[0])
+            strbuf_addf(
+                &sb, "exchange '%s' (routing key %s%s%s)", r->exchange, r->routing_key ? "'" : "",
+                r->routing_key ? r->routing_key : "each record's", r->routing_key ? "'" : "");
+        else
+            strbuf_addf(&sb, "queue '%s'", r->routing_key ? r->routing_key : "?");
+        strbuf_addf(&sb, " in vhost '%s' on %s", r->vhost ? r->vhost : "?",
+                    r->url ? r->url : "(unknown broker)");
+        if (r->cluster_name || r->version)
+            strbuf_addf(&sb, " (%s%s%s%s%s)", r->cluster_name ? "cluster " : "",
+                        r->cluster_name ? r->cluster_name : "",
+                        r->cluster_name && r->version ? ", " : "", r->version ? "RabbitMQ " : "",
+                        r->version ? r->version : "");
+        strbuf_addc(&sb, '.');
+    }
+    if (resume > skip)
+        strbuf_addf(&sb, " To publish only the records after %llu (never restored): --skip %llu.",
+                    (unsigned long long)resume, (unsigned long long)resume);
+    strbuf_addf(&sb, " To publish them again on purpose: --again (ledger: %s).", l->path);
+    return strbuf_detach(&sb, NULL);
+}
 
 static json_t *restore_summary_json(const char *file, const char *vhost, const char *exchange,
                                     const char *routing_key, const struct restore_result *r,
@@ -70,8 +163,9 @@ static int run_restore(struct cli *cli, const struct parsed_opts *opts, int argc
     struct dlq_conn c;
     struct rmqt_session *dst = NULL;
     struct rmqt_error err;
+    struct ledger ledger;
     const char *file, *vhost, *s, *exchange, *rkey;
-    bool ok, opened = false;
+    bool ok, opened = false, ledger_open_ = false, again;
     int status = EXIT_FAIL, rc;
 
     (void)argc;
@@ -107,6 +201,43 @@ static int run_restore(struct cli *cli, const struct parsed_opts *opts, int argc
     exchange = o.route == RESTORE_EXCHANGE ? o.to_exchange : "";
     rkey = o.route == RESTORE_EXCHANGE ? o.routing_key
                                        : (o.route == RESTORE_QUEUE ? o.to_queue : h.queue);
+    /* the ledger before the broker: a second restore of the same records refuses before it
+     * connects, and a run that publishes holds the ledger's lock to its end */
+    again = opt_flag(opts, "again");
+    if (ledger_open(&ledger, file, &h, !o.dry_run, &err) < 0) {
+        status = cli_fail(cli, EXIT_FAIL, "%s", err.message);
+        goto out;
+    }
+    ledger_open_ = true;
+    if (ledger_overlapping(&ledger, o.skip)) {
+        char *why = refusal_text(file, &ledger, o.skip);
+        if (o.dry_run) {
+            if (!again)
+                cli_warnf("a real run would be refused: %s", why);
+        } else if (!again) {
+            if (cli->output == OUTPUT_JSON) {
+                json_t *j = json_object();
+                json_object_set_new(j, "file", json_string(file));
+                json_object_set_new(j, "vhost", json_string(vhost));
+                json_object_set_new(j, "published", json_integer(0));
+                json_object_set_new(j, "ledger", json_string(ledger.path));
+                json_object_set_new(j, "already_restored", ledger_runs_json(&ledger, o.skip));
+                json_object_set_new(j, "resume_skip",
+                                    ledger_resume_point(&ledger) > o.skip
+                                        ? json_integer((json_int_t)ledger_resume_point(&ledger))
+                                        : json_null());
+                json_object_set_new(j, "ok", json_false());
+                json_object_set_new(j, "error", json_string(why));
+                json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+                fputc('\n', stdout);
+                json_decref(j);
+            }
+            status = cli_fail(cli, EXIT_FAIL, "%s", why);
+            free(why);
+            goto out;
+        }
+        free(why);
+    }
     dlq_progress_start(&progress, isatty(STDERR_FILENO) && !o.dry_run, "restored");
     o.ctx = &progress;
     o.progress = dlq_progress_cb;
@@ -119,6 +250,18 @@ static int run_restore(struct cli *cli, const struct parsed_opts *opts, int argc
                            o.dry_run ? "rmqtopo dlq restore --dry-run" : "rmqtopo dlq restore");
     if (!dst)
         goto out;
+    if (!o.dry_run) {
+        char *url = url_without_credentials(&c.amqp),
+             *cluster = server_property(dst, "cluster_name"),
+             *version = server_property(dst, "version");
+        ledger_begin(&ledger, url, cluster, version, vhost, exchange, rkey, again);
+        o.ledger = &ledger;
+        free(url);
+        free(cluster);
+        free(version);
+        if (ledger.reason)
+            cli_warnf("the restore ledger of '%s' is '%s' (%s)", file, ledger.path, ledger.reason);
+    }
     if (h.copy && o.route == RESTORE_HOME)
         cli_warnf("'%s' was made with --copy: its messages may still be in queue '%s'; restoring "
                   "them there doubles them",
@@ -146,6 +289,9 @@ static int run_restore(struct cli *cli, const struct parsed_opts *opts, int argc
     if (cli->output == OUTPUT_JSON) {
         json_t *j = restore_summary_json(file, vhost, exchange, rkey, &res, o.dry_run, ok,
                                          rc < 0 ? err.message : NULL);
+        json_object_set_new(j, "ledger", o.ledger ? json_string(ledger.path) : json_null());
+        dlq_add_count(j, "ledger_records", o.ledger ? ledger.written : 0);
+        json_object_set_new(j, "again", json_boolean(again));
         json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);
         json_decref(j);
@@ -168,6 +314,9 @@ static int run_restore(struct cli *cli, const struct parsed_opts *opts, int argc
         free(target);
         if (res.skipped)
             printf("  %llu passed over (--skip)\n", (unsigned long long)res.skipped);
+        if (o.ledger && ledger.written)
+            printf("  recorded in the restore ledger '%s'%s\n", ledger.path,
+                   again ? " (--again: published again on purpose)" : "");
         if (res.returned)
             printf("  %llu returned by the broker (no route to the target)\n",
                    (unsigned long long)res.returned);
@@ -198,6 +347,8 @@ static int run_restore(struct cli *cli, const struct parsed_opts *opts, int argc
 out:
     rmqt_session_close(dst);
     dlq_release(&c);
+    if (ledger_open_)
+        ledger_close(&ledger);
     if (opened) {
         restore_close(&r);
         archive_header_release(&h);
@@ -226,8 +377,18 @@ const struct command cmd_dlq_restore = {
     "newline but holds a whole record is published, with a warning. The file is read under a\n"
     "shared lock: while a dlq archive writes it, restore fails at once.\n"
     "\n"
+    "Every record the broker confirmed is written to the restore ledger F.restored (JSON\n"
+    "Lines: the archive's id, the records, the broker, vhost, target and time), in batches,\n"
+    "each synced. A restore of records the ledger lists refuses before publishing anything,\n"
+    "saying when and where they were restored, unless --again; after a run that stopped,\n"
+    "--skip N with N from the message publishes only the rest. When F is stdin or its\n"
+    "directory is not writable, the ledger goes to $RMQTOPO_STATE_DIR/restored/ (default\n"
+    "$XDG_STATE_HOME/rmqtopo, else ~/.local/state/rmqtopo), and the run says so. A second\n"
+    "restore of the same archive while one runs fails at once.\n"
+    "\n"
     "Exit status: 0 every record was published (--dry-run: every record is sound), 1 failure\n"
-    "(malformed record, missing target, return, refusal, lost connection, interrupted), 64\n"
+    "(malformed record, missing target, return, refusal, already restored, lost connection,\n"
+    "interrupted), 64\n"
     "usage error.",
     restore_options_spec,
     run_restore,

@@ -29,6 +29,7 @@ const struct command *const cli_commands[] = {
     &cmd_dlq_serve,
     &cmd_alerts,
     &cmd_schema,
+    &cmd_publish,
     &cmd_version,
     NULL,
 };

@@ -715,7 +715,9 @@ static void run_loop(struct mover *m)
 {
     const struct rmqt_mover_config *cfg = m->cfg;
     long idle_ms = cfg->idle_ms > 0 ? cfg->idle_ms : DEFAULT_IDLE_MS;
-    double last_report = rmqt_now_s();
+    /* the first report at once (0 of the snapshot): a progress display shows the run from
+     * its start, then every half second */
+    double last_report = rmqt_now_s() - 0.5;
     bool sink = cfg->sink != NULL, from_queue = cfg->source == NULL;
 
     m->last_delivery = rmqt_now_s();

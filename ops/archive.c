@@ -103,8 +103,14 @@ static int fsync_dir_of(const char *path, struct rmqt_error *err)
 
 static int write_header(struct arch *a, struct rmqt_error *err)
 {
-    json_t *h = archive_header_json(a->o->vhost, a->o->queue, a->o->broker, time(NULL), a->o->copy);
-    int rc = json_dumpf(h, a->f, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char id[33];
+    json_t *h;
+    int rc;
+
+    if (archive_new_id(id) < 0)
+        return rmqt_error_set(err, RMQT_ERR_IO, "no random bytes for the archive's id");
+    h = archive_header_json(a->o->vhost, a->o->queue, a->o->broker, time(NULL), a->o->copy, id);
+    rc = json_dumpf(h, a->f, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
     json_decref(h);
     if (rc < 0 || fputc('\n', a->f) == EOF || fflush(a->f) == EOF)
@@ -513,6 +519,8 @@ struct rest {
     struct restore_result *res;
     amqp_pool_t pool;
     uint64_t tag;
+    bool ledger_failed; /* a ledger write failed: ledger_err says why; the run stops */
+    struct rmqt_error ledger_err;
 };
 
 /* The next record to publish into env: 1, 0 at the end, -1 with err set. */
@@ -524,6 +532,10 @@ static int next_record(void *ctx, amqp_envelope_t *env, struct rmqt_error *err)
     int k;
 
     recycle_amqp_pool(&s->pool);
+    if (s->ledger_failed) {
+        *err = s->ledger_err;
+        return -1;
+    }
     for (;;) {
         bool whole;
         k = archive_reader_next(s->r, &len, err);
@@ -572,6 +584,10 @@ static void record_done(void *ctx, uint64_t tag)
     s->res->confirmed++;
     if (tag == s->res->published + 1)
         s->res->published++;
+    /* the record's number: every record before the first published one was skipped */
+    if (s->o->ledger && !s->ledger_failed &&
+        ledger_note(s->o->ledger, s->o->skip + tag, &s->ledger_err) < 0)
+        s->ledger_failed = true;
 }
 
 /* --to-exchange without --routing-key: each record's own routing key. */
@@ -661,6 +677,16 @@ int restore_run(struct rmqt_session *dst, struct archive_reader *r, const struct
     rc = rmqt_mover_run(NULL, dst, &mc, &st, err);
     res->returned = st.returned;
     res->nacked = st.nacked;
+    if (o->ledger) {
+        struct rmqt_error e2;
+        if (s.ledger_failed || ledger_flush(o->ledger, &e2) < 0) {
+            if (rc >= 0 || !s.ledger_failed)
+                *err = s.ledger_failed ? s.ledger_err : e2;
+            rmqt_error_prefix(err, "the restore ledger is incomplete (records published after "
+                                   "its last line are not in it)");
+            rc = -1;
+        }
+    }
 out:
     res->resume_skip = res->skipped + res->published;
     res->seconds = rmqt_now_s() - t0;

@@ -12,6 +12,7 @@
 
 #include "archive_format.h"
 #include "error.h"
+#include "ledger.h"
 #include "mover.h"
 #include "replay.h"
 #include "session.h"
@@ -81,6 +82,9 @@ struct restore_options {
     uint64_t skip; /* records to pass over first (a resumed run) */
     double rate;   /* publishes a second; 0: unlimited */
     bool dry_run;  /* read and check every record, and the target; publish nothing */
+    /* the restore ledger (ledger.h), begun: each confirmed record is noted there and the
+     * ledger is flushed at the end; a ledger that cannot be written stops the run. NULL: none */
+    struct ledger *ledger;
     const volatile sig_atomic_t *stop;
     void *ctx;
     void (*warn)(void *ctx, const char *msg); /* --dry-run: each malformed record after the first */

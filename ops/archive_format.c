@@ -22,6 +22,7 @@
 #include "xalloc.h"
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +42,24 @@ void archive_sha256_hex(const void *data, size_t len, char hex[65])
     hex[2 * i] = '\0';
 }
 
+int archive_new_id(char id[33])
+{
+    static const char digits[] = "0123456789abcdef";
+    unsigned char raw[16];
+    int i;
+
+    if (RAND_bytes(raw, (int)sizeof(raw)) != 1)
+        return -1;
+    for (i = 0; i < 16; i++) {
+        id[2 * i] = digits[raw[i] >> 4];
+        id[2 * i + 1] = digits[raw[i] & 15];
+    }
+    id[32] = '\0';
+    return 0;
+}
+
 json_t *archive_header_json(const char *vhost, const char *queue, const char *broker,
-                            time_t created, bool copy)
+                            time_t created, bool copy, const char *id)
 {
     json_t *j = json_object();
     char when[32];
@@ -57,6 +74,8 @@ json_t *archive_header_json(const char *vhost, const char *queue, const char *br
     json_object_set_new(j, "broker", broker ? json_string(broker) : json_null());
     json_object_set_new(j, "created", json_string(when));
     json_object_set_new(j, "copy", json_boolean(copy));
+    if (id)
+        json_object_set_new(j, "id", json_string(id));
     return j;
 }
 
@@ -106,6 +125,8 @@ int archive_header_parse(const char *line, size_t len, struct archive_header *h,
     h->queue = dup_member(j, "queue");
     h->broker = dup_member(j, "broker");
     h->created = dup_member(j, "created");
+    h->id = dup_member(j, "id");
+    archive_sha256_hex(line, len, h->header_sha256);
     if (!h->vhost || !h->queue) {
         rmqt_error_set(err, RMQT_ERR_PARSE, "the archive's header lacks \"%s\"",
                        h->vhost ? "queue" : "vhost");
@@ -126,6 +147,7 @@ void archive_header_release(struct archive_header *h)
     free(h->queue);
     free(h->broker);
     free(h->created);
+    free(h->id);
     memset(h, 0, sizeof(*h));
 }
 

@@ -3,7 +3,7 @@
  * message a line, and a reader that names the line of a bad record.
  *
  *   {"format": "rmqtopo-archive", "version": 2, "vhost": V, "queue": Q, "broker": B,
- *    "created": "2026-12-05T21:30:00Z", "copy": false}
+ *    "created": "2026-12-05T21:30:00Z", "copy": false, "id": "32 hex digits"}
  *   {"exchange": X, "routing_key": K, "redelivered": false, "delivery_counters": {...},
  *    "death": {...} | null, "properties": {...}, "headers": {...}, "body_size": N,
  *    "body_sha256": "hex", "body": "base64"}
@@ -52,11 +52,20 @@ struct archive_header {
     long version;
     bool copy; /* made with --copy: its messages may still be in the queue */
     char *vhost, *queue, *broker, *created; /* new strings; NULL when absent */
+    /* the archive's unique id ("id"), written since the restore ledger came (issue 17); NULL
+     * in older archives, which the ledger (ledger.h) knows by the header's digest */
+    char *id;
+    char header_sha256[65]; /* the SHA-256 of the header line as read, in hex */
 };
 
-/* The header line's object. Returns a new reference. */
+/* A new archive id: 32 random lowercase hex digits (128 bits) into id (33 bytes with the
+ * NUL). Returns 0, or -1 when no randomness could be had. */
+int archive_new_id(char id[33]);
+
+/* The header line's object; id NULL: no "id" member (an archive from before ids). Returns a
+ * new reference. */
 json_t *archive_header_json(const char *vhost, const char *queue, const char *broker,
-                            time_t created, bool copy);
+                            time_t created, bool copy, const char *id);
 
 /* Parses and checks a header line (line, len bytes, without its newline): the format name,
  * a major version this reader knows, vhost and queue present. Returns 0, or -1 with err set. */

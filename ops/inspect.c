@@ -131,6 +131,15 @@ int inspect_run(struct rmqt_session *s, const char *queue, uint64_t limit, long 
     return rc;
 }
 
+const char *inspect_summary_refusal(const char *queue_type, bool read_quorum)
+{
+    if (queue_type && strcmp(queue_type, "quorum") == 0 && !read_quorum)
+        return "it is a quorum queue: a summary reads every message, and every read raises "
+               "its x-delivery-count and brings it nearer the delivery limit (dlq status does "
+               "not read quorum queues for that reason)";
+    return NULL;
+}
+
 char *inspect_delivery_count_warning(const struct inspect_result *res, long delivery_limit)
 {
     if (!res->any_delivery_count)

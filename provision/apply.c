@@ -616,6 +616,26 @@ static void progress(struct run *run, const char *fmt, ...)
     pthread_mutex_unlock(&run->lock);
 }
 
+struct move_watch {
+    struct run *run;
+    struct apply_move_progress p;
+    uint64_t before; /* moved in earlier rounds */
+    double t0;
+};
+
+/* The mover's progress callback: the direction's totals to o->move_progress. */
+static void move_watch_cb(void *ctx, const struct rmqt_mover_stats *st)
+{
+    struct move_watch *w = ctx;
+
+    w->p.moved = w->before + st->moved;
+    w->p.total = w->before + st->snapshot;
+    w->p.seconds = now_s() - w->t0;
+    pthread_mutex_lock(&w->run->lock);
+    w->run->o->move_progress(w->run->o->progress_ctx, &w->p);
+    pthread_mutex_unlock(&w->run->lock);
+}
+
 /* Moves every message of queue from into queue to (through the default exchange), in rounds
  * until from is empty (producers may still publish into it). */
 static int move_all(struct run *run, struct rmqt_session *src, struct rmqt_session *dst,
@@ -623,6 +643,7 @@ static int move_all(struct run *run, struct rmqt_session *src, struct rmqt_sessi
 {
     struct rmqt_mover_config mc;
     struct rmqt_mover_stats st;
+    struct move_watch w;
     uint32_t left = 0;
     int round;
 
@@ -632,6 +653,16 @@ static int move_all(struct run *run, struct rmqt_session *src, struct rmqt_sessi
     mc.routing_key = to;
     mc.stop_on_return = true;
     mc.stop = run->o->stop;
+    memset(&w, 0, sizeof(w));
+    w.run = run;
+    w.p.vhost = rmqt_session_vhost(src);
+    w.p.from = from;
+    w.p.to = to;
+    w.t0 = now_s();
+    if (run->o->move_progress) {
+        mc.progress = move_watch_cb;
+        mc.progress_ctx = &w;
+    }
     pthread_mutex_lock(&run->lock);
     if (!run->impersonate_read && run->o->http) {
         pthread_mutex_lock(&run->http_lock);
@@ -645,6 +676,7 @@ static int move_all(struct run *run, struct rmqt_session *src, struct rmqt_sessi
         if (rmqt_mover_run(src, dst, &mc, &st, err) < 0)
             return -1;
         *moved += st.moved;
+        w.before += st.moved;
         if (st.refused)
             return rmqt_error_set(err, RMQT_ERR_INVALID,
                                   "%llu message(s) of queue '%s' cannot be moved: the broker "

@@ -24,6 +24,16 @@
 #include "http.h"
 #include "session.h"
 
+/* The running totals of one direction of a queue migration (into its holding queue, or
+ * back), for a progress display. */
+struct apply_move_progress {
+    const char *vhost, *from, *to;
+    uint64_t moved; /* so far, in this direction */
+    uint64_t total; /* the messages it will handle: those moved plus the current round's
+                       snapshot (a round re-reads the queue: producers may add more) */
+    double seconds; /* since this direction started */
+};
+
 struct apply_options {
     const struct rmqt_session_config *amqp; /* URLs, credentials, TLS (the vhost is set here) */
     struct rmqt_http *http;
@@ -37,6 +47,9 @@ struct apply_options {
      * worker threads, one call at a time. */
     void (*progress)(void *ctx, const char *line);
     void *progress_ctx;
+    /* The totals of a migration as it moves (about twice a second); NULL: none. Called from
+     * worker threads, one call at a time, with progress_ctx. */
+    void (*move_progress)(void *ctx, const struct apply_move_progress *p);
 };
 
 /* What the broker holds now of a queue the plan replaces or deletes: ready messages and

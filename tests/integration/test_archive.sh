@@ -15,6 +15,9 @@ MSGTOOL=${MSGTOOL:-$(dirname "$BIN")/tests/msgtool}
 
 va=rmqtopo-it-arch-$$
 work=$(mktemp -d)
+# restore's ledger (test_restore_ledger.sh) in the scratch directory; the restores after
+# section 4 publish records restored before on purpose (test fixtures), so they pass --again
+export RMQTOPO_STATE_DIR="$work/state"
 cleanup() {
   api DELETE "/vhosts/$va" >/dev/null 2>&1
   rm -rf "$work"
@@ -147,21 +150,21 @@ expect_eq "the appended archive reads cleanly (restore --dry-run: exit 0)" 0 "$?
 
 # --- 5. restore through an exchange, --skip, malformed and truncated archives ----------------
 purge "$va" routed
-out=$("$BIN" dlq restore "$work/f.jsonl" --to-exchange alt --routing-key r --skip 4 -o json 2>/dev/null); rc=$?
+out=$("$BIN" dlq restore --again "$work/f.jsonl" --to-exchange alt --routing-key r --skip 4 -o json 2>/dev/null); rc=$?
 expect_eq "restore --to-exchange --routing-key --skip 4: exit 0, 7 published, 4 skipped" '0 7 4' \
   "$rc $(echo "$out" | jget '"%d %d" % (d["published"], d["skipped"])' | tr -d '"')"
 expect_eq "restore --skip 4: the records after the fourth, in order" "$(ids "$work/f.jsonl" | tail -n 7)" \
   "$("$MSGTOOL" dump "$va" routed | cut -d' ' -f1)"
-out=$("$BIN" dlq restore "$work/f.jsonl" --to-exchange alt -o json 2>/dev/null); rc=$?
+out=$("$BIN" dlq restore --again "$work/f.jsonl" --to-exchange alt -o json 2>/dev/null); rc=$?
 expect_eq "restore --to-exchange without a key: each record's key (none routes): exit 1, returned" '1 0 1' \
   "$rc $(echo "$out" | jget '"%d %d" % (d["published"], d["returned"] > 0)' | tr -d '"')"
-out=$("$BIN" dlq restore "$work/f.jsonl" --to-queue missing 2>&1); rc=$?
+out=$("$BIN" dlq restore --again "$work/f.jsonl" --to-queue missing 2>&1); rc=$?
 expect_eq "restore to a missing queue: exit 1" 1 "$rc"
 expect_contains "restore to a missing queue: says so" "$out" "queue 'missing' does not exist in vhost '$va': nothing was published"
 
 purge "$va" other
 { sed -n 1,4p "$work/move.jsonl"; sed -n 5p "$work/move.jsonl" | sed 's/"body":"./"body":"!/'; sed -n '6,$p' "$work/move.jsonl"; } > "$work/bad.jsonl"
-out=$("$BIN" dlq restore "$work/bad.jsonl" --to-queue other -o json 2>"$work/bad.err"); rc=$?
+out=$("$BIN" dlq restore --again "$work/bad.jsonl" --to-queue other -o json 2>"$work/bad.err"); rc=$?
 expect_eq "restore of a malformed record: exit 1, line 5, 3 published before it, resume at 3" '1 5 3 3' \
   "$rc $(echo "$out" | jget '"%d %d %d" % (d["bad_line"], d["published"], d["resume_skip"])' | tr -d '"')"
 expect_contains "restore of a malformed record: names the line and the fault" "$(cat "$work/bad.err")" "bad.jsonl:5: malformed record, not published: body: not valid base64"
@@ -183,15 +186,15 @@ out=$("$BIN" dlq restore "$work/copy.jsonl" --dry-run 2>&1); rc=$?
 expect_contains "restore of a --copy archive into its own queue: warns that it doubles them" "$out" "was made with --copy: its messages may still be in queue 'dead'"
 { sed -n 1,3p "$work/move.jsonl"; sed -n 4p "$work/move.jsonl" | head -c 200; } > "$work/trunc.jsonl"
 purge "$va" other
-out=$("$BIN" dlq restore "$work/trunc.jsonl" --to-queue other -o json 2>"$work/trunc.err"); rc=$?
+out=$("$BIN" dlq restore --again "$work/trunc.jsonl" --to-queue other -o json 2>"$work/trunc.err"); rc=$?
 expect_eq "restore of an archive with a truncated last line: exit 0, 2 published, line 4 reported" '0 2 4' \
   "$rc $(echo "$out" | jget '"%d %d" % (d["published"], d["truncated_line"])' | tr -d '"')"
 expect_contains "restore: the truncated line is reported" "$(cat "$work/trunc.err")" "trunc.jsonl:4: the last line is a piece of a record"
 echo '{"format":"rmqtopo-archive","version":3,"vhost":"v","queue":"q"}' > "$work/v3.jsonl"
-out=$("$BIN" dlq restore "$work/v3.jsonl" 2>&1); rc=$?
+out=$("$BIN" dlq restore --again "$work/v3.jsonl" 2>&1); rc=$?
 expect_eq "restore of an unknown major version: exit 1" 1 "$rc"
 expect_contains "restore of an unknown major version: says so" "$out" "archive format version 3 is not known"
-out=$("$BIN" dlq restore "$work/t.yaml" 2>&1); rc=$?
+out=$("$BIN" dlq restore --again "$work/t.yaml" 2>&1); rc=$?
 expect_eq "restore of a file that is not an archive: exit 1" 1 "$rc"
 out=$("$BIN" dlq archive dead --vhost "$va" 2>&1); rc=$?
 expect_eq "archive without --file: exit 64" 64 "$rc"
@@ -205,7 +208,7 @@ expect_eq "archive of a quorum DLQ: x-delivery-count in delivery_counters, never
 import json,sys
 recs=[json.loads(l) for l in open(sys.argv[1]).read().splitlines()[1:]]
 print(json.dumps([sum('x-delivery-count' in r.get('headers',{}) for r in recs), sum('x-delivery-count' in r['delivery_counters'] for r in recs)]))" "$work/q.jsonl")"
-"$BIN" dlq restore "$work/q.jsonl" >/dev/null 2>&1
+"$BIN" dlq restore --again "$work/q.jsonl" >/dev/null 2>&1
 expect_eq "restore into the quorum DLQ: the same messages" "$(sort "$work/dq.before")" "$("$MSGTOOL" dump "$va" dead.q | sort)"
 
 # --- 7. an 8 MiB body, binary bodies, stdout ---------------------------------------------------
@@ -215,12 +218,12 @@ MSGTOOL_BINARY=1 "$MSGTOOL" publish "$va" bin 20 bin
 "$MSGTOOL" dump "$va" bin > "$work/bin.before"
 "$BIN" dlq archive big --vhost "$va" --file "$work/big.jsonl" >/dev/null 2>&1
 expect_eq "an 8 MiB body: archived, the queue empty" '0 0' "$? $(count "$va" big)"
-"$BIN" dlq restore "$work/big.jsonl" >/dev/null 2>&1
+"$BIN" dlq restore --again "$work/big.jsonl" >/dev/null 2>&1
 expect_eq "an 8 MiB body: restored identical" "$(cat "$work/big.before")" "$("$MSGTOOL" dump "$va" big)"
 "$BIN" dlq archive bin --vhost "$va" --file - 2>"$work/bin.err" > "$work/bin.jsonl"
 expect_eq "archive --file -: exit 0, the summary on stderr, 21 lines on stdout" '0 21' "$? $(wc -l < "$work/bin.jsonl" | tr -d ' ')"
 expect_contains "archive --file -: the summary went to stderr" "$(cat "$work/bin.err")" "archived 20 message(s) of 'bin' into '-'"
-"$BIN" dlq restore - < "$work/bin.jsonl" >/dev/null 2>&1
+"$BIN" dlq restore --again - < "$work/bin.jsonl" >/dev/null 2>&1
 expect_eq "binary bodies: restored from stdin, identical" "$(cat "$work/bin.before")" "$("$MSGTOOL" dump "$va" bin)"
 
 out=$("$BIN" dlq archive bin --vhost "$va" --file - 2>&1 | cat); rc=${PIPESTATUS[0]}
@@ -233,7 +236,7 @@ expect_eq "archive --copy --file - into a pipe: 21 lines, the queue as it was" '
 purge "$va" other
 "$BIN" dlq archive bin --vhost "$va" --copy --limit 3 --file "$work/nl.jsonl" >/dev/null 2>&1
 truncate -s -1 "$work/nl.jsonl"
-out=$("$BIN" dlq restore "$work/nl.jsonl" --to-queue other 2>&1); rc=$?
+out=$("$BIN" dlq restore --again "$work/nl.jsonl" --to-queue other 2>&1); rc=$?
 expect_eq "restore of a whole last record without its newline: exit 0, all 3 published" '0 3' "$rc $(count "$va" other)"
 expect_contains "restore of a whole last record without its newline: says so" "$out" "lacks its newline but is a whole record: published"
 out=$("$BIN" dlq archive bin --vhost "$va" --copy --limit 2 --append --file "$work/nl.jsonl" 2>&1); rc=$?
@@ -242,14 +245,14 @@ expect_eq "archive --append after a whole record without its newline: exit 0, 5 
 expect_contains "archive --append: says it added the newline" "$out" "the newline was added"
 
 # --- 7c. resume advice, --skip 0, a delivery mode the broker refuses -------------------------------
-out=$("$BIN" dlq restore "$work/nl.jsonl" --to-exchange alt --routing-key nowhere 2>&1); rc=$?
+out=$("$BIN" dlq restore --again "$work/nl.jsonl" --to-exchange alt --routing-key nowhere 2>&1); rc=$?
 expect_eq "restore that the broker returns: exit 1" 1 "$rc"
 expect_contains "restore: the resume advice keeps the target" "$out" "--to-exchange 'alt' --routing-key 'nowhere' --skip 0"
 expect_contains "restore: a returned message is named without a queue" "$out" "(312 NO_ROUTE: exchange 'alt', routing key 'nowhere'); stopping"
-"$BIN" dlq restore "$work/nl.jsonl" --to-queue other --skip 0 >/dev/null 2>&1
+"$BIN" dlq restore --again "$work/nl.jsonl" --to-queue other --skip 0 >/dev/null 2>&1
 expect_eq "restore --skip 0 is taken" 0 "$?"
 { sed -n 1,2p "$work/nl.jsonl"; sed -n 3p "$work/nl.jsonl" | sed 's/"delivery_mode":[12]/"delivery_mode":7/'; } > "$work/dm.jsonl"
-out=$("$BIN" dlq restore "$work/dm.jsonl" --to-queue other 2>&1); rc=$?
+out=$("$BIN" dlq restore --again "$work/dm.jsonl" --to-queue other 2>&1); rc=$?
 expect_eq "restore of a delivery mode the broker refuses: exit 1" 1 "$rc"
 expect_contains "restore of a delivery mode the broker refuses: names the line" "$out" "dm.jsonl:3: malformed record, not published: properties.delivery_mode: 7"
 
@@ -324,7 +327,7 @@ lost=$(comm -23 <(echo "$sent") <(echo "$found" | sort -u) | wc -l | tr -d ' ')
 echo "  (deep: sent 28, in the archive $(echo "$in_file" | wc -l | tr -d ' '), in the queue $(echo "$in_queue" | wc -l | tr -d ' '), duplicates $dups, lost $lost)"
 expect_eq "deep (move): sent 28 = 26 archived + 2 in the queue, 0 duplicates, 0 lost" '26 2 0 0' \
   "$(echo "$in_file" | wc -l | tr -d ' ') $(echo "$in_queue" | wc -l | tr -d ' ') $dups $lost"
-"$BIN" dlq restore "$work/deep.jsonl" --to-queue deep.back >/dev/null 2>&1
+"$BIN" dlq restore --again "$work/deep.jsonl" --to-queue deep.back >/dev/null 2>&1
 expect_eq "deep: every archived record restores (exit 0)" 0 "$?"
 expect_eq "deep: the message nested exactly 64 levels comes back entry for entry, typed" \
   "$(grep '^d64-' "$work/deep.h.before")" "$("$MSGTOOL" headers "$va" deep.back | grep '^d64-')"
@@ -348,7 +351,7 @@ expect_eq "dup: the nested table keeps both entries too" '[["depth", "i64"], ["f
   "$(sed -n 2p "$work/dup.jsonl" | jget '[[k, v["type"]] for k, v in dict((k, v) for k, v in d["headers"] if k == "h-table")["h-table"]["value"]]')"
 expect_eq "dup: a record without a repeated key keeps the object form" '"dict"' \
   "$(sed -n 52p "$work/dup.jsonl" | jget 'type(d["headers"]).__name__')"
-out=$("$BIN" dlq restore "$work/dup.jsonl" -o json 2>/dev/null); rc=$?
+out=$("$BIN" dlq restore --again "$work/dup.jsonl" -o json 2>/dev/null); rc=$?
 expect_eq "dup: restore exit 0, 100 published" '0 100' "$rc $(echo "$out" | jget 'd["published"]')"
 expect_eq "dup: restored headers are byte- and type-identical, entry for entry, in order" \
   "$(cat "$work/dup.h.before")" "$("$MSGTOOL" headers "$va" dup.q)"
@@ -359,7 +362,7 @@ expect_eq "dup: restored messages have the same digests, in order (100 ids, 0 du
 # cannot go there: that message stays, named)
 { sed -n 1p "$work/dup.jsonl" | sed 's/"version":2/"version":1/'; sed -n '52,61p' "$work/dup.jsonl"; } > "$work/v1.jsonl"
 purge "$va" other
-out=$("$BIN" dlq restore "$work/v1.jsonl" --to-queue other -o json 2>/dev/null); rc=$?
+out=$("$BIN" dlq restore --again "$work/v1.jsonl" --to-queue other -o json 2>/dev/null); rc=$?
 expect_eq "a version-1 archive restores: exit 0, 10 published" '0 10' "$rc $(echo "$out" | jget 'd["published"]')"
 out=$("$BIN" dlq archive dup.q --vhost "$va" --file "$work/v1.jsonl" --append -o json 2>"$work/v1.err"); rc=$?
 expect_eq "--append to a version-1 archive: exit 1, 50 plain archived, 50 with repeated keys stay" '1 [50, 50] 50' \
@@ -392,7 +395,7 @@ expect_eq "second writer (--append) while the first holds the file: exit 1 at on
 expect_contains "second writer: names the file and the lock" "$(cat "$work/lockB.err")" \
   "'$work/lock.jsonl' is locked by another rmqtopo (a dlq archive writing it"
 expect_contains "second writer: took nothing" "$(cat "$work/lockB.err")" "nothing was taken from the queue"
-out=$(timeout 120 "$BIN" dlq restore "$work/lock.jsonl" --to-queue other 2>&1); rcR=$?
+out=$(timeout 120 "$BIN" dlq restore --again "$work/lock.jsonl" --to-queue other 2>&1); rcR=$?
 expect_eq "restore of a file being written: exit 1 at once" 1 "$rcR"
 expect_contains "restore of a file being written: names the lock" "$out" "is locked by another rmqtopo (a dlq archive writing it): nothing was published"
 echo "  (first writer stopped with $((lines_before - 1)) records written, $in_queue_before messages in the queue)"
@@ -430,7 +433,7 @@ purge "$va" lock.q
 # --- 13. directories are named as such --------------------------------------------------------------
 mkdir -p "$work/adir"
 "$MSGTOOL" publish "$va" lock.q 3 D
-out=$("$BIN" dlq restore "$work/adir" 2>&1); rc=$?
+out=$("$BIN" dlq restore --again "$work/adir" 2>&1); rc=$?
 expect_eq "restore DIR: exit 1" 1 "$rc"
 expect_contains "restore DIR: says it is a directory" "$out" "'$work/adir' is a directory: dlq restore takes an archive file"
 out=$("$BIN" dlq archive lock.q --vhost "$va" --file "$work/adir" 2>&1); rc=$?
@@ -444,9 +447,9 @@ expect_eq "archive --file DIR --append: nothing taken" 3 "$(count "$va" lock.q)"
 if command -v valgrind >/dev/null 2>&1; then
   valgrind -q --leak-check=full --error-exitcode=99 "$BIN" dlq archive dead --vhost "$va" --copy --file "$work/vg.jsonl" >/dev/null 2>"$work/vg1"
   expect_eq "valgrind: archive is clean" 0 "$?"
-  valgrind -q --leak-check=full --error-exitcode=99 "$BIN" dlq restore "$work/vg.jsonl" --to-queue other >/dev/null 2>"$work/vg2"
+  valgrind -q --leak-check=full --error-exitcode=99 "$BIN" dlq restore --again "$work/vg.jsonl" --to-queue other >/dev/null 2>"$work/vg2"
   expect_eq "valgrind: restore is clean" 0 "$?"
-  valgrind -q --leak-check=full --error-exitcode=99 "$BIN" dlq restore "$work/bad.jsonl" --to-queue other >/dev/null 2>"$work/vg3"
+  valgrind -q --leak-check=full --error-exitcode=99 "$BIN" dlq restore --again "$work/bad.jsonl" --to-queue other >/dev/null 2>"$work/vg3"
   expect_eq "valgrind: restore of a malformed archive is clean (exit 1)" 1 "$?"
 fi
 

@@ -223,15 +223,19 @@ static void test_archive_header_round_trip_and_refusals(void **state)
 {
     struct archive_header h;
     struct rmqt_error err;
-    json_t *j = archive_header_json("orders", "orders.dlq", "3.10.8", 1764979200, true);
+    json_t *j = archive_header_json("orders", "orders.dlq", "3.10.8", 1764979200, true,
+                                    "0123456789abcdef0123456789abcdef");
     char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
     const char *other = "{\"format\":\"other\",\"version\":1}";
     (void)state;
 
     assert_string_equal(s, "{\"format\":\"rmqtopo-archive\",\"version\":2,\"vhost\":\"orders\","
                            "\"queue\":\"orders.dlq\",\"broker\":\"3.10.8\","
-                           "\"created\":\"2025-12-06T00:00:00Z\",\"copy\":true}");
+                           "\"created\":\"2025-12-06T00:00:00Z\",\"copy\":true,"
+                           "\"id\":\"0123456789abcdef0123456789abcdef\"}");
     assert_int_equal(archive_header_parse(s, strlen(s), &h, &err), 0);
+    assert_string_equal(h.id, "0123456789abcdef0123456789abcdef");
+    assert_int_equal(strlen(h.header_sha256), 64);
     assert_string_equal(h.vhost, "orders");
     assert_string_equal(h.queue, "orders.dlq");
     assert_true(h.copy);
@@ -248,6 +252,7 @@ static void test_archive_header_round_trip_and_refusals(void **state)
     s = strdup("{\"format\":\"rmqtopo-archive\",\"version\":1,\"vhost\":\"v\",\"queue\":\"q\"}");
     assert_int_equal(archive_header_parse(s, strlen(s), &h, &err), 0);
     assert_int_equal(h.version, 1);
+    assert_null(h.id); /* from before ids: the ledger knows it by its digest */
     archive_header_release(&h);
     assert_int_equal(archive_header_parse(other, strlen(other), &h, &err), -1);
     assert_non_null(strstr(err.message, "not an rmqtopo archive"));
