@@ -8,6 +8,8 @@
  */
 #include "dlq.h"
 
+#include "present.h"
+
 #include "archive.h"
 
 #include <stdio.h>
@@ -28,12 +30,13 @@ static const struct optspec archive_options_spec[] = {
     {NULL, 0, NULL, NULL},
 };
 
-static json_t *archive_summary_json(const struct archive_options *o, const struct archive_result *r,
-                                    bool ok, const char *error)
+static json_t *archive_summary_json(json_t *broker, const struct archive_options *o,
+                                    const struct archive_result *r, bool ok, const char *error)
 {
     const struct rmqt_mover_stats *m = &r->mover;
     json_t *j = json_object();
 
+    json_object_set_new(j, "broker", broker);
     json_object_set_new(j, "vhost", json_string(o->vhost));
     json_object_set_new(j, "queue", json_string(o->queue));
     json_object_set_new(j, "file", json_string(o->file));
@@ -48,8 +51,9 @@ static json_t *archive_summary_json(const struct archive_options *o, const struc
                                               : json_null());
     dlq_add_count(j, "left", m->left);
     dlq_add_count(j, "at_delivery_limit", m->at_limit);
-    json_object_set_new(j, "seconds", json_real(m->seconds));
-    json_object_set_new(j, "rate", json_real(m->seconds > 0 ? (double)m->moved / m->seconds : 0));
+    json_object_set_new(j, "seconds", rmqt_json_seconds(m->seconds));
+    json_object_set_new(j, "rate",
+                        rmqt_json_rate(m->seconds > 0 ? (double)m->moved / m->seconds : 0));
     json_object_set_new(j, "ok", json_boolean(ok));
     json_object_set_new(j, "error", error ? json_string(error) : json_null());
     return j;
@@ -139,6 +143,8 @@ static int run_archive(struct cli *cli, const struct parsed_opts *opts, int argc
     if (dlq_prepare(cli, opts, &c, o.copy ? "rmqtopo dlq archive --copy" : "rmqtopo dlq archive",
                     o.queue, "archived", &s, &src) < 0)
         goto out;
+    if (cli->output != OUTPUT_JSON) /* beside the summary: stderr when the archive is stdout */
+        dlq_print_broker(sum, &c, &src);
     o.vhost = rmqt_session_vhost(s);
     o.broker = dlq_source_broker(&src, broker, sizeof(broker))[0] ? broker : NULL;
     o.delivery_limit = src.delivery_limit;
@@ -154,8 +160,9 @@ static int run_archive(struct cli *cli, const struct parsed_opts *opts, int argc
     ok = archive_ok(&o, rc, &res, cli_stop_requested);
     dlq_warn_at_limit(o.queue, res.mover.at_limit, o.delivery_limit);
     if (cli->output == OUTPUT_JSON) {
-        json_t *j = archive_summary_json(&o, &res, ok, rc < 0 ? err.message : NULL);
-        json_dumpf(j, sum, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_t *j = archive_summary_json(dlq_broker_json(&c, &src), &o, &res, ok,
+                                         rc < 0 ? err.message : NULL);
+        json_dumpf(j, sum, JSON_INDENT(2) | JSON_PRESERVE_ORDER | RMQT_JSON_MEASURED);
         fputc('\n', sum);
         json_decref(j);
     } else if (res.started) {

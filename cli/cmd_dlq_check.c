@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "dlq.h"
 #include "monitor.h"
+#include "present.h"
 #include "watch.h"
 #include "xalloc.h"
 
@@ -185,6 +186,20 @@ static int run_check(struct cli *cli, const struct parsed_opts *opts, int argc, 
     }
     status = (int)dlq_check_line(&r, &line);
     printf("%s\n", strbuf_str(&line));
+    {
+        /* the status line stays first (the plugin convention); the broker follows as long
+         * text, where a '|' would start performance data */
+        struct strbuf b = {0};
+        struct rmqt_broker_info info;
+        struct rmqt_error e2;
+        bool known = rmqt_broker_info_read(conn.http, &info, &e2) == 0;
+        rmqt_broker_line(&b, rmqt_http_current_url(conn.http), known ? &info : NULL);
+        for (size_t k = 0; k < b.len; k++)
+            if (b.buf[k] == '|')
+                b.buf[k] = '/';
+        printf("%s\n", strbuf_str(&b));
+        strbuf_release(&b);
+    }
 out:
     if (connected)
         dlq_release(&conn);

@@ -8,6 +8,7 @@
 #include "dlq.h"
 
 #include "archive.h"
+#include "present.h"
 #include "xalloc.h"
 
 #include <stdio.h>
@@ -26,12 +27,14 @@ static const struct optspec restore_options_spec[] = {
     {NULL, 0, NULL, NULL},
 };
 
-static json_t *restore_summary_json(const char *file, const char *vhost, const char *exchange,
-                                    const char *routing_key, const struct restore_result *r,
-                                    bool dry_run, bool ok, const char *error)
+static json_t *restore_summary_json(json_t *broker, const char *file, const char *vhost,
+                                    const char *exchange, const char *routing_key,
+                                    const struct restore_result *r, bool dry_run, bool ok,
+                                    const char *error)
 {
     json_t *j = json_object(), *t = json_object();
 
+    json_object_set_new(j, "broker", broker);
     json_object_set_new(j, "file", json_string(file));
     json_object_set_new(j, "vhost", json_string(vhost));
     json_object_set_new(t, "exchange", json_string(exchange));
@@ -52,9 +55,9 @@ static json_t *restore_summary_json(const char *file, const char *vhost, const c
     json_object_set_new(j, "truncated_line",
                         r->truncated_line ? json_integer((json_int_t)r->truncated_line)
                                           : json_null());
-    json_object_set_new(j, "seconds", json_real(r->seconds));
+    json_object_set_new(j, "seconds", rmqt_json_seconds(r->seconds));
     json_object_set_new(j, "rate",
-                        json_real(r->seconds > 0 ? (double)r->published / r->seconds : 0));
+                        rmqt_json_rate(r->seconds > 0 ? (double)r->published / r->seconds : 0));
     json_object_set_new(j, "ok", json_boolean(ok));
     json_object_set_new(j, "error", error ? json_string(error) : json_null());
     return j;
@@ -119,6 +122,8 @@ static int run_restore(struct cli *cli, const struct parsed_opts *opts, int argc
                            o.dry_run ? "rmqtopo dlq restore --dry-run" : "rmqtopo dlq restore");
     if (!dst)
         goto out;
+    if (cli->output != OUTPUT_JSON)
+        dlq_print_broker(stdout, &c, NULL);
     if (h.copy && o.route == RESTORE_HOME)
         cli_warnf("'%s' was made with --copy: its messages may still be in queue '%s'; restoring "
                   "them there doubles them",
@@ -144,9 +149,9 @@ static int run_restore(struct cli *cli, const struct parsed_opts *opts, int argc
                                               : " (through the default exchange: the queues "
                                                 "of those names)");
     if (cli->output == OUTPUT_JSON) {
-        json_t *j = restore_summary_json(file, vhost, exchange, rkey, &res, o.dry_run, ok,
-                                         rc < 0 ? err.message : NULL);
-        json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_t *j = restore_summary_json(dlq_broker_json(&c, NULL), file, vhost, exchange, rkey,
+                                         &res, o.dry_run, ok, rc < 0 ? err.message : NULL);
+        json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | RMQT_JSON_MEASURED);
         fputc('\n', stdout);
         json_decref(j);
     } else if (res.started) {

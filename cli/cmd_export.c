@@ -5,6 +5,7 @@
  * Without --vhost it exports the vhost of the AMQP URL, else "/" (cli.md, "Connecting").
  */
 #include "cli.h"
+#include "present.h"
 
 #include "export.h"
 #include "load.h"
@@ -142,16 +143,17 @@ static int run_export(struct cli *cli, const struct parsed_opts *opts, int argc,
         }
     }
     /* no timestamp: exporting an unchanged broker twice gives the same bytes */
-    strbuf_addf(&header, "# exported by rmqtopo %s from RabbitMQ %s at %s\n", RMQTOPO_VERSION,
-                info.version_str, rmqt_http_current_url(h));
+    strbuf_addf(&header, "# exported by rmqtopo %s\n# ", RMQTOPO_VERSION);
+    rmqt_broker_line(&header, rmqt_http_current_url(h), &info);
+    strbuf_addc(&header, '\n');
     for (k = 0; k < live.n_vhosts; k++)
         vhost_sort(&live.vhosts[k]);
     topology_export(&live, header.buf, &out);
     warn_skipped(&live);
     check_export(cli, &out);
     if (cli->output == OUTPUT_JSON) {
-        json_t *doc =
-            json_pack("{s:s, s:s%}", "broker", info.version_str, "topology", out.buf, out.len);
+        json_t *doc = json_pack("{s:o, s:s%}", "broker", cli_broker_json(h, &info), "topology",
+                                out.buf, out.len);
         json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);
         json_decref(doc);
