@@ -350,6 +350,7 @@ static int run_replay(struct cli *cli, const struct parsed_opts *opts, int argc,
     cli_install_signals();
 
     if (dry_run) {
+        dlq_warn_read(&src, UINT64_MAX); /* every message is read and given back */
         if (cli->output == OUTPUT_JSON) {
             json_t *b = dlq_broker_json(&c, &src);
             char *bs = json_dumps(b, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -378,6 +379,8 @@ static int run_replay(struct cli *cli, const struct parsed_opts *opts, int argc,
     rc = replay_run(s, dst, c.http, &o, &res, &err);
     dlq_progress_end(&progress);
     ok = replay_ok(rc, &res, cli_stop_requested);
+    dlq_warn_read(&src, res.filtered + res.mover.returned + res.mover.nacked + res.mover.refused +
+                            res.at_max + res.no_home + res.no_target);
     dlq_warn_at_limit(o.queue, res.mover.at_limit, o.delivery_limit);
     if (cli->output == OUTPUT_JSON) {
         json_t *sum = summary_json(dlq_broker_json(&c, &src), vhost, o.queue, &res, false, ok,

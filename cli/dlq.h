@@ -79,6 +79,11 @@ int dlq_prepare(struct cli *cli, const struct parsed_opts *opts, struct dlq_conn
 void dlq_print_broker(FILE *f, struct dlq_conn *c, const struct dlq_source *src);
 json_t *dlq_broker_json(struct dlq_conn *c, const struct dlq_source *src);
 
+/* The quorum read warning of src (source.h), when it has one: before a read that gives every
+ * message back (left: UINT64_MAX), or after a move that read `left` messages and left them in
+ * the queue (nothing when left is 0). dlq_prepare says it before inspect ("shown"). */
+void dlq_warn_read(const struct dlq_source *src, uint64_t left);
+
 /* Prints the at-delivery-limit warning of a run, when there is one. */
 void dlq_warn_at_limit(const char *queue, uint64_t n, long limit);
 
