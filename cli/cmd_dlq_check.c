@@ -4,8 +4,9 @@
  *
  * The plugin convention, not rmqtopo's usual exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3
  * UNKNOWN (the broker unreachable, a bad file, usage errors too: main.c maps this command's
- * usage errors to 3); exactly one status line with performance data on stdout, everything
- * else on stderr. The measuring and the line are ops/monitor.c's.
+ * usage errors to 3); the status line with performance data first on stdout, then (when the
+ * broker was read) the broker it read as the plugin's long text, without perfdata;
+ * everything else on stderr. The measuring and the line are ops/monitor.c's.
  */
 #include "cli.h"
 #include "dlq.h"
