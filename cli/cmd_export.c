@@ -56,7 +56,7 @@ static void check_export(struct cli *cli, const struct strbuf *out)
     diag_list_init(&dl);
     if (topology_load_buffer(&t, "<export>", out->buf, out->len, NULL, &dl) == 0)
         topology_validate(&t, NULL, &dl);
-    if (dl.errors) {
+    if (dl.errors && !cli->quiet) {
         fprintf(stderr,
                 "rmqtopo: warning: the broker holds %zu %s that validate refuses, so the "
                 "exported file needs fixing before plan or apply take it:\n",
