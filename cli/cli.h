@@ -23,7 +23,12 @@
 #define EXIT_CHANGES 2
 #define EXIT_USAGE 64
 
-enum output_format { OUTPUT_TEXT, OUTPUT_JSON, OUTPUT_PROMETHEUS /* dlq status only */ };
+enum output_format {
+    OUTPUT_TEXT,
+    OUTPUT_JSON,
+    OUTPUT_PROMETHEUS, /* dlq status only */
+    OUTPUT_MARKDOWN,   /* plan (and apply --dry-run) only */
+};
 
 struct optspec {
     const char *name; /* long name without "--" */
@@ -49,6 +54,7 @@ struct cli {
     bool color_out; /* colour on stdout */
     bool color_err; /* colour on stderr */
     bool verbose;
+    bool quiet; /* --quiet: no warnings (errors and results stay) */
     /* connection options, kept for the commands that talk to a broker */
     struct optvalues amqp_urls, api_urls;
     const char *user, *password_file, *cacert, *cert, *key;
@@ -140,6 +146,18 @@ int cli_fail(struct cli *cli, int status, const char *fmt, ...)
 void cli_warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The same, as a callback for the library layers' warnings (ctx unused). */
 void cli_warn_cb(void *ctx, const char *msg);
+/* --quiet (set while the options are read): cli_warnf, cli_warn_cb and the warnings among
+ * diagnostics print nothing. Errors and results are never dropped. */
+extern bool cli_quiet;
+
+/* The broker a command reads or changes (issue 17, "Which broker?"): the line
+ * "broker: URL (RabbitMQ V, cluster C)" on f, with the URL that answered last on h (no
+ * credentials); info NULL when the version could not be read. The line's wording is
+ * common/present.c's rmqt_broker_line. */
+struct rmqt_broker_info;
+void cli_print_broker(FILE *f, struct rmqt_http *h, const struct rmqt_broker_info *info);
+/* The same as the JSON documents' "broker" field: {"url", "version", "cluster"} (new). */
+struct json_t *cli_broker_json(struct rmqt_http *h, const struct rmqt_broker_info *info);
 
 /* Set by SIGINT and SIGTERM once cli_install_signals ran (signals.c): a long run stops
  * cleanly between messages or changes. */

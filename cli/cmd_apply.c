@@ -404,6 +404,12 @@ static int run_apply(struct cli *cli, const struct parsed_opts *opts, int argc, 
             status = cli_run_plan(cli, ar.file, ar.prune, &s);
         }
     }
+    if (s.http && s.info.version_str[0]) { /* the broker this apply changes, first */
+        if (ar.doc)
+            json_object_set_new(ar.doc, "broker", cli_broker_json(s.http, &s.info));
+        else
+            cli_print_broker(stdout, s.http, &s.info);
+    }
     if (status == EXIT_OK) {
         ar.ao.http = s.http;
         plan_session_report(cli, &s, ar.doc); /* warnings */

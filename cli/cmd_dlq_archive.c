@@ -8,6 +8,8 @@
  */
 #include "dlq.h"
 
+#include "present.h"
+
 #include "archive.h"
 
 #include <stdio.h>
@@ -112,9 +114,13 @@ static int run_archive(struct cli *cli, const struct parsed_opts *opts, int argc
     if (dlq_prepare(cli, opts, &c, o.copy ? "rmqtopo dlq archive --copy" : "rmqtopo dlq archive",
                     o.queue, "archived", &s, &src) < 0)
         goto out;
+    if (cli->output != OUTPUT_JSON) /* beside the summary: stderr when the archive is stdout */
+        dlq_print_broker(sum, &c, &src);
     o.vhost = rmqt_session_vhost(s);
     o.broker = dlq_source_broker(&src, broker, sizeof(broker))[0] ? broker : NULL;
     o.delivery_limit = src.delivery_limit;
+    if (o.copy) /* every message is read and given back */
+        dlq_warn_read(&src, UINT64_MAX);
     dlq_progress_start(&progress, isatty(STDERR_FILENO), o.copy ? "copied" : "archived");
     o.ctx = &progress;
     o.progress = dlq_progress_cb;
@@ -125,10 +131,13 @@ static int run_archive(struct cli *cli, const struct parsed_opts *opts, int argc
     dlq_progress_end(&progress);
     limit_reached = archive_limit_reached(&o, &res);
     ok = archive_ok(&o, rc, &res, cli_stop_requested);
+    if (!o.copy)
+        dlq_warn_read(&src, res.mover.skipped);
     dlq_warn_at_limit(o.queue, res.mover.at_limit, o.delivery_limit);
     if (cli->output == OUTPUT_JSON) {
-        json_t *j = archive_summary_json(&o, &res, ok, rc < 0 ? err.message : NULL);
-        json_dumpf(j, sum, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_t *j = archive_summary_json(dlq_broker_json(&c, &src), &o, &res, ok,
+                                         rc < 0 ? err.message : NULL);
+        json_dumpf(j, sum, JSON_INDENT(2) | JSON_PRESERVE_ORDER | RMQT_JSON_MEASURED);
         fputc('\n', sum);
         json_decref(j);
     } else if (res.started) {

@@ -4,12 +4,14 @@
  *
  * The plugin convention, not rmqtopo's usual exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3
  * UNKNOWN (the broker unreachable, a bad file, usage errors too: main.c maps this command's
- * usage errors to 3); exactly one status line with performance data on stdout, everything
- * else on stderr. The measuring and the line are ops/monitor.c's.
+ * usage errors to 3); the status line with performance data first on stdout, then (when the
+ * broker was read) the broker it read as the plugin's long text, without perfdata;
+ * everything else on stderr. The measuring and the line are ops/monitor.c's.
  */
 #include "cli.h"
 #include "dlq.h"
 #include "monitor.h"
+#include "present.h"
 #include "watch.h"
 #include "xalloc.h"
 
@@ -185,6 +187,20 @@ static int run_check(struct cli *cli, const struct parsed_opts *opts, int argc, 
     }
     status = (int)dlq_check_line(&r, &line);
     printf("%s\n", strbuf_str(&line));
+    {
+        /* the status line stays first (the plugin convention); the broker follows as long
+         * text, where a '|' would start performance data */
+        struct strbuf b = {0};
+        struct rmqt_broker_info info;
+        struct rmqt_error e2;
+        bool known = rmqt_broker_info_read(conn.http, &info, &e2) == 0;
+        rmqt_broker_line(&b, rmqt_http_current_url(conn.http), known ? &info : NULL);
+        for (size_t k = 0; k < b.len; k++)
+            if (b.buf[k] == '|')
+                b.buf[k] = '/';
+        printf("%s\n", strbuf_str(&b));
+        strbuf_release(&b);
+    }
 out:
     if (connected)
         dlq_release(&conn);

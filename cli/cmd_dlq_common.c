@@ -302,9 +302,44 @@ int dlq_prepare(struct cli *cli, const struct parsed_opts *opts, struct dlq_conn
     rc = dlq_source_open(src, c->http, *s, queue, doing, &err);
     for (k = 0; k < src->warnings.n; k++)
         cli_warnf("%s", src->warnings.v[k]);
+    if (rc == 0 && strcmp(doing, "shown") == 0)
+        dlq_warn_read(src, UINT64_MAX);
     if (rc < 0)
         return cli_fail(cli, -1, "%s", err.message);
     return 0;
+}
+
+/* The broker's version: the source's when it read it, else read once now. NULL: unknown. */
+static const struct rmqt_broker_info *broker_of(struct dlq_conn *c, const struct dlq_source *src)
+{
+    struct rmqt_error err;
+
+    if (src)
+        return src->has_broker ? &src->broker : NULL;
+    if (c->broker_read == 0 && c->http)
+        c->broker_read = rmqt_broker_info_read(c->http, &c->broker, &err) == 0 ? 1 : -1;
+    return c->broker_read == 1 ? &c->broker : NULL;
+}
+
+void dlq_print_broker(FILE *f, struct dlq_conn *c, const struct dlq_source *src)
+{
+    cli_print_broker(f, c->http, broker_of(c, src));
+}
+
+json_t *dlq_broker_json(struct dlq_conn *c, const struct dlq_source *src)
+{
+    return cli_broker_json(c->http, broker_of(c, src));
+}
+
+void dlq_warn_read(const struct dlq_source *src, uint64_t left)
+{
+    if (!src->read_warning || left == 0)
+        return;
+    if (left == UINT64_MAX)
+        cli_warnf("%s", src->read_warning);
+    else
+        cli_warnf("%s: this run read %llu message(s) that stay in it", src->read_warning,
+                  (unsigned long long)left);
 }
 
 void dlq_warn_at_limit(const char *queue, uint64_t n, long limit)

@@ -264,13 +264,19 @@ static int run_inspect(struct cli *cli, const struct parsed_opts *opts, int argc
         /* nothing is printed until the end: the groups are all there is */
     } else if (cli->output == OUTPUT_JSON) {
         json_t *v = json_string(vhost), *q = json_string(queue);
-        char *vs = json_dumps(v, JSON_ENCODE_ANY), *qs = json_dumps(q, JSON_ENCODE_ANY);
-        printf("{\n  \"vhost\": %s,\n  \"queue\": %s,\n  \"messages\": [", vs, qs);
+        json_t *b = dlq_broker_json(&c, &src);
+        char *vs = json_dumps(v, JSON_ENCODE_ANY), *qs = json_dumps(q, JSON_ENCODE_ANY),
+             *bs = json_dumps(b, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        printf("{\n  \"broker\": %s,\n  \"vhost\": %s,\n  \"queue\": %s,\n  \"messages\": [", bs,
+               vs, qs);
         free(vs);
         free(qs);
+        free(bs);
+        json_decref(b);
         json_decref(v);
         json_decref(q);
     } else {
+        dlq_print_broker(stdout, &c, &src);
         printf("%-24s %-20s %-14s %-5s %-5s %-20s %-7s %s\n", "MESSAGE ID", "QUEUE", "REASON",
                "COUNT", "AGE", "ROUTING KEY", "SIZE", "PREVIEW");
     }

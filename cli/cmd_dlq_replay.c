@@ -8,6 +8,8 @@
  */
 #include "dlq.h"
 
+#include "death.h"
+#include "present.h"
 #include "strbuf.h"
 #include "textutil.h"
 
@@ -15,7 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+/* Bytes of a body shown on a --dry-run line of a message without a message_id. */
+#define DRY_RUN_PREVIEW 40
 
 static const struct optspec replay_options_spec[] = {
     {"vhost", 0, "V", "the vhost (default: the AMQP URL's, else /)"},
@@ -38,6 +44,7 @@ static const struct optspec replay_options_spec[] = {
 struct replay_out {
     struct cli *cli;
     bool first;
+    time_t now;
 };
 
 static const char *action_name(enum replay_action a)
@@ -74,14 +81,23 @@ static void preview_each(void *ctx, const struct replay_preview *pv)
     const struct replay_decision *d = pv->decision;
     const amqp_basic_properties_t *p = &pv->env->message.properties;
     bool goes = d->action == ACT_REPLAY || d->action == ACT_PARK;
-    amqp_bytes_t none = rmqt_bytes("-");
 
     if (o->cli->output == OUTPUT_JSON) {
         json_t *j = json_object();
-        char *s;
+        struct death dth;
+        char *s, when[40], *preview;
+        death_read(p, &dth);
         json_object_set_new(
             j, "message_id",
             dlq_bytes_or_null(p->_flags & AMQP_BASIC_MESSAGE_ID_FLAG, p->message_id));
+        json_object_set_new(j, "reason",
+                            dlq_bytes_or_null(dth.present && dth.reason.bytes, dth.reason));
+        if (dth.has_time)
+            dlq_format_time(when, sizeof(when), dth.time);
+        json_object_set_new(j, "first_death", dth.has_time ? json_string(when) : json_null());
+        preview = dlq_body_preview(pv->env->message.body);
+        json_object_set_new(j, "body_preview", json_string(preview));
+        free(preview);
         json_object_set_new(j, "action", json_string(action_name(d->action)));
         json_object_set_new(j, "exchange", goes ? dlq_bytes_json(d->exchange) : json_null());
         json_object_set_new(j, "routing_key", goes ? dlq_bytes_json(d->routing_key) : json_null());
@@ -95,8 +111,26 @@ static void preview_each(void *ctx, const struct replay_preview *pv)
         json_decref(j);
     } else {
         struct strbuf sb = {0};
-        dlq_add_bytes_text(&sb, p->_flags & AMQP_BASIC_MESSAGE_ID_FLAG ? p->message_id : none, 24);
-        strbuf_adds(&sb, " ");
+        if (p->_flags & AMQP_BASIC_MESSAGE_ID_FLAG && p->message_id.len) {
+            dlq_add_bytes_text(&sb, p->message_id, 24);
+            strbuf_adds(&sb, " ");
+        } else {
+            /* no id to tell it by: why and when it died, and what it holds */
+            struct death dth;
+            char age[16] = "?";
+            death_read(p, &dth);
+            if (dth.has_time)
+                rmqt_age_format(age, sizeof(age), difftime(o->now, (time_t)dth.time));
+            strbuf_adds(&sb, "(no message_id: ");
+            if (dth.present && dth.reason.len)
+                rmqt_quote_add(&sb, dth.reason.bytes, dth.reason.len, 40);
+            else
+                strbuf_adds(&sb, "no x-death");
+            strbuf_addf(&sb, ", %s%s, body ", age, dth.has_time ? " ago" : " old");
+            rmqt_preview_add(&sb, pv->env->message.body.bytes, pv->env->message.body.len,
+                             DRY_RUN_PREVIEW);
+            strbuf_adds(&sb, ") ");
+        }
         switch (d->action) {
         case ACT_REPLAY:
         case ACT_PARK:
@@ -274,19 +308,28 @@ static int run_replay(struct cli *cli, const struct parsed_opts *opts, int argc,
     memset(&out, 0, sizeof(out));
     out.cli = cli;
     out.first = true;
+    out.now = time(NULL);
+    if (cli->output != OUTPUT_JSON)
+        dlq_print_broker(stdout, &c, &src);
     dlq_progress_start(&progress, isatty(STDERR_FILENO) && !dry_run, NULL);
     o.ctx = &progress;
     o.progress = dlq_progress_cb;
     cli_install_signals();
 
     if (dry_run) {
-        if (cli->output == OUTPUT_JSON)
-            printf("{\n  \"messages\": [");
+        dlq_warn_read(&src, UINT64_MAX); /* every message is read and given back */
+        if (cli->output == OUTPUT_JSON) {
+            json_t *b = dlq_broker_json(&c, &src);
+            char *bs = json_dumps(b, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            printf("{\n  \"broker\": %s,\n  \"messages\": [", bs);
+            free(bs);
+            json_decref(b);
+        }
         rc = replay_preview(s, c.http, &o, preview_each, &out, &res, &err);
         if (cli->output == OUTPUT_JSON) {
-            json_t *sum = replay_summary_json(vhost, o.queue, &res, true, rc == 0,
+            json_t *sum = replay_summary_json(NULL, vhost, o.queue, &res, true, rc == 0,
                                               rc < 0 ? err.message : NULL);
-            char *ss = json_dumps(sum, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            char *ss = json_dumps(sum, JSON_INDENT(2) | JSON_PRESERVE_ORDER | RMQT_JSON_MEASURED);
             printf("%s],\n  \"summary\": %s\n}\n", out.first ? "" : "\n  ", ss);
             free(ss);
             json_decref(sum);
@@ -303,11 +346,13 @@ static int run_replay(struct cli *cli, const struct parsed_opts *opts, int argc,
     rc = replay_run(s, dst, c.http, &o, &res, &err);
     dlq_progress_end(&progress);
     ok = replay_ok(rc, &res, cli_stop_requested);
+    dlq_warn_read(&src, res.filtered + res.mover.returned + res.mover.nacked + res.mover.refused +
+                            res.at_max + res.no_home + res.no_target);
     dlq_warn_at_limit(o.queue, res.mover.at_limit, o.delivery_limit);
     if (cli->output == OUTPUT_JSON) {
-        json_t *sum =
-            replay_summary_json(vhost, o.queue, &res, false, ok, rc < 0 ? err.message : NULL);
-        json_dumpf(sum, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_t *sum = replay_summary_json(dlq_broker_json(&c, &src), vhost, o.queue, &res, false,
+                                          ok, rc < 0 ? err.message : NULL);
+        json_dumpf(sum, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | RMQT_JSON_MEASURED);
         fputc('\n', stdout);
         json_decref(sum);
     } else {

@@ -10,6 +10,7 @@
 #include "archive.h"
 #include "ledger.h"
 #include "strbuf.h"
+#include "present.h"
 #include "xalloc.h"
 
 #include <stdio.h>
@@ -119,12 +120,14 @@ static char *refusal_text(const char *file, const struct ledger *l, uint64_t ski
     return strbuf_detach(&sb, NULL);
 }
 
-static json_t *restore_summary_json(const char *file, const char *vhost, const char *exchange,
-                                    const char *routing_key, const struct restore_result *r,
-                                    bool dry_run, bool ok, const char *error)
+static json_t *restore_summary_json(json_t *broker, const char *file, const char *vhost,
+                                    const char *exchange, const char *routing_key,
+                                    const struct restore_result *r, bool dry_run, bool ok,
+                                    const char *error)
 {
     json_t *j = json_object(), *t = json_object();
 
+    json_object_set_new(j, "broker", broker);
     json_object_set_new(j, "file", json_string(file));
     json_object_set_new(j, "vhost", json_string(vhost));
     json_object_set_new(t, "exchange", json_string(exchange));
@@ -145,9 +148,9 @@ static json_t *restore_summary_json(const char *file, const char *vhost, const c
     json_object_set_new(j, "truncated_line",
                         r->truncated_line ? json_integer((json_int_t)r->truncated_line)
                                           : json_null());
-    json_object_set_new(j, "seconds", json_real(r->seconds));
+    json_object_set_new(j, "seconds", rmqt_json_seconds(r->seconds));
     json_object_set_new(j, "rate",
-                        json_real(r->seconds > 0 ? (double)r->published / r->seconds : 0));
+                        rmqt_json_rate(r->seconds > 0 ? (double)r->published / r->seconds : 0));
     json_object_set_new(j, "ok", json_boolean(ok));
     json_object_set_new(j, "error", error ? json_string(error) : json_null());
     return j;
@@ -250,6 +253,8 @@ static int run_restore(struct cli *cli, const struct parsed_opts *opts, int argc
                            o.dry_run ? "rmqtopo dlq restore --dry-run" : "rmqtopo dlq restore");
     if (!dst)
         goto out;
+    if (cli->output != OUTPUT_JSON)
+        dlq_print_broker(stdout, &c, NULL);
     if (!o.dry_run) {
         char *url = url_without_credentials(&c.amqp),
              *cluster = server_property(dst, "cluster_name"),
@@ -287,12 +292,12 @@ static int run_restore(struct cli *cli, const struct parsed_opts *opts, int argc
                                               : " (through the default exchange: the queues "
                                                 "of those names)");
     if (cli->output == OUTPUT_JSON) {
-        json_t *j = restore_summary_json(file, vhost, exchange, rkey, &res, o.dry_run, ok,
-                                         rc < 0 ? err.message : NULL);
+        json_t *j = restore_summary_json(dlq_broker_json(&c, NULL), file, vhost, exchange, rkey,
+                                         &res, o.dry_run, ok, rc < 0 ? err.message : NULL);
         json_object_set_new(j, "ledger", o.ledger ? json_string(ledger.path) : json_null());
         dlq_add_count(j, "ledger_records", o.ledger ? ledger.written : 0);
         json_object_set_new(j, "again", json_boolean(again));
-        json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | RMQT_JSON_MEASURED);
         fputc('\n', stdout);
         json_decref(j);
     } else if (res.started) {

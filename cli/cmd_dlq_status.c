@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "dlq.h"
 #include "monitor.h"
+#include "present.h"
 #include "textutil.h"
 #include "watch.h"
 
@@ -213,7 +214,8 @@ out:
     return rc;
 }
 
-static int show(struct cli *cli, const struct dlq_report *r, bool prometheus, const char *textfile)
+static int show(struct cli *cli, struct dlq_conn *conn, const struct dlq_report *r, bool prometheus,
+                const char *textfile)
 {
     struct strbuf sb;
     int rc = EXIT_OK;
@@ -228,11 +230,15 @@ static int show(struct cli *cli, const struct dlq_report *r, bool prometheus, co
         dlq_prometheus(r, &sb);
         fputs(strbuf_str(&sb), stdout);
     } else if (cli->output == OUTPUT_JSON) {
-        json_t *doc = dlq_report_json(r);
-        json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_t *doc = json_object(), *rep = dlq_report_json(r);
+        json_object_set_new(doc, "broker", dlq_broker_json(conn, NULL));
+        json_object_update(doc, rep);
+        json_decref(rep);
+        json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | RMQT_JSON_MEASURED);
         fputc('\n', stdout);
         json_decref(doc);
     } else {
+        dlq_print_broker(stdout, conn, NULL);
         print_text(cli, r);
     }
     fflush(stdout);
@@ -289,7 +295,7 @@ static int run_status(struct cli *cli, const struct parsed_opts *opts, int argc,
         }
         if (watch > 0 && isatty(STDOUT_FILENO) && !textfile)
             fputs("\033[H\033[2J", stdout);
-        status = show(cli, &r, prometheus, textfile);
+        status = show(cli, &conn, &r, prometheus, textfile);
         dlq_report_release(&r);
         if (status != EXIT_OK || watch <= 0 || cli_stop_requested)
             break;

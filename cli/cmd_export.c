@@ -5,6 +5,7 @@
  * Without --vhost it exports the vhost of the AMQP URL, else "/" (cli.md, "Connecting").
  */
 #include "cli.h"
+#include "present.h"
 
 #include "access.h"
 #include "export.h"
@@ -59,7 +60,7 @@ static void check_export(struct cli *cli, const struct strbuf *out)
     diag_list_init(&dl);
     if (topology_load_buffer(&t, "<export>", out->buf, out->len, NULL, &dl) == 0)
         topology_validate(&t, NULL, &dl);
-    if (dl.errors) {
+    if (dl.errors && !cli->quiet) {
         fprintf(stderr,
                 "rmqtopo: warning: the broker holds %zu %s that validate refuses, so the "
                 "exported file needs fixing before plan or apply take it:\n",
@@ -146,8 +147,9 @@ static int run_export(struct cli *cli, const struct parsed_opts *opts, int argc,
         }
     }
     /* no timestamp: exporting an unchanged broker twice gives the same bytes */
-    strbuf_addf(&header, "# exported by rmqtopo %s from RabbitMQ %s at %s\n", RMQTOPO_VERSION,
-                info.version_str, rmqt_http_current_url(h));
+    strbuf_addf(&header, "# exported by rmqtopo %s\n# ", RMQTOPO_VERSION);
+    rmqt_broker_line(&header, rmqt_http_current_url(h), &info);
+    strbuf_addc(&header, '\n');
     if (opt_flag(opts, "include-users")) {
         if (access_read_users(h, &live, &err) < 0) {
             status = cli_fail(cli, EXIT_FAIL, "%s", err.message);
@@ -162,8 +164,8 @@ static int run_export(struct cli *cli, const struct parsed_opts *opts, int argc,
     warn_skipped(&live);
     check_export(cli, &out);
     if (cli->output == OUTPUT_JSON) {
-        json_t *doc =
-            json_pack("{s:s, s:s%}", "broker", info.version_str, "topology", out.buf, out.len);
+        json_t *doc = json_pack("{s:o, s:s%}", "broker", cli_broker_json(h, &info), "topology",
+                                out.buf, out.len);
         json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);
         json_decref(doc);

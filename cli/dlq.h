@@ -56,6 +56,9 @@ void dlq_progress_end(const struct dlq_progress *p);
 struct dlq_conn {
     struct cli_amqp amqp;
     struct rmqt_http *http; /* NULL when it could not be set up */
+    /* the broker's version, read once for the broker line when no source read it */
+    struct rmqt_broker_info broker;
+    int broker_read; /* 0 not yet, 1 read, -1 could not be read */
 };
 
 /* Sets up AMQP (in --vhost) and HTTP; on failure prints the error and returns -1. */
@@ -70,6 +73,16 @@ void dlq_release(struct dlq_conn *c);
 int dlq_prepare(struct cli *cli, const struct parsed_opts *opts, struct dlq_conn *c,
                 const char *name, const char *queue, const char *doing, struct rmqt_session **s,
                 struct dlq_source *src);
+
+/* The broker a dlq command reads or changes (cli_print_broker): the line on f, and the JSON
+ * documents' "broker" field (new). src NULL: read the version now through c->http. */
+void dlq_print_broker(FILE *f, struct dlq_conn *c, const struct dlq_source *src);
+json_t *dlq_broker_json(struct dlq_conn *c, const struct dlq_source *src);
+
+/* The quorum read warning of src (source.h), when it has one: before a read that gives every
+ * message back (left: UINT64_MAX), or after a move that read `left` messages and left them in
+ * the queue (nothing when left is 0). dlq_prepare says it before inspect ("shown"). */
+void dlq_warn_read(const struct dlq_source *src, uint64_t left);
 
 /* Prints the at-delivery-limit warning of a run, when there is one. */
 void dlq_warn_at_limit(const char *queue, uint64_t n, long limit);

@@ -36,9 +36,11 @@ const struct command *const cli_commands[] = {
 /* clang-format on */
 
 const struct optspec cli_global_options[] = {
-    {"output", 'o', "FORMAT", "output format: text (default) or json (dlq status: prometheus)"},
+    {"output", 'o', "FORMAT",
+     "output format: text (default) or json (plan: markdown; dlq status: prometheus)"},
     {"no-color", 0, NULL, "no colours (also when NO_COLOR is set)"},
     {"verbose", 'v', NULL, "say more about what is being done"},
+    {"quiet", 'q', NULL, "no warnings (errors and results are still shown)"},
     {"help", 'h', NULL, "show help"},
     {"version", 0, NULL, "print the version"},
     {"amqp-url", 0, "URL", "AMQP endpoint(s) (env RMQTOPO_AMQP_URL)"},

@@ -335,14 +335,22 @@ static int read_globals(struct cli *cli, const struct cli_args *a)
             cli->output = OUTPUT_TEXT;
         else if (strcmp(s, "prometheus") == 0 && a->cmd == &cmd_dlq_status)
             cli->output = OUTPUT_PROMETHEUS;
+        else if (strcmp(s, "markdown") == 0 &&
+                 (a->cmd == &cmd_plan || a->cmd == &cmd_diff ||
+                  (a->cmd == &cmd_apply && opt_flag(&a->parsed, "dry-run"))))
+            cli->output = OUTPUT_MARKDOWN;
         else
             return usage_error(a->cmd, "invalid output format '%s': expected text or json%s", s,
-                               a->cmd == &cmd_dlq_status ? " or prometheus" : "");
+                               a->cmd == &cmd_dlq_status ? " or prometheus"
+                               : a->cmd == &cmd_plan || a->cmd == &cmd_diff || a->cmd == &cmd_apply
+                                   ? " (plan, apply --dry-run: or markdown)"
+                                   : "");
     }
     no_color = gopt(a, "no-color")->n > 0 || (getenv("NO_COLOR") && *getenv("NO_COLOR"));
     cli->color_out = !no_color && isatty(STDOUT_FILENO);
     cli->color_err = !no_color && isatty(STDERR_FILENO);
     cli->verbose = gopt(a, "verbose")->n > 0;
+    cli->quiet = cli_quiet = gopt(a, "quiet")->n > 0;
     if ((status = read_urls(a, "amqp-url", &cli->amqp_urls)) >= 0 ||
         (status = read_urls(a, "api-url", &cli->api_urls)) >= 0)
         return status;

@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 
+#include "present.h"
 #include "strbuf.h"
 #include "textutil.h"
 #include "xalloc.h"
@@ -47,10 +48,14 @@ int cli_fail(struct cli *cli, int status, const char *fmt, ...)
     return status;
 }
 
+bool cli_quiet;
+
 void cli_warnf(const char *fmt, ...)
 {
     va_list ap;
 
+    if (cli_quiet)
+        return;
     va_start(ap, fmt);
     print_line("rmqtopo: warning: ", fmt, ap);
     va_end(ap);
@@ -60,6 +65,20 @@ void cli_warn_cb(void *ctx, const char *msg)
 {
     (void)ctx;
     cli_warnf("%s", msg);
+}
+
+void cli_print_broker(FILE *f, struct rmqt_http *h, const struct rmqt_broker_info *info)
+{
+    struct strbuf sb = {0};
+
+    rmqt_broker_line(&sb, h ? rmqt_http_current_url(h) : NULL, info);
+    fprintf(f, "%s\n", strbuf_str(&sb));
+    strbuf_release(&sb);
+}
+
+json_t *cli_broker_json(struct rmqt_http *h, const struct rmqt_broker_info *info)
+{
+    return rmqt_broker_json(h ? rmqt_http_current_url(h) : NULL, info);
 }
 
 void print_diag_text(FILE *f, const struct diag *d, bool color)

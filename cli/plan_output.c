@@ -196,6 +196,175 @@ void plan_print_text(FILE *f, const struct plan *p, bool color)
     strbuf_release(&sb);
 }
 
+/* --- Markdown ------------------------------------------------------------------------------ */
+
+/* Appends s made safe for a Markdown table cell: terminal-unsafe bytes escaped first, then
+ * what Markdown or HTML would read as markup ('|' ends a cell, '<' starts a tag). */
+static void md_add(struct strbuf *sb, const char *s, size_t len)
+{
+    struct strbuf safe = {0};
+    size_t k;
+
+    rmqt_sanitize_add(&safe, s, len);
+    for (k = 0; k < safe.len; k++) {
+        char ch = safe.buf[k];
+        switch (ch) {
+        case '<':
+            strbuf_adds(sb, "&lt;");
+            break;
+        case '>':
+            strbuf_adds(sb, "&gt;");
+            break;
+        case '&':
+            strbuf_adds(sb, "&amp;");
+            break;
+        case '|':
+        case '\\':
+        case '`':
+        case '*':
+        case '_':
+        case '[':
+        case ']':
+        case '#':
+        case '~':
+            strbuf_addc(sb, '\\');
+            strbuf_addc(sb, ch);
+            break;
+        default:
+            strbuf_addc(sb, ch);
+        }
+    }
+    strbuf_release(&safe);
+}
+
+static void md_adds(struct strbuf *sb, const char *s)
+{
+    md_add(sb, s, strlen(s));
+}
+
+static void md_summary(struct strbuf *sb, const struct plan *p)
+{
+    strbuf_addf(sb, "%zu to create, %zu to update, %zu to replace, %zu to delete (%zu unmanaged)",
+                p->count[CH_CREATE], p->count[CH_UPDATE], p->count[CH_REPLACE], p->count[CH_DELETE],
+                p->count[CH_UNMANAGED]);
+}
+
+static void md_broker(struct strbuf *sb, const char *broker_line)
+{
+    if (!broker_line)
+        return;
+    strbuf_adds(sb, "\n");
+    md_adds(sb, broker_line);
+    strbuf_adds(sb, "\n");
+}
+
+/* The details cell of a change: its fields, messages and note, separated by <br>. */
+static void md_details(struct strbuf *sb, const struct change *c)
+{
+    struct strbuf t = {0};
+    bool first = true;
+    size_t j;
+
+    for (j = 0; j < c->n_fields; j++) {
+        const struct change_field *fl = &c->fields[j];
+        if (c->action == CH_CREATE && strcmp(fl->field, "type") == 0)
+            continue; /* in the object's description */
+        strbuf_reset(&t);
+        strbuf_adds(&t, fl->field);
+        strbuf_adds(&t, ": ");
+        add_value(&t, &fl->old_value, fl->has_old);
+        strbuf_adds(&t, " -> ");
+        add_value(&t, &fl->new_value, fl->has_new);
+        if (!first)
+            strbuf_adds(sb, "<br>");
+        md_add(sb, t.buf, t.len);
+        first = false;
+    }
+    if (c->has_messages) {
+        strbuf_reset(&t);
+        strbuf_addf(&t, "%lld %s%s", (long long)c->messages,
+                    c->messages == 1 ? "message" : "messages",
+                    c->action == CH_REPLACE  ? " to migrate"
+                    : c->action == CH_DELETE ? " would be discarded"
+                                             : "");
+        if (!first)
+            strbuf_adds(sb, "<br>");
+        md_add(sb, t.buf, t.len);
+        first = false;
+    }
+    if (c->action == CH_UNMANAGED) {
+        if (!first)
+            strbuf_adds(sb, "<br>");
+        strbuf_adds(sb, "not in the file");
+        first = false;
+    }
+    if (c->note) {
+        if (!first)
+            strbuf_adds(sb, "<br>");
+        strbuf_adds(sb, "note: ");
+        md_adds(sb, c->note);
+    }
+    strbuf_release(&t);
+}
+
+void plan_print_markdown(FILE *f, const struct plan *p, const char *broker_line)
+{
+    struct strbuf sb = {0}, t = {0};
+    size_t k, changes = plan_change_count(p);
+
+    strbuf_adds(&sb, "### rmqtopo plan: ");
+    if (changes == 0 && p->n == 0)
+        strbuf_adds(&sb, "no changes\n");
+    else if (changes == 0)
+        strbuf_addf(&sb, "no changes (%zu unmanaged)\n", p->count[CH_UNMANAGED]);
+    else {
+        md_summary(&sb, p);
+        strbuf_adds(&sb, "\n");
+    }
+    md_broker(&sb, broker_line);
+    if (p->n) {
+        strbuf_addf(&sb,
+                    "\n<details><summary>%zu %s%s</summary>\n\n"
+                    "| | action | vhost | object | details |\n"
+                    "| --- | --- | --- | --- | --- |\n",
+                    p->n, p->n == 1 ? "row" : "rows",
+                    p->count[CH_UNMANAGED] ? " (unmanaged objects included)" : "");
+        for (k = 0; k < p->n; k++) {
+            const struct change *c = &p->v[k];
+            strbuf_adds(&sb, "| ");
+            md_adds(&sb, symbol(c->action));
+            strbuf_adds(&sb, " | ");
+            md_adds(&sb, change_action_name(c->action));
+            strbuf_adds(&sb, " | ");
+            md_adds(&sb, c->vhost);
+            strbuf_adds(&sb, " | ");
+            strbuf_reset(&t);
+            plan_describe_change(&t, c);
+            md_add(&sb, t.buf, t.len);
+            strbuf_adds(&sb, " | ");
+            md_details(&sb, c);
+            strbuf_adds(&sb, " |\n");
+        }
+        strbuf_adds(&sb, "\n</details>\n");
+    }
+    fwrite(sb.buf, 1, sb.len, f);
+    strbuf_release(&sb);
+    strbuf_release(&t);
+}
+
+void plan_print_markdown_failure(FILE *f, const char *reason, const char *broker_line)
+{
+    struct strbuf sb = {0};
+
+    strbuf_adds(&sb, "### rmqtopo plan failed\n");
+    md_broker(&sb, broker_line);
+    strbuf_adds(&sb, "\n");
+    md_adds(&sb, reason);
+    strbuf_adds(&sb, "\n");
+    fwrite(sb.buf, 1, sb.len, f);
+    strbuf_release(&sb);
+}
+
 json_t *change_to_json(const struct change *c)
 {
     json_t *o = json_object();

@@ -19,6 +19,7 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -419,6 +420,37 @@ static void setup_handle(struct rmqt_http *h, const char *method, const char *ur
     }
 }
 
+/* The error of a request that no node answered properly, saying what happened: refused
+ * connections (nothing listens), timeouts, or errors from the nodes. last holds the last
+ * failure's own words. */
+static void give_up(const struct rmqt_http *h, const char *method, const char *path,
+                    const struct strbuf *last, int attempts, int refused, int timed_out,
+                    bool had_answer, long took_ms, bool deadline_reached, struct rmqt_error *err)
+{
+    double took = (double)took_ms / 1000;
+    char tries[96];
+
+    snprintf(tries, sizeof(tries), "%zu %s, %d %s in %.1f s", h->n_urls,
+             h->n_urls == 1 ? "node" : "nodes", attempts, attempts == 1 ? "attempt" : "attempts",
+             took);
+    if (attempts > 0 && refused == attempts)
+        /* curl's own words ("Failed to connect ... after 0 ms") add nothing here */
+        rmqt_error_set(err, RMQT_ERR_CONNECT,
+                       "%s %s: connection refused: nothing listens at %s%s (%s; is the broker "
+                       "running, and is that its management API port?)",
+                       method, path, h->urls[0], h->n_urls > 1 ? " nor at the other nodes" : "",
+                       tries);
+    else if (attempts > 0 && timed_out == attempts)
+        rmqt_error_set(err, RMQT_ERR_CONNECT, "%s %s: timed out: no answer within %.1f s (%s): %s",
+                       method, path, took, tries, last->buf ? last->buf : "no answer");
+    else
+        rmqt_error_set(err, RMQT_ERR_CONNECT, "%s %s: %s (%s): %s", method, path,
+                       had_answer         ? "the management API kept failing"
+                       : deadline_reached ? "no management API answered in time"
+                                          : "no management API answered",
+                       tries, last->buf ? last->buf : "no answer");
+}
+
 int rmqt_http_request(struct rmqt_http *h, const char *method, const char *path, const char *body,
                       struct rmqt_http_response *resp, struct rmqt_error *err)
 {
@@ -429,8 +461,10 @@ int rmqt_http_request(struct rmqt_http *h, const char *method, const char *path,
     int round, rc = -1;
     size_t tried;
     bool had_answer = false;
-    long deadline, started;
-    int rounds = 0;
+    long deadline, started, first_try;
+    /* what the attempts met, so that the final message says what happened: refused
+     * connections are not a timeout */
+    int attempts = 0, refused = 0, timed_out = 0;
 
     /* JSON first, anything else accepted: the limits endpoints (PUT/DELETE
      * /api/user-limits/..., /api/vhost-limits/...) answer 406 to a strict JSON Accept (seen
@@ -442,7 +476,8 @@ int rmqt_http_request(struct rmqt_http *h, const char *method, const char *path,
     sink.max = h->max_body;
 
     /* the timeout bounds the whole request: every node and every retry */
-    deadline = now_ms() + h->timeout_ms;
+    first_try = now_ms();
+    deadline = first_try + h->timeout_ms;
     for (round = 0; round <= h->retries; round++) {
         if (round > 0) {
             long jitter = (long)(next_random(h) % (uint64_t)(backoff / 2 + 1));
@@ -452,7 +487,6 @@ int rmqt_http_request(struct rmqt_http *h, const char *method, const char *path,
             sleep_ms(pause);
             backoff *= 2;
         }
-        rounds++;
         for (tried = 0; tried < h->n_urls; tried++) {
             size_t idx = (h->current + tried) % h->n_urls;
             long left = deadline - now_ms();
@@ -497,6 +531,13 @@ int rmqt_http_request(struct rmqt_http *h, const char *method, const char *path,
                 goto out;
             }
             if (cc != CURLE_OK) {
+                long os_errno = 0;
+                attempts++;
+                curl_easy_getinfo(h->curl, CURLINFO_OS_ERRNO, &os_errno);
+                if (cc == CURLE_COULDNT_CONNECT && os_errno == ECONNREFUSED)
+                    refused++;
+                else if (cc == CURLE_OPERATION_TIMEDOUT)
+                    timed_out++;
                 if (had_answer)
                     continue; /* a node's own answer says more than a refused connection */
                 strbuf_reset(&last);
@@ -514,6 +555,7 @@ int rmqt_http_request(struct rmqt_http *h, const char *method, const char *path,
                 continue;
             }
             h->current = idx;
+            attempts++;
             if (resp->status >= 200 && resp->status < 300) {
                 rc = 0;
                 goto out;
@@ -556,10 +598,8 @@ int rmqt_http_request(struct rmqt_http *h, const char *method, const char *path,
         }
     }
 exhausted:
-    rmqt_error_set(err, RMQT_ERR_CONNECT,
-                   "%s %s: no management API answered within %.1f s (%zu %s, %d %s): %s", method,
-                   path, (double)h->timeout_ms / 1000, h->n_urls, h->n_urls == 1 ? "node" : "nodes",
-                   rounds, rounds == 1 ? "round" : "rounds", last.buf ? last.buf : "no answer");
+    give_up(h, method, path, &last, attempts, refused, timed_out, had_answer, now_ms() - first_try,
+            now_ms() >= deadline, err);
 out:
     curl_slist_free_all(headers);
     strbuf_release(&url);

@@ -20,6 +20,10 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
@@ -242,6 +246,53 @@ int rmqt_session_closed_by_broker(struct rmqt_session *s, const amqp_frame_t *fr
                         what, err);
 }
 
+/* Why a TCP connection to host:port failed, as an errno (0: unknown). rabbitmq-c reports only
+ * "a socket error occurred"; errno often still holds the reason (a refusal on the loopback is
+ * immediate), else one more attempt, bounded by tv, finds it. */
+static int connect_errno(int saved, const char *host, int port, const struct timeval *tv)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    char service[16];
+    int found = 0;
+
+    if (saved == ECONNREFUSED || saved == ETIMEDOUT || saved == EHOSTUNREACH ||
+        saved == ENETUNREACH)
+        return saved;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    snprintf(service, sizeof(service), "%d", port);
+    if (getaddrinfo(host, service, &hints, &res) != 0)
+        return 0;
+    for (ai = res; ai && !found; ai = ai->ai_next) {
+        int fd =
+            socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+        struct pollfd pfd;
+        int so = 0;
+        socklen_t len = sizeof(so);
+        if (fd < 0)
+            continue;
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+            found = 0; /* it answers now: nothing to say */
+            close(fd);
+            break;
+        }
+        if (errno != EINPROGRESS) {
+            found = errno;
+        } else {
+            pfd.fd = fd;
+            pfd.events = POLLOUT;
+            if (poll(&pfd, 1, (int)(tv->tv_sec * 1000 + tv->tv_usec / 1000)) == 0)
+                found = ETIMEDOUT;
+            else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &so, &len) == 0)
+                found = so;
+        }
+        close(fd);
+    }
+    freeaddrinfo(res);
+    return found;
+}
+
 /* One attempt at one URL. Returns 0 with s->conn connected and logged in, or -1 with err set
  * and nothing left open. connect_failed tells a node that could not be reached (try the next)
  * from a refusal (stop). */
@@ -298,11 +349,27 @@ static int open_one(struct rmqt_session *s, const struct rmqt_session_config *cf
     }
     ms_to_tv(cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 5000, &tv);
     amqp_set_handshake_timeout(s->conn, &tv);
+    errno = 0;
     status = amqp_socket_open_noblock(sock, ci.host, ci.port, &tv);
     if (status != AMQP_STATUS_OK) {
+        int e =
+            status == AMQP_STATUS_SOCKET_ERROR ? connect_errno(errno, ci.host, ci.port, &tv) : 0;
         *connect_failed = true;
-        rmqt_error_set(err, RMQT_ERR_CONNECT, "cannot connect to %s: %s%s", s->url,
-                       amqp_error_string2(status), tls_hint(status, cfg, ci.host));
+        if (e == ECONNREFUSED)
+            rmqt_error_set(err, RMQT_ERR_CONNECT,
+                           "cannot connect to %s: connection refused: nothing listens at %s:%d "
+                           "(is the broker running, and is that its AMQP port?)",
+                           s->url, ci.host, ci.port);
+        else if (status == AMQP_STATUS_TIMEOUT || e == ETIMEDOUT)
+            rmqt_error_set(err, RMQT_ERR_CONNECT,
+                           "cannot connect to %s: timed out: no answer within %.1f s "
+                           "(--connect-timeout)",
+                           s->url, (double)tv.tv_sec + (double)tv.tv_usec / 1e6);
+        else if (e)
+            rmqt_error_set(err, RMQT_ERR_CONNECT, "cannot connect to %s: %s", s->url, strerror(e));
+        else
+            rmqt_error_set(err, RMQT_ERR_CONNECT, "cannot connect to %s: %s%s", s->url,
+                           amqp_error_string2(status), tls_hint(status, cfg, ci.host));
         goto out;
     }
     ms_to_tv(cfg->timeout_ms > 0 ? cfg->timeout_ms : 60000, &tv);

@@ -16,6 +16,7 @@
  *   confirmed in a row from the start is what a re-run passes to --skip.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "present.h"
 #include "archive.h"
 
 #include "death.h"
@@ -716,11 +717,14 @@ static void add_count(json_t *j, const char *k, uint64_t v)
     json_object_set_new(j, k, json_integer((json_int_t)v));
 }
 
-json_t *archive_summary_json(const struct archive_options *o, const struct archive_result *r,
-                             bool ok, const char *error)
+json_t *archive_summary_json(json_t *broker, const struct archive_options *o,
+                             const struct archive_result *r, bool ok, const char *error)
 {
     const struct rmqt_mover_stats *m = &r->mover;
     json_t *j = json_object();
+
+    if (broker)
+        json_object_set_new(j, "broker", broker);
 
     json_object_set_new(j, "vhost", json_string(o->vhost));
     json_object_set_new(j, "queue", json_string(o->queue));
@@ -736,8 +740,9 @@ json_t *archive_summary_json(const struct archive_options *o, const struct archi
                                               : json_null());
     add_count(j, "left", m->left);
     add_count(j, "at_delivery_limit", m->at_limit);
-    json_object_set_new(j, "seconds", json_real(m->seconds));
-    json_object_set_new(j, "rate", json_real(m->seconds > 0 ? (double)m->moved / m->seconds : 0));
+    json_object_set_new(j, "seconds", rmqt_json_seconds(m->seconds));
+    json_object_set_new(j, "rate",
+                        rmqt_json_rate(m->seconds > 0 ? (double)m->moved / m->seconds : 0));
     json_object_set_new(j, "ok", json_boolean(ok));
     json_object_set_new(j, "error", error ? json_string(error) : json_null());
     return j;

@@ -65,10 +65,11 @@ bool archive_limit_reached(const struct archive_options *o, const struct archive
 bool archive_ok(const struct archive_options *o, int rc, const struct archive_result *res,
                 bool stopped);
 
-/* A run's summary as the CLI's JSON (dlq archive -o json). New reference. */
+/* A run's summary as the CLI's JSON (dlq archive -o json); broker taken (NULL: left out). New
+ * reference. */
 struct json_t;
-struct json_t *archive_summary_json(const struct archive_options *o, const struct archive_result *r,
-                                    bool ok, const char *error);
+struct json_t *archive_summary_json(struct json_t *broker, const struct archive_options *o,
+                                    const struct archive_result *r, bool ok, const char *error);
 
 enum restore_route {
     RESTORE_HOME,     /* the archive's queue, through the default exchange */

@@ -15,6 +15,7 @@
  *   age comes from rmqtopo's own rmqtopo_dlq_oldest_age_seconds (dlq status -o prometheus).
  */
 #include "monitor.h"
+#include "present.h"
 
 #include "xalloc.h"
 
@@ -379,6 +380,7 @@ static json_t *threshold_json(const struct rmqt_threshold *t)
     if (!t->has_warning && !t->has_critical)
         return json_null();
     o = json_object();
+    /* the user's own values, not measurements: not rounded */
     json_object_set_new(o, "warning", t->has_warning ? json_real(t->warning) : json_null());
     json_object_set_new(o, "critical", t->has_critical ? json_real(t->critical) : json_null());
     return o;
@@ -413,7 +415,8 @@ json_t *dlq_report_json(const struct dlq_report *r)
         json_object_set_new(q, "messages",
                             s->found ? json_integer((json_int_t)s->messages) : json_null());
         json_object_set_new(q, "consumers", s->found ? json_integer(s->consumers) : json_null());
-        json_object_set_new(q, "rate_per_second", s->has_rate ? json_real(s->rate) : json_null());
+        json_object_set_new(q, "rate_per_second",
+                            s->has_rate ? rmqt_json_significant(s->rate, 3) : json_null());
         json_object_set_new(q, "oldest_age_seconds",
                             s->has_age ? json_real(floor(s->age)) : json_null());
         json_object_set_new(q, "sampled", json_integer((json_int_t)s->sampled));
@@ -440,7 +443,7 @@ json_t *dlq_report_json(const struct dlq_report *r)
         json_array_append_new(queues, q);
     }
     json_object_set_new(doc, "time", json_string(when));
-    json_object_set_new(doc, "interval_seconds", json_real(r->interval));
+    json_object_set_new(doc, "interval_seconds", rmqt_json_seconds(r->interval));
     json_object_set_new(doc, "sample", json_integer((json_int_t)r->sample));
     json_object_set_new(doc, "queues", queues);
     return doc;

@@ -17,6 +17,7 @@
  *   unacknowledged and the broker requeues them when the run ends.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "present.h"
 #include "replay.h"
 
 #include "browse.h"
@@ -226,11 +227,13 @@ void replay_build_props(const struct replay_options *o, const struct replay_deci
 
 /* --- checking targets ---------------------------------------------------------------- */
 
-enum { TARGET_OK = 1, TARGET_MISSING = 2 };
+/* TARGET_CYCLE: exists, and dead-letters back into the queue being replayed */
+enum { TARGET_OK = 1, TARGET_MISSING = 2, TARGET_CYCLE = 3 };
 
 struct targets {
-    struct strmap seen; /* "q:name" / "x:name" -> TARGET_* */
-    char **keys;        /* the map's keys, owned */
+    struct strmap seen;   /* "q:name" / "x:name" -> TARGET_* */
+    struct strmap warned; /* the TARGET_CYCLE keys whose loop was reported */
+    char **keys;          /* the map's keys, owned */
     size_t n, cap;
 };
 
@@ -238,42 +241,54 @@ static void targets_release(struct targets *t)
 {
     size_t i;
     strmap_release(&t->seen);
+    strmap_release(&t->warned);
     for (i = 0; i < t->n; i++)
         free(t->keys[i]);
     free(t->keys);
 }
 
-/* Warnings about a target queue (HTTP): a dead-letter cycle, overflow that refuses. */
-static void check_queue_settings(struct rmqt_http *http, const struct replay_options *o,
-                                 const char *name)
+/* Warnings about a target queue (HTTP): overflow that refuses. Returns 1 when the queue
+ * dead-letters back into the queue being replayed (a cycle: the usual case for a DLQ's home,
+ * so it is said only when a message that was replayed before comes round again), else 0. */
+static int check_queue_settings(struct rmqt_http *http, const struct replay_options *o,
+                                const char *name)
 {
     struct queue_info qi;
     struct rmqt_error err;
+    int feeds = 0;
 
     if (!http || queue_info_read(http, o->vhost, name, &qi, &err) < 0 || !qi.found)
-        return;
+        return 0;
     if (strcmp(name, o->queue) == 0) {
         ops_warnf(o->warn, o->ctx,
                   "queue '%s' is the queue being replayed: its messages go back behind the ones "
                   "this run handles",
                   name);
-        return;
+        return 0;
     }
-    if (qi.has_dlx) {
-        int feeds = qi.dlx[0] ? queue_info_exchange_feeds(http, o->vhost, qi.dlx, o->queue, &err)
-                              : (qi.has_dlrk && strcmp(qi.dlrk, o->queue) == 0);
-        if (feeds > 0)
-            ops_warnf(o->warn, o->ctx,
-                      "queue '%s' dead-letters through exchange '%s' into '%s' again: a message "
-                      "that fails again comes back here (--max-replays %ld stops a loop)",
-                      name, qi.dlx[0] ? qi.dlx : "(default)", o->queue, o->max_replays);
-    }
+    if (qi.has_dlx)
+        feeds = (qi.dlx[0] ? queue_info_exchange_feeds(http, o->vhost, qi.dlx, o->queue, &err)
+                           : (qi.has_dlrk && strcmp(qi.dlrk, o->queue) == 0)) > 0;
     if (strcmp(qi.overflow, "reject-publish") == 0 ||
         strcmp(qi.overflow, "reject-publish-dlx") == 0)
         ops_warnf(o->warn, o->ctx,
                   "queue '%s' has overflow '%s': when full it refuses publishes, and the run stops "
                   "at the first refusal (nothing is lost)",
                   name, qi.overflow);
+    return feeds;
+}
+
+/* The loop warning, once per target, where it matters: a target that dead-letters back into
+ * the queue being replayed gets a message that was replayed before and died again. */
+static void warn_cycle(struct targets *t, const struct replay_options *o,
+                       const struct replay_decision *d, const char *key, size_t klen, size_t v)
+{
+    if (v != TARGET_CYCLE || d->replays < 1 || !strmap_put(&t->warned, key, klen, 1))
+        return;
+    ops_warnf(o->warn, o->ctx,
+              "queue '%s' dead-letters into '%s' again, and messages replayed before died there "
+              "again (rmqtopo-replay-count %lld): a loop? --max-replays %ld stops it",
+              key + 2, o->queue, (long long)d->replays, o->max_replays);
 }
 
 /* Whether the target of d exists (checked once per name): 1 yes, 0 no, -1 on a lost
@@ -295,8 +310,9 @@ static int target_exists(struct targets *t, struct rmqt_session *s, struct rmqt_
     memcpy(key + 2, name.bytes, name.len);
     key[klen] = '\0';
     if (strmap_get(&t->seen, key, klen, &v)) {
+        warn_cycle(t, o, d, key, klen, v);
         free(key);
-        return v == TARGET_OK;
+        return v == TARGET_OK || v == TARGET_CYCLE;
     }
     snprintf(what, sizeof(what), "%s '%s'", is_queue ? "queue" : "exchange", key + 2);
     ok = rmqt_session_exists(s, !is_queue, name, &e2);
@@ -308,15 +324,19 @@ static int target_exists(struct targets *t, struct rmqt_session *s, struct rmqt_
     if (!ok)
         ops_warnf(o->warn, o->ctx, "%s does not exist (%s): its messages stay in '%s'", what,
                   e2.message, o->queue);
-    else if (is_queue)
-        check_queue_settings(http, o, key + 2);
+    else if (is_queue && check_queue_settings(http, o, key + 2))
+        ok = TARGET_CYCLE;
     if (t->n == t->cap) {
         t->cap = t->cap ? t->cap * 2 : 16;
         t->keys = xrealloc(t->keys, t->cap * sizeof(*t->keys));
     }
     t->keys[t->n++] = key;
-    strmap_put(&t->seen, key, klen, ok ? TARGET_OK : TARGET_MISSING);
-    return ok;
+    strmap_put(&t->seen, key, klen,
+               ok == TARGET_CYCLE ? TARGET_CYCLE
+               : ok               ? TARGET_OK
+                                  : TARGET_MISSING);
+    warn_cycle(t, o, d, key, klen, ok == TARGET_CYCLE ? TARGET_CYCLE : TARGET_OK);
+    return ok != 0;
 }
 
 /* --- the run ------------------------------------------------------------------------- */
@@ -434,6 +454,7 @@ int replay_run(struct rmqt_session *src, struct rmqt_session *dst, struct rmqt_h
     r.dst = dst;
     r.http = http;
     strmap_init(&r.targets.seen);
+    strmap_init(&r.targets.warned);
     memset(&mc, 0, sizeof(mc));
     mc.queue = o->queue;
     mc.exchange = "";
@@ -538,6 +559,7 @@ int replay_preview(struct rmqt_session *s, struct rmqt_http *http, const struct 
     pr.each = each;
     pr.ctx = ctx;
     strmap_init(&pr.targets.seen);
+    strmap_init(&pr.targets.warned);
     rc = browse_queue(s, o->queue, 0, preview_one, &pr, o->stop, &bs, err);
     res->mover.snapshot = bs.snapshot;
     res->mover.consumers = bs.consumers;
@@ -550,11 +572,14 @@ static void add_count(json_t *j, const char *k, uint64_t v)
     json_object_set_new(j, k, json_integer((json_int_t)v));
 }
 
-json_t *replay_summary_json(const char *vhost, const char *queue, const struct replay_result *r,
-                            bool dry_run, bool ok, const char *error)
+json_t *replay_summary_json(json_t *broker, const char *vhost, const char *queue,
+                            const struct replay_result *r, bool dry_run, bool ok, const char *error)
 {
     const struct rmqt_mover_stats *m = &r->mover;
     json_t *j = json_object();
+
+    if (broker)
+        json_object_set_new(j, "broker", broker);
 
     json_object_set_new(j, "vhost", json_string(vhost));
     json_object_set_new(j, "queue", json_string(queue));
@@ -572,9 +597,10 @@ json_t *replay_summary_json(const char *vhost, const char *queue, const struct r
     add_count(j, "no_target", r->no_target);
     add_count(j, "left", m->left);
     add_count(j, "at_delivery_limit", m->at_limit);
-    json_object_set_new(j, "seconds", json_real(m->seconds));
+    json_object_set_new(j, "seconds", rmqt_json_seconds(m->seconds));
     json_object_set_new(
-        j, "rate", json_real(m->seconds > 0 ? (double)(m->moved + m->parked) / m->seconds : 0));
+        j, "rate",
+        rmqt_json_rate(m->seconds > 0 ? (double)(m->moved + m->parked) / m->seconds : 0));
     json_object_set_new(j, "ok", json_boolean(ok));
     json_object_set_new(j, "error", error ? json_string(error) : json_null());
     return j;

@@ -140,10 +140,11 @@ int replay_preview(struct rmqt_session *s, struct rmqt_http *http, const struct 
                    void (*each)(void *ctx, const struct replay_preview *p), void *ctx,
                    struct replay_result *res, struct rmqt_error *err);
 
-/* A run's summary as the CLI's JSON (dlq replay -o json): counts, seconds, rate, ok, error
+/* A run's summary as the CLI's JSON (dlq replay -o json): broker (taken; NULL: left out),
+ * counts, seconds, rate, ok, error
  * (NULL: none). dry_run names the counts would_move and would_park. New reference. */
 struct json_t;
-struct json_t *replay_summary_json(const char *vhost, const char *queue,
+struct json_t *replay_summary_json(struct json_t *broker, const char *vhost, const char *queue,
                                    const struct replay_result *r, bool dry_run, bool ok,
                                    const char *error);
 

@@ -31,10 +31,11 @@ static void add_source_warnings(struct dlq_source *src, const char *doing)
                      "; its delivery limit is %ld: a message read that often is dead-lettered or "
                      "dropped",
                      src->delivery_limit);
-        ops_warnings_addf(&src->warnings,
-                          "queue '%s' is a quorum queue: every read raises each message's delivery "
-                          "count (x-delivery-count), and requeued messages may change order%s",
-                          src->queue, lim);
+        free(src->read_warning);
+        src->read_warning = xasprintf("queue '%s' is a quorum queue: every read raises each "
+                                      "message's delivery count (x-delivery-count), and requeued "
+                                      "messages may change order%s",
+                                      src->queue, lim);
     }
 }
 
@@ -71,8 +72,11 @@ int dlq_source_open(struct dlq_source *src, struct rmqt_http *http, struct rmqt_
 
 void dlq_source_release(struct dlq_source *src)
 {
-    if (src)
+    if (src) {
         ops_warnings_release(&src->warnings);
+        free(src->read_warning);
+        src->read_warning = NULL;
+    }
 }
 
 const char *dlq_source_broker(const struct dlq_source *src, char *buf, size_t cap)

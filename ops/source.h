@@ -26,6 +26,11 @@ struct dlq_source {
     uint32_t ready, consumers;
     long delivery_limit; /* in force (the queue's, else the broker's default); -1: none */
     struct ops_warnings warnings;
+    /* A quorum queue: what reading does to messages that stay (their delivery count rises,
+     * their order may change). Apart from warnings, so that a front end says it where it
+     * matters: before a read that gives every message back, after a move that left some.
+     * NULL for other queues. */
+    char *read_warning;
 };
 
 /* Opens queue on session s for an operation that `doing` its messages ("shown", "replayed",

@@ -402,7 +402,7 @@ static void *job_main(void *arg)
             ok = rc == 0 && !j->cancel;
             summary = j->action == SERVE_ARCHIVE
                           ? archive_preview_json(j, &res, ok, rc < 0 ? err.message : NULL)
-                          : replay_summary_json(o.vhost, j->queue, &res, true, ok,
+                          : replay_summary_json(NULL, o.vhost, j->queue, &res, true, ok,
                                                 rc < 0 ? err.message : NULL);
         } else {
             snprintf(name, sizeof(name), "rmqtopo dlq serve: job %s (publish)", j->id);
@@ -410,7 +410,7 @@ static void *job_main(void *arg)
                 goto done;
             rc = replay_run(s, dst, http, &o, &res, &err);
             ok = replay_ok(rc, &res, j->cancel);
-            summary = replay_summary_json(o.vhost, j->queue, &res, false, ok,
+            summary = replay_summary_json(NULL, o.vhost, j->queue, &res, false, ok,
                                           rc < 0 ? err.message : NULL);
             {
                 char *w = dlq_at_limit_warning(j->queue, res.mover.at_limit, o.delivery_limit);
@@ -438,7 +438,7 @@ static void *job_main(void *arg)
         o.progress = job_progress;
         rc = archive_run(s, &o, &res, &err);
         ok = archive_ok(&o, rc, &res, j->cancel);
-        summary = archive_summary_json(&o, &res, ok, rc < 0 ? err.message : NULL);
+        summary = archive_summary_json(NULL, &o, &res, ok, rc < 0 ? err.message : NULL);
         {
             char *w = dlq_at_limit_warning(j->queue, res.mover.at_limit, o.delivery_limit);
             if (w)

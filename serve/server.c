@@ -20,6 +20,7 @@
  */
 #define _GNU_SOURCE
 #include "internal.h"
+#include "present.h"
 
 #include "strbuf.h"
 #include "textutil.h"
@@ -228,7 +229,7 @@ static enum MHD_Result send_buf(struct serve *sv, struct MHD_Connection *c, unsi
 static enum MHD_Result send_json(struct serve *sv, struct MHD_Connection *c, unsigned status,
                                  json_t *j)
 {
-    char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | RMQT_JSON_MEASURED);
     enum MHD_Result rc;
 
     if (!s)

@@ -24,6 +24,9 @@ count() { "$MSGTOOL" dump "$1" "$2" | wc -l | tr -d ' '; }
 # messages must not be delivered before section 5
 qcount() { "$BIN" dlq check --queue "$2" --vhost "$1" --critical 1000000000 --sample 0 2>/dev/null | sed -n "s/.*messages'=\([0-9]*\);.*/\1/p"; }
 lines() { printf '%s\n' "$1" | wc -l | tr -d ' '; }
+# a check that measured prints its status line, then the broker it read (issue 17)
+first() { printf '%s\n' "$1" | head -n 1; }
+broker_line="broker: $RMQTOPO_API_URL (RabbitMQ "
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # --- 1. alerts: rules from the file, checked and tested by promtool (no broker) -------------
@@ -97,17 +100,19 @@ api PUT "/policies/$v/dlp" '{"pattern":"^work\\.p$","apply-to":"queues","definit
 
 # --- 3. dlq check ---------------------------------------------------------------------------
 out=$("$BIN" dlq check "$work/t.yaml" 2>"$work/err"); rc=$?
-expect_eq "check, empty DLQs: exit 0, one line" "0 1" "$rc $(lines "$out")"
+expect_eq "check, empty DLQs: exit 0, the status line and the broker" "0 2" "$rc $(lines "$out")"
 expect_eq "check, empty DLQs: the line" \
-  "DLQ OK - 2 of 2 queues ok, 0 messages | '$v/dead.c messages'=0;4;9;0 '$v/dead.q messages'=0;0;99;0" "$out"
+  "DLQ OK - 2 of 2 queues ok, 0 messages | '$v/dead.c messages'=0;4;9;0 '$v/dead.q messages'=0;0;99;0" "$(first "$out")"
+expect_contains "check: the broker on the second line, no perfdata in it" "$(printf '%s\n' "$out" | sed -n 2p | tr -d '|')" "$broker_line"
+expect_eq "check: no '|' after the status line" 0 "$(printf '%s\n' "$out" | tail -n +2 | grep -c '|')"
 
 MSGTOOL_EXCHANGE=work "$MSGTOOL" publish "$v" c 7 c >/dev/null
 "$MSGTOOL" reject "$v" work.c 7 >/dev/null
 for _ in $(seq 50); do [ "$(count "$v" dead.c)" = 7 ] && break; sleep 0.2; done
 out=$("$BIN" dlq check "$work/t.yaml" --sample 0 2>"$work/err"); rc=$?
-expect_eq "check, 7 in dead.c (warning 5): exit 1, one line" "1 1" "$rc $(lines "$out")"
+expect_eq "check, 7 in dead.c (warning 5): exit 1, the status line and the broker" "1 2" "$rc $(lines "$out")"
 expect_eq "check, WARNING: the line names the queue, the count and the threshold" \
-  "DLQ WARNING - WARNING $v/dead.c 7 messages (warning 5); 1 of 2 queues ok, 7 messages | '$v/dead.c messages'=7;4;9;0 '$v/dead.q messages'=0;0;99;0" "$out"
+  "DLQ WARNING - WARNING $v/dead.c 7 messages (warning 5); 1 of 2 queues ok, 7 messages | '$v/dead.c messages'=7;4;9;0 '$v/dead.q messages'=0;0;99;0" "$(first "$out")"
 
 MSGTOOL_EXCHANGE=work "$MSGTOOL" publish "$v" c 5 d >/dev/null
 "$MSGTOOL" reject "$v" work.c 5 >/dev/null
@@ -115,7 +120,7 @@ MSGTOOL_EXCHANGE=work "$MSGTOOL" publish "$v" q 3 q >/dev/null
 "$MSGTOOL" reject "$v" work.q 3 >/dev/null
 for _ in $(seq 50); do [ "$(count "$v" dead.c) $(qcount "$v" dead.q)" = "12 3" ] && break; sleep 0.2; done
 out=$("$BIN" dlq check "$work/t.yaml" 2>"$work/err"); rc=$?
-expect_eq "check, 12 in dead.c (critical 10), 3 in dead.q (warning 1): exit 2, one line" "2 1" "$rc $(lines "$out")"
+expect_eq "check, 12 in dead.c (critical 10), 3 in dead.q (warning 1): exit 2, the status line and the broker" "2 2" "$rc $(lines "$out")"
 expect_contains "check, CRITICAL: the critical queue first in the line" "$out" "DLQ CRITICAL - CRITICAL $v/dead.c 12 messages (critical 10); WARNING $v/dead.q 3 messages (warning 1); 0 of 2 queues ok"
 expect_contains "check: the age of the classic DLQ's oldest message in the perfdata" "$out" "'$v/dead.c age'="
 expect_eq "check --vhost of another vhost: no queues: UNKNOWN 3" 3 "$("$BIN" dlq check "$work/t.yaml" --vhost nope >/dev/null 2>&1; echo $?)"
@@ -140,15 +145,15 @@ expect_eq "status with a missing queue between two: every other queue counted" \
   '0 [["dead.c", 12, "OK"], ["gone", null, "UNKNOWN"], ["dead.q", 3, "OK"]]' \
   "$rc $(echo "$out" | jget '[[q["queue"], q["messages"], q["state"]] for q in d["queues"]]')"
 out=$("$BIN" dlq check "$work/gap.yaml" 2>"$work/err"); rc=$?
-expect_eq "check with a missing queue: UNKNOWN 3" "3 1" "$rc $(lines "$out")"
+expect_eq "check with a missing queue: UNKNOWN 3" "3 2" "$rc $(lines "$out")"
 
 out=$("$BIN" dlq check --queue dead.c --vhost "$v" --warning 5 --critical 20 2>"$work/err"); rc=$?
-expect_eq "check --queue --warning --critical: WARNING 1" "1 1" "$rc $(lines "$out")"
+expect_eq "check --queue --warning --critical: WARNING 1" "1 2" "$rc $(lines "$out")"
 expect_contains "check --queue: perfdata" "$out" "| '$v/dead.c messages'=12;4;19;0"
 out=$(RMQTOPO_AMQP_URL=$RMQTOPO_AMQP_URL/$v "$BIN" dlq check --queue dead.c --warning 5 --sample 0 2>"$work/err"); rc=$?
-expect_eq "check --queue without --vhost: the AMQP URL's vhost" "1 '$v/dead.c messages'=12;4;;0" "$rc ${out#*| }"
+expect_eq "check --queue without --vhost: the AMQP URL's vhost" "1 '$v/dead.c messages'=12;4;;0" "$rc $(first "${out#*| }")"
 out=$("$BIN" dlq check --queue missing --vhost "$v" --warning 5 2>"$work/err"); rc=$?
-expect_eq "check --queue of a missing queue: UNKNOWN 3, one line" "3 1" "$rc $(lines "$out")"
+expect_eq "check --queue of a missing queue: UNKNOWN 3, the status line and the broker" "3 2" "$rc $(lines "$out")"
 expect_contains "check --queue of a missing queue: says so" "$out" "queue 'missing' not found in vhost '$v'"
 out=$("$BIN" dlq check --bogus 2>"$work/err"); rc=$?
 expect_eq "check with an unknown option: UNKNOWN 3, one line on stdout" "3 1" "$rc $(lines "$out")"
@@ -185,12 +190,18 @@ out=$("$BIN" dlq status "$work/t.yaml" --interval 0 2>"$work/err"); rc=$?
 expect_eq "status: exit 0" 0 "$rc"
 expect_contains "status: the classic DLQ with its sample's reasons" "$(echo "$out" | grep ' dead.c ')" "CRITICAL work.c:rejected=12"
 expect_contains "status: the quorum DLQ is not read, and says so" "$out" "n/a: oldest, replayed and reasons not read: quorum queue: not read, as every read raises x-delivery-count"
+expect_contains "status: the first line names the broker" "$(first "$out")" "$broker_line"
 "$BIN" dlq status "$work/t.yaml" --interval 1 -o json > "$work/s.json" 2>"$work/err"
 expect_eq "status -o json: counts, states, reasons, rate of a still queue" \
   '[[12, "CRITICAL", [["work.c", "rejected", 12]], 0.0, "classic"], [3, "WARNING", [], null, "quorum"]]' \
   "$(jget '[[q["messages"], q["state"], [[r["queue"], r["reason"], r["count"]] for r in q["reasons"]], q["rate_per_second"] if q["type"] == "classic" else None, q["type"]] for q in d["queues"]]' < "$work/s.json")"
 expect_eq "status -o json: the age of dead.c is measured, dead.q's is not" '[true, false]' \
   "$(jget '[q["oldest_age_seconds"] is not None for q in d["queues"]]' < "$work/s.json")"
+expect_eq "status -o json: the broker, and the interval in seconds with 3 decimals at most" \
+  "[\"$RMQTOPO_API_URL\", true, 1.0]" \
+  "$(jget '[d["broker"]["url"], d["broker"]["version"] is not None, d["interval_seconds"]]' < "$work/s.json")"
+expect_eq "status -o json: no number printed with more than 3 decimals" 0 \
+  "$(grep -cE '[0-9]\.[0-9]{4,}' "$work/s.json")"
 "$BIN" dlq status "$work/t.yaml" --interval 1 -o prometheus > "$work/m.prom" 2>"$work/err"; rc=$?
 expect_eq "status -o prometheus: exit 0" 0 "$rc"
 out=$(promtool check metrics < "$work/m.prom" 2>&1); rc=$?
