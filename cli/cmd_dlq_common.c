@@ -333,13 +333,10 @@ json_t *dlq_broker_json(struct dlq_conn *c, const struct dlq_source *src)
 
 void dlq_warn_read(const struct dlq_source *src, uint64_t left)
 {
-    if (!src->read_warning || left == 0)
-        return;
-    if (left == UINT64_MAX)
-        cli_warnf("%s", src->read_warning);
-    else
-        cli_warnf("%s: this run read %llu message(s) that stay in it", src->read_warning,
-                  (unsigned long long)left);
+    char *w = dlq_read_warning(src, left);
+    if (w)
+        cli_warnf("%s", w);
+    free(w);
 }
 
 void dlq_warn_at_limit(const char *queue, uint64_t n, long limit)

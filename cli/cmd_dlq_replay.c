@@ -346,8 +346,7 @@ static int run_replay(struct cli *cli, const struct parsed_opts *opts, int argc,
     rc = replay_run(s, dst, c.http, &o, &res, &err);
     dlq_progress_end(&progress);
     ok = replay_ok(rc, &res, cli_stop_requested);
-    dlq_warn_read(&src, res.filtered + res.mover.returned + res.mover.nacked + res.mover.refused +
-                            res.at_max + res.no_home + res.no_target);
+    dlq_warn_read(&src, replay_read_left(&res));
     dlq_warn_at_limit(o.queue, res.mover.at_limit, o.delivery_limit);
     if (cli->output == OUTPUT_JSON) {
         json_t *sum = replay_summary_json(dlq_broker_json(&c, &src), vhost, o.queue, &res, false,

@@ -605,3 +605,9 @@ json_t *replay_summary_json(json_t *broker, const char *vhost, const char *queue
     json_object_set_new(j, "error", error ? json_string(error) : json_null());
     return j;
 }
+
+uint64_t replay_read_left(const struct replay_result *res)
+{
+    return res->filtered + res->mover.returned + res->mover.nacked + res->mover.refused +
+           res->at_max + res->no_home + res->no_target;
+}

@@ -129,6 +129,9 @@ bool replay_left_selected(const struct replay_result *res);
  * it selected, and left no message at the source's delivery limit. */
 bool replay_ok(int rc, const struct replay_result *res, bool stopped);
 
+/* The messages a run read that stay in the queue (filtered, returned, refused, held). */
+uint64_t replay_read_left(const struct replay_result *res);
+
 /* --dry-run: reads the queue without taking anything and calls each() with every decision
  * (target checked: exists is false when the target queue or exchange does not exist). */
 struct replay_preview {

@@ -98,3 +98,13 @@ char *dlq_at_limit_warning(const char *queue, uint64_t n, long limit)
                      "drop them without a dead-letter exchange); they are no longer in '%s'",
                      (unsigned long long)n, queue, limit, queue);
 }
+
+char *dlq_read_warning(const struct dlq_source *src, uint64_t left)
+{
+    if (!src->read_warning || left == 0)
+        return NULL;
+    if (left == UINT64_MAX)
+        return xstrdup(src->read_warning);
+    return xasprintf("%s: this run read %llu message(s) that stay in it", src->read_warning,
+                     (unsigned long long)left);
+}

@@ -53,4 +53,9 @@ const char *dlq_source_broker(const struct dlq_source *src, char *buf, size_t ca
  * is 0. */
 char *dlq_at_limit_warning(const char *queue, uint64_t n, long limit);
 
+/* The read warning of a quorum queue (new; caller frees) where it matters: before a read that
+ * gives every message back (left = UINT64_MAX), after a run that left `left` messages it had
+ * read. NULL for other queues and when a run left none. */
+char *dlq_read_warning(const struct dlq_source *src, uint64_t left);
+
 #endif

@@ -245,10 +245,15 @@ static int open_status(const struct rmqt_error *err)
     return 502;
 }
 
-static json_t *warnings_json(const struct ops_warnings *w)
+/* The source's warnings; every read here gives the messages back, so a quorum queue's read
+ * warning (what the read does to them) comes first. */
+static json_t *warnings_json(const struct dlq_source *src)
 {
+    const struct ops_warnings *w = &src->warnings;
     json_t *a = json_array();
     size_t k;
+    if (src->read_warning)
+        json_array_append_new(a, bytes_json(rmqt_bytes(src->read_warning)));
     for (k = 0; k < w->n; k++)
         json_array_append_new(a, bytes_json(rmqt_bytes(w->v[k])));
     return a;
@@ -361,7 +366,7 @@ static int open_queue(struct serve *sv, const char *vhost, const char *queue, st
     }
     if (dlq_source_open(&o->src, o->http, o->s, queue, "shown", &err) < 0) {
         *out = serve_error_json("%s", err.message);
-        json_object_set_new(*out, "warnings", warnings_json(&o->src.warnings));
+        json_object_set_new(*out, "warnings", warnings_json(&o->src));
         return open_status(&err);
     }
     return 0;
@@ -423,7 +428,7 @@ static int get_groups(struct serve *sv, struct serve_request *rq, const char *vh
                         res.any_delivery_count ? json_integer(res.max_delivery_count)
                                                : json_null());
     json_object_set_new(j, "at_delivery_limit", json_integer((json_int_t)res.at_limit));
-    warnings = warnings_json(&o.src.warnings);
+    warnings = warnings_json(&o.src);
     if ((w = inspect_delivery_count_warning(&res, o.src.delivery_limit)) != NULL)
         json_array_append_new(warnings, bytes_json(rmqt_bytes(w)));
     free(w);
@@ -616,7 +621,7 @@ static int get_messages(struct serve *sv, struct serve_request *rq, const char *
         *out = serve_error_json("%s", err.message);
         status = 502;
     } else {
-        json_t *warnings = warnings_json(&o.src.warnings);
+        json_t *warnings = warnings_json(&o.src);
         char *w;
         if ((w = inspect_delivery_count_warning(&res, o.src.delivery_limit)) != NULL)
             json_array_append_new(warnings, bytes_json(rmqt_bytes(w)));

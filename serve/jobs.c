@@ -245,6 +245,15 @@ static void job_warn(void *ctx, const char *msg)
     pthread_mutex_unlock(&j->sv->mu);
 }
 
+/* The quorum read warning where it matters (dlq_read_warning), as the CLI says it. */
+static void job_read_warning(struct serve_job *j, const struct dlq_source *src, uint64_t left)
+{
+    char *w = dlq_read_warning(src, left);
+    if (w)
+        job_warn(j, w);
+    free(w);
+}
+
 static void job_progress(void *ctx, const struct rmqt_mover_stats *st)
 {
     struct serve_job *j = ctx;
@@ -395,6 +404,7 @@ static void *job_main(void *arg)
             o.max_replays = -1;
         }
         if (j->dry_run) {
+            job_read_warning(j, &src, UINT64_MAX); /* every message is read and given back */
             pthread_mutex_lock(&sv->mu);
             j->progress.snapshot = 0;
             pthread_mutex_unlock(&sv->mu);
@@ -412,6 +422,7 @@ static void *job_main(void *arg)
             ok = replay_ok(rc, &res, j->cancel);
             summary = replay_summary_json(NULL, o.vhost, j->queue, &res, false, ok,
                                           rc < 0 ? err.message : NULL);
+            job_read_warning(j, &src, replay_read_left(&res));
             {
                 char *w = dlq_at_limit_warning(j->queue, res.mover.at_limit, o.delivery_limit);
                 if (w)
@@ -436,8 +447,12 @@ static void *job_main(void *arg)
         o.ctx = j;
         o.warn = job_warn;
         o.progress = job_progress;
+        if (o.copy) /* every message is read and given back */
+            job_read_warning(j, &src, UINT64_MAX);
         rc = archive_run(s, &o, &res, &err);
         ok = archive_ok(&o, rc, &res, j->cancel);
+        if (!o.copy)
+            job_read_warning(j, &src, res.mover.skipped);
         summary = archive_summary_json(NULL, &o, &res, ok, rc < 0 ? err.message : NULL);
         {
             char *w = dlq_at_limit_warning(j->queue, res.mover.at_limit, o.delivery_limit);
