@@ -23,6 +23,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "apply.h"
+#include "params.h"
 
 #include "brokerver.h"
 #include "mover.h"
@@ -1049,6 +1050,8 @@ static int http_step(struct run *run, const struct change *c, struct rmqt_error 
     const char *method = "PUT";
     int rc;
 
+    if (params_is_kind(c->kind)) /* operator policies, shovels, upstreams (params.h) */
+        return params_apply_change(run->o->http, c, err);
     if (c->kind == CK_VHOST) {
         strbuf_adds(&path, "/api/vhosts/");
         rmqt_url_encode(&path, c->name);
@@ -1133,6 +1136,9 @@ static int phase_of(const struct change *c)
     case CK_BINDING:
         return del ? PH_DEL_BINDINGS : PH_BINDINGS;
     case CK_POLICY:
+    case CK_OPERATOR_POLICY:
+    case CK_SHOVEL:
+    case CK_FEDERATION_UPSTREAM:
         return del ? PH_DEL_POLICIES : PH_POLICIES;
     }
     return -1;

@@ -18,6 +18,7 @@
 #include "diff.h"
 
 #include "argspec.h"
+#include "params.h"
 
 #include "strbuf.h"
 #include "strmap.h"
@@ -66,7 +67,9 @@ const char *change_action_name(enum change_action a)
 
 const char *change_kind_name(enum change_kind k)
 {
-    static const char *const names[] = {"vhost", "exchange", "queue", "binding", "policy"};
+    static const char *const names[] = {"vhost",  "exchange",        "queue",
+                                        "binding", "policy",          "operator_policy",
+                                        "shovel", "federation_upstream"};
     return names[k];
 }
 
@@ -627,6 +630,7 @@ void plan_compute(struct plan *out, const struct topology *desired, const struct
         diff_bindings(&d, live_matched);
         diff_policies(&d);
         diff_unmanaged(&d, live_matched);
+        params_diff(out, d.want, d.live, opts);
         free(live_matched);
         strmap_release(&d.replaced_exchanges);
         strmap_release(&d.replaced_queues);

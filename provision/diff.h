@@ -19,8 +19,19 @@
 #include "model.h"
 #include "value.h"
 
+struct rparam;
+
 enum change_action { CH_CREATE, CH_UPDATE, CH_REPLACE, CH_DELETE, CH_UNMANAGED };
-enum change_kind { CK_VHOST, CK_EXCHANGE, CK_QUEUE, CK_BINDING, CK_POLICY };
+enum change_kind {
+    CK_VHOST,
+    CK_EXCHANGE,
+    CK_QUEUE,
+    CK_BINDING,
+    CK_POLICY,
+    CK_OPERATOR_POLICY,
+    CK_SHOVEL,
+    CK_FEDERATION_UPSTREAM
+};
 #define CH_ACTIONS 5
 
 /* One differing field: old is the broker's value, new the file's (as the broker would hold
@@ -58,6 +69,7 @@ struct change {
     const struct queue *want_queue, *live_queue;
     const struct binding *want_binding, *live_binding;
     const struct policy *want_policy, *live_policy;
+    const struct rparam *want_param, *live_param; /* shovels, upstreams (params.h) */
 };
 
 struct plan {

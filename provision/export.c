@@ -19,6 +19,7 @@
  *   and by topology_export_skipped, so that the CLI can warn.
  */
 #include "export.h"
+#include "params.h"
 
 #include "threshold.h"
 
@@ -528,7 +529,8 @@ static void export_vhost(struct strbuf *sb, const struct vhost *vh)
     add_key(sb, "  ", vh->name);
     /* (a binding to a queue left out goes with it: queue bindings are written under their
      * queue) */
-    if (!vh->n_exchanges && !n_queues && !any_exchange_binding(vh) && !vh->n_policies) {
+    if (!vh->n_exchanges && !n_queues && !any_exchange_binding(vh) && !vh->n_policies &&
+        !params_vhost_has_any(vh)) {
         strbuf_adds(sb, " {}\n");
         free(first);
         free(last);
@@ -594,6 +596,7 @@ static void export_vhost(struct strbuf *sb, const struct vhost *vh)
         for (k = 0; k < vh->n_policies; k++)
             export_policy(sb, &vh->policies[k]);
     }
+    params_export_vhost(sb, vh); /* operator policies, shovels, upstreams (params.h) */
     free(first);
     free(last);
     free(next);

@@ -17,6 +17,8 @@
  */
 #include "live.h"
 
+#include "params.h"
+
 #include "strbuf.h"
 #include "strmap.h"
 #include "xalloc.h"
@@ -220,6 +222,7 @@ int live_parse_definitions(struct vhost *vh, const char *json, size_t len, struc
             live_json_to_tval(def, &p->definition);
         }
     }
+    params_parse_live(vh, doc); /* operator policies, shovels, upstreams (params.h) */
     /* skipped holds pointers into doc: release it first */
     strmap_release(&skipped);
     json_decref(doc);

@@ -4,6 +4,7 @@
  * hash indexes built once after loading.
  */
 #include "model.h"
+#include "params.h"
 
 #include "retry.h"
 
@@ -70,6 +71,7 @@ static void vhost_release(struct vhost *vh)
     strmap_release(&vh->exchange_index);
     strmap_release(&vh->queue_index);
     retry_spec_free(vh->retry);
+    vhost_params_free(vh->params);
     free(vh->name);
 }
 

@@ -22,6 +22,7 @@
 #include "value.h"
 
 struct retry_spec;
+struct vhost_params;
 
 enum queue_type { QT_CLASSIC = 0, QT_QUORUM, QT_STREAM };
 
@@ -121,6 +122,7 @@ struct vhost {
     struct strmap exchange_index; /* name -> index; built by vhost_index() */
     struct strmap queue_index;
     struct retry_spec *retry; /* retry_ladders / retry keys of the file (retry.h); NULL: none */
+    struct vhost_params *params; /* operator policies, shovels, upstreams (params.h); NULL: none */
 };
 
 struct topology {

@@ -12,6 +12,7 @@
 #include "plan.h"
 
 #include "load.h"
+#include "params.h"
 #include "validate.h"
 
 #include <stdarg.h>
@@ -35,6 +36,8 @@ int plan_finish(struct rmqt_http *h, const struct topology *desired,
 {
     size_t k;
 
+    if (params_check_plugins(h, desired, err) < 0) /* shovel / federation plugins */
+        return -1;
     topology_validate_versions(desired, &info->version, dl);
     if (dl->errors)
         return 0;

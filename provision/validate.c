@@ -20,6 +20,8 @@
  */
 #include "validate_internal.h"
 
+#include "params.h"
+
 #include "policymatch.h"
 #include "retry.h"
 #include "routing.h"
@@ -793,6 +795,7 @@ void topology_validate_versions(const struct topology *t, const struct rmqt_vers
             check_policy_versions(&c, &c.vh->policies[j]);
     }
     strbuf_release(&c.path);
+    params_validate(t, broker, dl);
 }
 
 void topology_validate(const struct topology *t, const struct validate_options *opts,
@@ -808,4 +811,7 @@ void topology_validate(const struct topology *t, const struct validate_options *
     for (k = 0; k < t->n_vhosts; k++)
         validate_vhost(&c, &t->vhosts[k]);
     strbuf_release(&c.path);
+    params_validate(t, NULL, dl);
+    if (opts && opts->broker_known)
+        params_validate(t, &opts->broker, dl);
 }
