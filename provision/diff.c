@@ -67,9 +67,9 @@ const char *change_action_name(enum change_action a)
 
 const char *change_kind_name(enum change_kind k)
 {
-    static const char *const names[] = {"vhost",  "exchange",        "queue",
-                                        "binding", "policy",          "operator_policy",
-                                        "shovel", "federation_upstream"};
+    static const char *const names[] = {
+        "vhost",  "exchange",        "queue",  "binding",
+        "policy", "operator_policy", "shovel", "federation_upstream"};
     return names[k];
 }
 

@@ -990,9 +990,16 @@ static void load_section(struct loader *L, struct vhost *vh, const struct ynode 
 
 static void load_vhost(struct loader *L, const struct ynode *name, const struct ynode *n)
 {
-    static const char *const keys[] = {"exchanges",     "queues",         "bindings", "policies",
-                                       "retry_ladders", "alert_defaults", "operator_policies",
-                                       "shovels",       "federation_upstreams",   NULL};
+    static const char *const keys[] = {"exchanges",
+                                       "queues",
+                                       "bindings",
+                                       "policies",
+                                       "retry_ladders",
+                                       "alert_defaults",
+                                       "operator_policies",
+                                       "shovels",
+                                       "federation_upstreams",
+                                       NULL};
     struct vhost *vh = topology_add_vhost(L->t, name->text);
     size_t k;
 

@@ -121,7 +121,7 @@ struct vhost {
     enum queue_type default_type;
     struct strmap exchange_index; /* name -> index; built by vhost_index() */
     struct strmap queue_index;
-    struct retry_spec *retry; /* retry_ladders / retry keys of the file (retry.h); NULL: none */
+    struct retry_spec *retry;    /* retry_ladders / retry keys of the file (retry.h); NULL: none */
     struct vhost_params *params; /* operator policies, shovels, upstreams (params.h); NULL: none */
 };
 
