@@ -1351,10 +1351,10 @@ static void add_block(struct strbuf *sb, const struct tval *v)
     size_t k;
 
     if (v->kind != TV_MAP || v->n == 0) {
-        strbuf_adds(sb, " {}\n");
+        strbuf_adds(sb, ": {}\n");
         return;
     }
-    strbuf_addc(sb, '\n');
+    strbuf_adds(sb, ":\n");
     for (k = 0; k < v->n; k++) {
         strbuf_adds(sb, "        ");
         export_add_string(sb, v->entries[k].key, strlen(v->entries[k].key));
