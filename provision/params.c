@@ -176,6 +176,7 @@ static void rparam_release(struct rparam *r)
     free(r->name);
     free(r->val_pos);
     free(r->key_pos);
+    free(r->val_bad);
     tval_release(&r->value);
 }
 
@@ -467,9 +468,12 @@ void params_load(struct vhost *vh, enum rparam_kind kind, const struct ynode *n,
                 tval_set_map(&r->value);
             r->val_pos = xcalloc(r->value.n + 1, sizeof(*r->val_pos));
             r->key_pos = xcalloc(r->value.n + 1, sizeof(*r->key_pos));
+            r->val_bad = xcalloc(r->value.n + 1, sizeof(*r->val_bad));
             for (j = 0; j + 1 < val->n && got < r->value.n; j += 2)
                 if (val->items[j]->kind == YN_SCALAR) {
                     r->key_pos[got] = val->items[j]->pos;
+                    r->val_bad[got] =
+                        val->items[j + 1]->kind == YN_SCALAR && val->items[j + 1]->bad;
                     r->val_pos[got++] = val->items[j + 1]->pos;
                 }
         }
@@ -561,6 +565,8 @@ static void check_rparam(struct pval *V, const struct vhost *vh, enum rparam_kin
         strbuf_reset(&path);
         strbuf_addf(&path, "%s.%s", base.buf, key);
         pk = find_key(kind, key);
+        if (r->val_bad && r->val_bad[k] && pk)
+            continue; /* its variable is reported already */
         if (!pk) {
             if (r->key_pos)
                 pos = r->key_pos[k];
@@ -827,11 +833,66 @@ static const char *jstr(const json_t *o, const char *key)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+/* The federation plugin's own objects in an upstream vhost: the queue and the exchange of a link
+ * ("federation: X -> node:vhost:X", the exchange of type x-federation-upstream). They belong
+ * to the link: never unmanaged, never pruned (deleting them breaks it), never exported. */
+static bool is_federation_object(const char *name)
+{
+    return strncmp(name, "federation: ", 12) == 0;
+}
+
+static void drop_federation_objects(struct vhost *vh)
+{
+    size_t k, n;
+
+    for (k = n = 0; k < vh->n_exchanges; k++) {
+        struct exchange *x = &vh->exchanges[k];
+        if (is_federation_object(x->name) ||
+            (x->type && strcmp(x->type, "x-federation-upstream") == 0)) {
+            free(x->name);
+            free(x->type);
+            free(x->origin);
+            targs_release(&x->args);
+        } else {
+            vh->exchanges[n++] = *x;
+        }
+    }
+    vh->n_exchanges = n;
+    for (k = n = 0; k < vh->n_queues; k++) {
+        struct queue *q = &vh->queues[k];
+        if (is_federation_object(q->name)) {
+            free(q->name);
+            free(q->origin);
+            targs_release(&q->args);
+        } else {
+            vh->queues[n++] = *q;
+        }
+    }
+    vh->n_queues = n;
+    for (k = n = 0; k < vh->n_bindings; k++) {
+        struct binding *b = &vh->bindings[k];
+        if (is_federation_object(b->source) || is_federation_object(b->destination)) {
+            free(b->source);
+            free(b->destination);
+            free(b->routing_key);
+            free(b->bind_queue);
+            free(b->origin);
+            tval_release(&b->args);
+        } else {
+            vh->bindings[n] = *b;
+            vh->bindings[n].index = n;
+            n++;
+        }
+    }
+    vh->n_bindings = n;
+}
+
 void params_parse_live(struct vhost *vh, const struct json_t *definitions)
 {
     const json_t *arr = json_object_get(definitions, "parameters"), *o;
     size_t i;
 
+    drop_federation_objects(vh);
     if (!json_is_array(arr))
         return;
     json_array_foreach(arr, i, o)

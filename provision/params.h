@@ -31,6 +31,7 @@ struct rparam {
     struct tval value;        /* TV_MAP */
     struct rmqt_pos *val_pos; /* the position of each value (file only), parallel to entries */
     struct rmqt_pos *key_pos; /* and of each key */
+    bool *val_bad;            /* a value that could not be read (reported already) */
     /* export only: URI passwords were replaced by placeholders (see params_export_prepare) */
     bool placeholders;
 };
