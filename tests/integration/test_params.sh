@@ -10,6 +10,8 @@
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 MSGTOOL=${MSGTOOL:-$(dirname "$BIN")/tests/msgtool}
+# the system interpreter: a version manager's shim can take seconds a call on a loaded machine
+PY=$(command -v /usr/bin/python3 || command -v python3)
 
 v=rmqtopo-it-params-$$
 up=rmqtopo-it-params-up-$$
@@ -38,7 +40,7 @@ fi
 amqp_hp=${RMQTOPO_AMQP_URL#amqp://}
 amqp_hp=${amqp_hp%%/*}
 amqp_hp=${amqp_hp%%,*}
-enc() { python3 -c 'import sys,urllib.parse;print(urllib.parse.quote(sys.argv[1],safe=""))' "$1"; }
+enc() { "$PY" -c 'import sys,urllib.parse;print(urllib.parse.quote(sys.argv[1],safe=""))' "$1"; }
 v_enc=$(enc "$v")
 up_enc=$(enc "$up")
 
@@ -101,16 +103,16 @@ expect_contains "plan shows the upstream" "$out" "+   federation_upstream 'up'"
 expect_contains "plan shows the URI redacted" "$out" "amqp://$user:***@$amqp_hp/$v_enc"
 out "plan create json" plan -o json "$work/t.yaml"
 expect_eq "plan -o json: a shovel change of kind shovel" 1 \
-  "$(printf '%s' "$out" | python3 -c 'import sys,json;d=json.load(sys.stdin);print(sum(1 for c in d["changes"] if c["kind"]=="shovel" and c["action"]=="create"))' 2>&1)"
+  "$(printf '%s' "$out" | "$PY" -c 'import sys,json;d=json.load(sys.stdin);print(sum(1 for c in d["changes"] if c["kind"]=="shovel" and c["action"]=="create"))' 2>&1)"
 
 out "apply create" apply --yes --verbose "$work/t.yaml"
 expect_eq "apply exits 0" 0 "$rc"
-got=$(api GET "/operator-policies/$v_enc/cap" | python3 -c 'import sys,json;d=json.load(sys.stdin);print(d["pattern"],d["apply-to"],d["priority"],d["definition"])')
+got=$(api GET "/operator-policies/$v_enc/cap" | "$PY" -c 'import sys,json;d=json.load(sys.stdin);print(d["pattern"],d["apply-to"],d["priority"],d["definition"])')
 expect_eq "the operator policy is on the broker" "^src\$ queues 1 {'max-length': 100000}" "$got"
-got=$(api GET "/parameters/shovel/$v_enc/mv" | python3 -c 'import sys,json;d=json.load(sys.stdin)["value"];print(sorted(d.items()))')
+got=$(api GET "/parameters/shovel/$v_enc/mv" | "$PY" -c 'import sys,json;d=json.load(sys.stdin)["value"];print(sorted(d.items()))')
 expect_eq "the shovel is stored as the file states it (no defaults added)" \
   "[('ack-mode', 'on-confirm'), ('dest-queue', 'dst'), ('dest-uri', 'amqp://$user:$pw_url@$amqp_hp/$v_enc'), ('src-queue', 'src'), ('src-uri', 'amqp:///$v_enc')]" "$got"
-got=$(api GET "/parameters/federation-upstream/$v_enc/up" | python3 -c 'import sys,json;d=json.load(sys.stdin)["value"];print(d["max-hops"],d["ack-mode"],d["uri"])')
+got=$(api GET "/parameters/federation-upstream/$v_enc/up" | "$PY" -c 'import sys,json;d=json.load(sys.stdin)["value"];print(d["max-hops"],d["ack-mode"],d["uri"])')
 expect_eq "the upstream is on the broker" "1 on-confirm amqp://$user:$pw_url@$amqp_hp/$up_enc" "$got"
 out "plan after apply" plan "$work/t.yaml"
 expect_eq "a second plan exits 0" 0 "$rc"
@@ -119,7 +121,7 @@ expect_eq "a second plan exits 0" 0 "$rc"
 n=200
 "$MSGTOOL" publish "$v" src "$n" sh >/dev/null 2>&1
 for i in $(seq 1 300); do
-  c=$(api GET "/queues/$v_enc/dst?columns=messages" | python3 -c 'import sys,json;print(json.load(sys.stdin).get("messages",0))' 2>/dev/null)
+  c=$(api GET "/queues/$v_enc/dst?columns=messages" | "$PY" -c 'import sys,json;print(json.load(sys.stdin).get("messages",0))' 2>/dev/null)
   [ "${c:-0}" -ge "$n" ] && break
   sleep 0.2
 done
@@ -136,7 +138,7 @@ expect_eq "none lost" 0 "$lost"
 link=
 for i in $(seq 1 60); do
   link=$("$BROKER_CTL" federation_status --formatter json 2>/dev/null |
-    python3 -c 'import sys,json
+    "$PY" -c 'import sys,json
 d=json.load(sys.stdin)
 print(" ".join(sorted(l.get("upstream","")+":"+l.get("status","")+":"+l.get("exchange","") for l in d if l.get("vhost")==sys.argv[1])))' "$v" 2>/dev/null)
   case $link in *up:running:fed.x*) break ;; esac
@@ -159,9 +161,9 @@ expect_eq "nothing replaced or deleted" "" "$(printf '%s\n' "$out" | grep -E '^ 
 out "apply update" apply --yes "$work/t2.yaml"
 expect_eq "apply of the changes exits 0" 0 "$rc"
 expect_eq "the broker has the new max-length" 50000 \
-  "$(api GET "/operator-policies/$v_enc/cap" | python3 -c 'import sys,json;print(json.load(sys.stdin)["definition"]["max-length"])')"
+  "$(api GET "/operator-policies/$v_enc/cap" | "$PY" -c 'import sys,json;print(json.load(sys.stdin)["definition"]["max-length"])')"
 expect_eq "the broker has the new prefetch" 50 \
-  "$(api GET "/parameters/shovel/$v_enc/mv" | python3 -c 'import sys,json;print(json.load(sys.stdin)["value"]["src-prefetch-count"])')"
+  "$(api GET "/parameters/shovel/$v_enc/mv" | "$PY" -c 'import sys,json;print(json.load(sys.stdin)["value"]["src-prefetch-count"])')"
 out "plan after update" plan "$work/t2.yaml"
 expect_eq "a second plan after the changes exits 0" 0 "$rc"
 
@@ -177,7 +179,7 @@ expect_eq "defaults filled in and a list of one URI compare equal (exit 0)" 0 "$
 
 # ---- unmanaged and prune ----------------------------------------------------------------
 api PUT "/operator-policies/$v_enc/extra" '{"pattern":"^none$","definition":{"max-length":5},"apply-to":"queues"}' >/dev/null
-python3 - "$work/t2.yaml" "$work/t3.yaml" <<'PY'
+"$PY" - "$work/t2.yaml" "$work/t3.yaml" <<'PY'
 import sys
 lines = open(sys.argv[1]).read().split("\n")
 out, skip = [], False
@@ -280,7 +282,7 @@ sed "s/^  $rt1:/  $rt2:/" "$work/rt.yaml" >"$work/rt2.yaml"
 env "${envs[@]}" "$BIN" apply --yes "$work/rt2.yaml" >"$work/o" 2>&1
 expect_eq "applied to an empty vhost" 0 "$?"
 norm() {
-  api GET "/definitions/$(enc "$1")" | python3 -c '
+  api GET "/definitions/$(enc "$1")" | "$PY" -c '
 import sys, json
 d = json.load(sys.stdin)
 out = {}
