@@ -930,14 +930,27 @@ void params_parse_live(struct vhost *vh, const struct json_t *definitions)
     }
 }
 
+static int get_json(struct rmqt_http *h, const char *path, json_t **doc, struct rmqt_error *err)
+{
+    struct rmqt_http_response resp;
+    json_error_t jerr;
+
+    rmqt_http_response_init(&resp);
+    if (rmqt_http_request(h, "GET", path, NULL, &resp, err) < 0) {
+        rmqt_http_response_release(&resp);
+        return -1;
+    }
+    *doc = json_loadb(resp.body.buf ? resp.body.buf : "", resp.body.len, 0, &jerr);
+    rmqt_http_response_release(&resp);
+    return 0;
+}
+
 int params_check_plugins(struct rmqt_http *h, const struct topology *desired,
                          struct rmqt_error *err)
 {
     bool need_shovel = false, need_fed = false, has_shovel = false, has_fed = false;
     const char *sv = NULL, *fv = NULL;
-    struct rmqt_http_response resp;
     json_t *doc, *node, *app;
-    json_error_t jerr;
     size_t k, i, j;
 
     for (k = 0; k < desired->n_vhosts; k++) {
@@ -953,25 +966,47 @@ int params_check_plugins(struct rmqt_http *h, const struct topology *desired,
     }
     if (!need_shovel && !need_fed)
         return 0;
-    rmqt_http_response_init(&resp);
-    if (rmqt_http_request(h, "GET", "/api/nodes?columns=name,applications", NULL, &resp, err) < 0) {
-        rmqt_http_response_release(&resp);
+    /* federation registers the exchange type x-federation-upstream (the overview lists the
+     * types registered now); the shovel plugin's management extension (shovel.js) is listed by
+     * /api/extensions as it is now; the nodes' application lists are read at start, so they
+     * count only for a shovel plugin running without its management extension */
+    if (get_json(h, "/api/overview?columns=exchange_types", &doc, err) < 0)
         return -1;
-    }
-    doc = json_loadb(resp.body.buf ? resp.body.buf : "", resp.body.len, 0, &jerr);
-    rmqt_http_response_release(&resp);
-    json_array_foreach(doc, i, node)
+    json_array_foreach(json_object_get(doc, "exchange_types"), i, app)
     {
-        json_array_foreach(json_object_get(node, "applications"), j, app)
-        {
-            const char *name = jstr(app, "name");
-            if (name && strcmp(name, "rabbitmq_shovel") == 0)
-                has_shovel = true;
-            if (name && strcmp(name, "rabbitmq_federation") == 0)
-                has_fed = true;
-        }
+        const char *name = jstr(app, "name");
+        if (name && strcmp(name, "x-federation-upstream") == 0)
+            has_fed = true;
     }
     json_decref(doc);
+    if (need_shovel) {
+        bool app_shovel = false, app_shovel_mgmt = false;
+        if (get_json(h, "/api/extensions", &doc, err) < 0)
+            return -1;
+        json_array_foreach(doc, i, app)
+        {
+            const char *js = jstr(app, "javascript");
+            if (js && strcmp(js, "shovel.js") == 0)
+                has_shovel = true;
+        }
+        json_decref(doc);
+        if (!has_shovel) {
+            if (get_json(h, "/api/nodes?columns=name,applications", &doc, err) < 0)
+                return -1;
+            json_array_foreach(doc, i, node)
+            {
+                json_array_foreach(json_object_get(node, "applications"), j, app)
+                {
+                    const char *name = jstr(app, "name");
+                    app_shovel = app_shovel || (name && strcmp(name, "rabbitmq_shovel") == 0);
+                    app_shovel_mgmt = app_shovel_mgmt ||
+                                      (name && strcmp(name, "rabbitmq_shovel_management") == 0);
+                }
+            }
+            json_decref(doc);
+            has_shovel = app_shovel && !app_shovel_mgmt;
+        }
+    }
     if (need_shovel && !has_shovel)
         return rmqt_error_set(err, RMQT_ERR_INVALID,
                               "vhost '%s' has shovels, but the broker lacks the shovel plugin "

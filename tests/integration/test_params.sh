@@ -21,7 +21,10 @@ user=rmqtopo-params-user-$$
 pw='Sh0vel%pw:un1que!'
 pw_url='Sh0vel%25pw%3Aun1que%21'
 work=$(mktemp -d)
+plugins() { bash -c "$(sed 's#/rabbitmqctl -n #/rabbitmq-plugins -n #' "$BROKER_CTL")" rabbitmq-plugins "$@"; }
+fed_disabled=
 cleanup() {
+  [ -n "$fed_disabled" ] && plugins enable rabbitmq_federation rabbitmq_federation_management >/dev/null 2>&1
   for x in "$v" "$up" "$rt1" "$rt2"; do api DELETE "/vhosts/$x" >/dev/null 2>&1; done
   api DELETE "/users/$user" >/dev/null 2>&1
   rm -rf "$work"
@@ -29,8 +32,8 @@ cleanup() {
 trap cleanup EXIT
 [ -n "${KEEP:-}" ] && trap - EXIT
 
-if ! api GET "/nodes?columns=applications" | grep -q '"rabbitmq_shovel"' ||
-  ! api GET "/nodes?columns=applications" | grep -q '"rabbitmq_federation"'; then
+if ! api GET "/extensions" | grep -q '"shovel.js"' ||
+  ! api GET "/overview?columns=exchange_types" | grep -q '"x-federation-upstream"'; then
   fail "the node has the shovel and federation plugins" \
     "start it with RMQTOPO_BROKER_PLUGINS=\"rabbitmq_shovel rabbitmq_shovel_management rabbitmq_federation rabbitmq_federation_management\""
   finish
@@ -304,5 +307,20 @@ expect_contains "they hold the operator policy" "$a" 'operator_policy'
 expect_contains "they hold the shovels" "$a" 'CEGA-completion'
 expect_contains "they hold the upstream with its password" "$a" 'cega_swe1:Rt%2Fpw-9x3@cega_mq'
 
+
+# ---- a plugin missing: plan and apply fail naming it --------------------------------------
+if plugins disable rabbitmq_federation_management rabbitmq_federation >/dev/null 2>&1; then
+  fed_disabled=1
+  out "plan without federation" plan "$work/t2.yaml"
+  expect_eq "plan without the federation plugin fails" 1 "$rc"
+  expect_contains "naming the plugin" "$out" "lacks the federation plugin (rabbitmq_federation)"
+  out "apply without federation" apply --yes "$work/t2.yaml"
+  expect_eq "apply without the federation plugin fails" 1 "$rc"
+  expect_contains "apply names the plugin" "$out" "lacks the federation plugin (rabbitmq_federation)"
+  plugins enable rabbitmq_federation rabbitmq_federation_management >/dev/null 2>&1 && fed_disabled=
+  expect_eq "the federation plugin is enabled again" "" "$fed_disabled"
+else
+  fail "rabbitmq-plugins disable rabbitmq_federation"
+fi
 
 finish
