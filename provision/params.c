@@ -1477,9 +1477,12 @@ void params_export_vhost(struct strbuf *sb, const struct vhost *vh)
 
     if (!p)
         return;
-    qsort(p->opols, p->n_opols, sizeof(*p->opols), cmp_policy);
-    qsort(p->shovels, p->n_shovels, sizeof(*p->shovels), cmp_rparam);
-    qsort(p->upstreams, p->n_upstreams, sizeof(*p->upstreams), cmp_rparam);
+    if (p->n_opols)
+        qsort(p->opols, p->n_opols, sizeof(*p->opols), cmp_policy);
+    if (p->n_shovels)
+        qsort(p->shovels, p->n_shovels, sizeof(*p->shovels), cmp_rparam);
+    if (p->n_upstreams)
+        qsort(p->upstreams, p->n_upstreams, sizeof(*p->upstreams), cmp_rparam);
     if (p->n_opols) {
         strbuf_adds(sb, "    operator_policies:\n");
         for (k = 0; k < p->n_opols; k++) {
