@@ -47,7 +47,7 @@ struct pkey {
     const char *const *values; /* PK_ENUM */
     bool required;
     const char *dflt; /* the broker's default as JSON text, NULL when none */
-    int since_major, since_minor;
+    int since_major, since_minor, since_patch;
 };
 
 static const char *const v_ack[] = {"no-ack", "on-publish", "on-confirm", NULL};
@@ -57,57 +57,58 @@ static const char *const v_cleanup[] = {"default", "never", NULL};
 static const char *const v_qtype[] = {"classic", "quorum", NULL};
 
 static const struct pkey shovel_keys[] = {
-    {"src-protocol", PK_ENUM, v_proto, false, "\"amqp091\"", 0, 0},
-    {"src-uri", PK_URI, NULL, true, NULL, 0, 0},
-    {"src-queue", PK_STR, NULL, false, NULL, 0, 0},
-    {"src-exchange", PK_STR, NULL, false, NULL, 0, 0},
-    {"src-exchange-key", PK_STR, NULL, false, NULL, 0, 0},
-    {"src-queue-args", PK_MAP, NULL, false, NULL, 0, 0},
-    {"src-address", PK_STR, NULL, false, NULL, 0, 0},
-    {"src-prefetch-count", PK_NUM, NULL, false, "1000", 0, 0},
-    {"prefetch-count", PK_NUM, NULL, false, "1000", 0, 0},
-    {"src-delete-after", PK_DELETE_AFTER, NULL, false, "\"never\"", 0, 0},
-    {"delete-after", PK_DELETE_AFTER, NULL, false, "\"never\"", 0, 0},
-    {"dest-protocol", PK_ENUM, v_proto, false, "\"amqp091\"", 0, 0},
-    {"dest-uri", PK_URI, NULL, true, NULL, 0, 0},
-    {"dest-queue", PK_STR, NULL, false, NULL, 0, 0},
-    {"dest-exchange", PK_STR, NULL, false, NULL, 0, 0},
-    {"dest-exchange-key", PK_STR, NULL, false, NULL, 0, 0},
-    {"dest-queue-args", PK_MAP, NULL, false, NULL, 0, 0},
-    {"dest-address", PK_STR, NULL, false, NULL, 0, 0},
-    {"dest-add-forward-headers", PK_BOOL, NULL, false, "false", 0, 0},
-    {"add-forward-headers", PK_BOOL, NULL, false, "false", 0, 0},
-    {"dest-add-timestamp-header", PK_BOOL, NULL, false, "false", 0, 0},
-    {"add-timestamp-header", PK_BOOL, NULL, false, "false", 0, 0},
-    {"dest-publish-properties", PK_MAP, NULL, false, NULL, 0, 0},
-    {"publish-properties", PK_MAP, NULL, false, NULL, 0, 0},
-    {"dest-application-properties", PK_MAP, NULL, false, NULL, 0, 0},
-    {"dest-message-annotations", PK_MAP, NULL, false, NULL, 0, 0},
-    {"dest-properties", PK_MAP, NULL, false, NULL, 0, 0},
-    {"ack-mode", PK_ENUM, v_ack, false, "\"on-confirm\"", 0, 0},
-    {"reconnect-delay", PK_NUM, NULL, false, "5", 0, 0},
-    {NULL, PK_STR, NULL, false, NULL, 0, 0},
+    {"src-protocol", PK_ENUM, v_proto, false, "\"amqp091\"", 0, 0, 0},
+    {"src-uri", PK_URI, NULL, true, NULL, 0, 0, 0},
+    {"src-queue", PK_STR, NULL, false, NULL, 0, 0, 0},
+    {"src-exchange", PK_STR, NULL, false, NULL, 0, 0, 0},
+    {"src-exchange-key", PK_STR, NULL, false, NULL, 0, 0, 0},
+    {"src-queue-args", PK_MAP, NULL, false, NULL, 0, 0, 0},
+    {"src-address", PK_STR, NULL, false, NULL, 0, 0, 0},
+    {"src-prefetch-count", PK_NUM, NULL, false, "1000", 0, 0, 0},
+    {"prefetch-count", PK_NUM, NULL, false, "1000", 0, 0, 0},
+    {"src-delete-after", PK_DELETE_AFTER, NULL, false, "\"never\"", 0, 0, 0},
+    {"delete-after", PK_DELETE_AFTER, NULL, false, "\"never\"", 0, 0, 0},
+    {"dest-protocol", PK_ENUM, v_proto, false, "\"amqp091\"", 0, 0, 0},
+    {"dest-uri", PK_URI, NULL, true, NULL, 0, 0, 0},
+    {"dest-queue", PK_STR, NULL, false, NULL, 0, 0, 0},
+    {"dest-exchange", PK_STR, NULL, false, NULL, 0, 0, 0},
+    {"dest-exchange-key", PK_STR, NULL, false, NULL, 0, 0, 0},
+    {"dest-queue-args", PK_MAP, NULL, false, NULL, 0, 0, 0},
+    {"dest-address", PK_STR, NULL, false, NULL, 0, 0, 0},
+    {"dest-add-forward-headers", PK_BOOL, NULL, false, "false", 0, 0, 0},
+    {"add-forward-headers", PK_BOOL, NULL, false, "false", 0, 0, 0},
+    {"dest-add-timestamp-header", PK_BOOL, NULL, false, "false", 0, 0, 0},
+    {"add-timestamp-header", PK_BOOL, NULL, false, "false", 0, 0, 0},
+    {"dest-publish-properties", PK_MAP, NULL, false, NULL, 0, 0, 0},
+    {"publish-properties", PK_MAP, NULL, false, NULL, 0, 0, 0},
+    {"dest-application-properties", PK_MAP, NULL, false, NULL, 0, 0, 0},
+    {"dest-message-annotations", PK_MAP, NULL, false, NULL, 0, 0, 0},
+    {"dest-properties", PK_MAP, NULL, false, NULL, 0, 0, 0},
+    {"ack-mode", PK_ENUM, v_ack, false, "\"on-confirm\"", 0, 0, 0},
+    {"reconnect-delay", PK_NUM, NULL, false, "5", 0, 0, 0},
+    {NULL, PK_STR, NULL, false, NULL, 0, 0, 0},
 };
 
 static const struct pkey upstream_keys[] = {
-    {"uri", PK_URI, NULL, true, NULL, 0, 0},
-    {"exchange", PK_STR, NULL, false, NULL, 0, 0},
-    {"queue", PK_STR, NULL, false, NULL, 0, 0},
-    {"consumer-tag", PK_STR, NULL, false, NULL, 0, 0},
-    {"prefetch-count", PK_NUM, NULL, false, "1000", 0, 0},
-    {"reconnect-delay", PK_NUM, NULL, false, "5", 0, 0},
-    {"max-hops", PK_NUM, NULL, false, "1", 0, 0},
-    {"expires", PK_NUM, NULL, false, NULL, 0, 0},
-    {"message-ttl", PK_NUM, NULL, false, NULL, 0, 0},
-    {"trust-user-id", PK_BOOL, NULL, false, "false", 0, 0},
-    {"ack-mode", PK_ENUM, v_ack, false, "\"on-confirm\"", 0, 0},
-    {"ha-policy", PK_STR, NULL, false, NULL, 0, 0},
-    {"bind-nowait", PK_BOOL, NULL, false, "false", 0, 0},
-    {"channel-use-mode", PK_ENUM, v_channel, false, "\"multiple\"", 0, 0},
-    {"resource-cleanup-mode", PK_ENUM, v_cleanup, false, "\"default\"", 0, 0},
-    /* refused by 3.10.8 ("Unrecognised terms"); newer brokers take it */
-    {"queue-type", PK_ENUM, v_qtype, false, "\"classic\"", 3, 13},
-    {NULL, PK_STR, NULL, false, NULL, 0, 0},
+    {"uri", PK_URI, NULL, true, NULL, 0, 0, 0},
+    {"exchange", PK_STR, NULL, false, NULL, 0, 0, 0},
+    {"queue", PK_STR, NULL, false, NULL, 0, 0, 0},
+    {"consumer-tag", PK_STR, NULL, false, NULL, 0, 0, 0},
+    {"prefetch-count", PK_NUM, NULL, false, "1000", 0, 0, 0},
+    {"reconnect-delay", PK_NUM, NULL, false, "5", 0, 0, 0},
+    {"max-hops", PK_NUM, NULL, false, "1", 0, 0, 0},
+    {"expires", PK_NUM, NULL, false, NULL, 0, 0, 0},
+    {"message-ttl", PK_NUM, NULL, false, NULL, 0, 0, 0},
+    {"trust-user-id", PK_BOOL, NULL, false, "false", 0, 0, 0},
+    {"ack-mode", PK_ENUM, v_ack, false, "\"on-confirm\"", 0, 0, 0},
+    {"ha-policy", PK_STR, NULL, false, NULL, 0, 0, 0},
+    {"bind-nowait", PK_BOOL, NULL, false, "false", 0, 0, 0},
+    {"channel-use-mode", PK_ENUM, v_channel, false, "\"multiple\"", 0, 0, 0},
+    {"resource-cleanup-mode", PK_ENUM, v_cleanup, false, "\"default\"", 0, 0, 0},
+    /* from 3.13.1 (the federation reference's change that documented it); 3.10.8 refuses it
+     * ("Unrecognised terms") */
+    {"queue-type", PK_ENUM, v_qtype, false, "\"classic\"", 3, 13, 1},
+    {NULL, PK_STR, NULL, false, NULL, 0, 0, 0},
 };
 
 /* Operator-policy keys the broker takes (broker-facts.md). */
@@ -652,11 +653,12 @@ static void check_rparam(struct pval *V, const struct vhost *vh, enum rparam_kin
             strbuf_release(&d);
         }
         if (V->broker && pk->since_major &&
-            !rmqt_version_at_least(V->broker, pk->since_major, pk->since_minor, 0))
+            !rmqt_version_at_least(V->broker, pk->since_major, pk->since_minor, pk->since_patch))
             vdiagf(V, DIAG_ERROR, pos, path.buf,
-                   "'%s' needs RabbitMQ %d.%d or later (the broker is %d.%d.%d, which refuses it)",
-                   key, pk->since_major, pk->since_minor, V->broker->major, V->broker->minor,
-                   V->broker->patch);
+                   "'%s' needs RabbitMQ %d.%d.%d or later (the broker is %d.%d.%d, which refuses "
+                   "it)",
+                   key, pk->since_major, pk->since_minor, pk->since_patch, V->broker->major,
+                   V->broker->minor, V->broker->patch);
     }
     for (pk = keys_of(kind); pk->key; pk++) {
         if (!pk->required || tval_get(&r->value, pk->key))

@@ -86,7 +86,7 @@ static void shovel_keys(void **state)
 static void upstream_keys_and_versions(void **state)
 {
     struct fx *f = *state;
-    struct rmqt_version v310 = {3, 10, 8}, v313 = {3, 13, 0};
+    struct rmqt_version v310 = {3, 10, 8}, v313 = {3, 13, 1};
     struct diag_list dl;
 
     fx_check_env(f, "version: 1\n"
@@ -103,7 +103,7 @@ static void upstream_keys_and_versions(void **state)
     EXPECT_COUNTS(&f->dl, 3, 0);
     diag_list_init(&dl);
     params_validate(&f->t, &v310, &dl);
-    EXPECT_ERROR(&dl, "federation_upstreams.up.queue-type", 5, 63, "needs RabbitMQ 3.13");
+    EXPECT_ERROR(&dl, "federation_upstreams.up.queue-type", 5, 63, "needs RabbitMQ 3.13.1");
     EXPECT_COUNTS(&dl, 1, 0);
     diag_list_release(&dl);
     diag_list_init(&dl);
