@@ -267,6 +267,9 @@ expect_contains "graph: the shovel is an edge" "$out" 'label="shovel mv"'
 expect_contains "graph: the upstream is an endpoint named by host" "$out" "${amqp_hp%%:*}\n(endpoint)"
 expect_contains "graph: the federation link" "$out" 'federation up'
 
+out "expand" expand "$work/t2.yaml"
+expect_contains "expand writes URI passwords as placeholders" "$out" '${SHOVEL_'
+
 # ---- secrets: nothing printed holds the password ----------------------------------------
 leaks=$(grep -c -F -e "$pw" -e "$pw_url" "$all")
 expect_eq "no password in plan/apply/-v/validate/errors/export output" 0 "$leaks"
