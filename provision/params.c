@@ -123,6 +123,34 @@ static const char *const opol_keys[] = {
     NULL,
 };
 
+/* Shovel keys that one protocol's end takes only (rabbit_shovel_parameters.erl validates each
+ * end by its protocol: a key of the other protocol is "Unrecognised"). side 's' or 'd'. */
+static const struct {
+    const char *key;
+    char side;
+    bool amqp10; /* true: AMQP 1.0 only; false: AMQP 0-9-1 only */
+} shovel_proto_keys[] = {
+    {"src-address", 's', true},
+    {"dest-address", 'd', true},
+    {"dest-application-properties", 'd', true},
+    {"dest-message-annotations", 'd', true},
+    {"dest-properties", 'd', true},
+    {"src-queue", 's', false},
+    {"src-exchange", 's', false},
+    {"src-exchange-key", 's', false},
+    {"src-queue-args", 's', false},
+    {"prefetch-count", 's', false},
+    {"delete-after", 's', false},
+    {"dest-queue", 'd', false},
+    {"dest-exchange", 'd', false},
+    {"dest-exchange-key", 'd', false},
+    {"dest-queue-args", 'd', false},
+    {"add-forward-headers", 'd', false},
+    {"add-timestamp-header", 'd', false},
+    {"publish-properties", 'd', false},
+    {"dest-publish-properties", 'd', false},
+};
+
 static const struct pkey *keys_of(enum rparam_kind kind)
 {
     return kind == RP_SHOVEL ? shovel_keys : upstream_keys;
@@ -597,6 +625,24 @@ static void check_rparam(struct pval *V, const struct vhost *vh, enum rparam_kin
                 strbuf_release(&list);
             }
             continue;
+        }
+        if (kind == RP_SHOVEL) {
+            size_t j;
+            for (j = 0; j < sizeof(shovel_proto_keys) / sizeof(shovel_proto_keys[0]); j++) {
+                const struct tval *pv;
+                bool is10;
+                if (strcmp(shovel_proto_keys[j].key, key) != 0)
+                    continue;
+                pv = tval_get(&r->value,
+                              shovel_proto_keys[j].side == 's' ? "src-protocol" : "dest-protocol");
+                is10 = pv && pv->kind == TV_STRING && strcmp(pv->s, "amqp10") == 0;
+                if (is10 != shovel_proto_keys[j].amqp10)
+                    vdiagf(V, DIAG_ERROR, r->key_pos ? r->key_pos[k] : pos, path.buf,
+                           "'%s' is an AMQP %s key, but %s is %s%s: the broker refuses it", key,
+                           shovel_proto_keys[j].amqp10 ? "1.0" : "0-9-1",
+                           shovel_proto_keys[j].side == 's' ? "src-protocol" : "dest-protocol",
+                           is10 ? "amqp10" : "amqp091", pv ? "" : " (the default)");
+            }
         }
         switch (pk->type) {
         case PK_STR:

@@ -83,6 +83,29 @@ static void shovel_keys(void **state)
         assert_null(strstr(f->dl.v[k].message, "s3cr"));
 }
 
+static void shovel_protocol_keys(void **state)
+{
+    struct fx *f = *state;
+
+    fx_check_env(f, "version: 1\n"
+                    "vhosts:\n"
+                    "  v:\n"
+                    "    shovels:\n"
+                    "      a: { src-uri: \"amqp://\", src-queue: q, dest-uri: \"amqp://\", "
+                    "dest-address: x }\n"
+                    "      b: { src-protocol: amqp10, src-uri: \"amqp://h\", src-address: a, "
+                    "src-queue: q, dest-uri: \"amqp://\" }\n"
+                    "      c: { src-protocol: amqp10, src-uri: \"amqp://h\", src-address: a, "
+                    "dest-protocol: amqp10, dest-uri: \"amqp://h\", dest-address: b }\n");
+    EXPECT_ERROR(&f->dl, "shovels.a.dest-address", 5, 67,
+                 "an AMQP 1.0 key, but dest-protocol is amqp091 (the default)");
+    EXPECT_ERROR(&f->dl, "shovels.b.src-queue", 6, 71,
+                 "an AMQP 0-9-1 key, but src-protocol is amqp10");
+    EXPECT_NO_DIAG(&f->dl, DIAG_ERROR, "shovels.c", NULL);
+    EXPECT_NO_DIAG(&f->dl, DIAG_ERROR, "shovels.c.src-address", NULL);
+    EXPECT_COUNTS(&f->dl, 2, 0);
+}
+
 static void upstream_keys_and_versions(void **state)
 {
     struct fx *f = *state;
@@ -281,10 +304,10 @@ static void redaction(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        FX_TEST(operator_policy_keys),        FX_TEST(shovel_keys),
-        FX_TEST(upstream_keys_and_versions),  FX_TEST(plan_against_live),
-        FX_TEST(not_managed_without_the_key), cmocka_unit_test(export_as_stored),
-        cmocka_unit_test(redaction),
+        FX_TEST(operator_policy_keys),      FX_TEST(shovel_keys),
+        FX_TEST(shovel_protocol_keys),      FX_TEST(upstream_keys_and_versions),
+        FX_TEST(plan_against_live),         FX_TEST(not_managed_without_the_key),
+        cmocka_unit_test(export_as_stored), cmocka_unit_test(redaction),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
