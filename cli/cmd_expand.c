@@ -12,6 +12,7 @@
 #include "export.h"
 #include "load.h"
 #include "model.h"
+#include "params.h"
 #include "strbuf.h"
 #include "validate.h"
 
@@ -37,6 +38,17 @@ static int run_expand(struct cli *cli, const struct parsed_opts *opts, int argc,
         strbuf_adds(&header, "# ");
         strbuf_adds(&header, t.file ? t.file : argv[0]);
         strbuf_adds(&header, " expanded by rmqtopo expand: retry ladders as plain objects\n");
+        {
+            /* URI passwords (from the environment) are never printed: placeholders */
+            struct strbuf warn = {0};
+            const char *line, *end;
+            params_export_prepare(&t, false, &warn);
+            for (line = warn.buf; line && *line; line = end + 1) {
+                end = strchr(line, '\n');
+                cli_warnf("%.*s", (int)(end - line), line);
+            }
+            strbuf_release(&warn);
+        }
         topology_export(&t, strbuf_str(&header), &out);
     }
     if (cli->output == OUTPUT_JSON) {

@@ -12,6 +12,7 @@
 #include "load.h"
 #include "validate.h"
 #include "live.h"
+#include "params.h"
 #include "xalloc.h"
 
 #include <jansson.h>
@@ -24,6 +25,7 @@ static const struct optspec export_options[] = {
     {"include-users", 0, NULL,
      "also export users (password hashes, never passwords): all of them, or with --vhost those "
      "holding a permission there"},
+    {"include-secrets", 0, NULL, "write URI passwords (default: ${NAME} placeholders)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -48,17 +50,27 @@ static char *vhost_of_amqp_url(const char *url)
     return strbuf_detach(&sb, NULL);
 }
 
+/* Placeholders (${NAME}) written for URI passwords load as a value that is not the secret. */
+static const char *export_env(const char *name, void *ctx)
+{
+    const char *v = getenv(name);
+    (void)ctx;
+    return v ? v : "placeholder";
+}
+
 /* The broker accepts states that validate refuses (a dead-letter exchange that does not exist,
  * reject-publish-dlx on a quorum queue ...): say so, since planning the export would fail. */
 static void check_export(struct cli *cli, const struct strbuf *out)
 {
     struct topology t;
     struct diag_list dl;
+    struct load_options lopts = {0};
     size_t k;
 
+    lopts.env = export_env;
     topology_init(&t);
     diag_list_init(&dl);
-    if (topology_load_buffer(&t, "<export>", out->buf, out->len, NULL, &dl) == 0)
+    if (topology_load_buffer(&t, "<export>", out->buf, out->len, &lopts, &dl) == 0)
         topology_validate(&t, NULL, &dl);
     if (dl.errors && !cli->quiet) {
         fprintf(stderr,
@@ -160,6 +172,23 @@ static int run_export(struct cli *cli, const struct parsed_opts *opts, int argc,
     }
     for (k = 0; k < live.n_vhosts; k++)
         vhost_sort(&live.vhosts[k]);
+    {
+        /* operator policies, shovels, upstreams: placeholders for URI passwords, and what the
+         * format cannot hold, named (params.h) */
+        struct strbuf warn = {0};
+        const char *line, *end;
+        params_export_prepare(&live, opt_flag(opts, "include-secrets"), &warn);
+        if (params_export_globals(h, &warn, &err) < 0) {
+            strbuf_release(&warn);
+            status = cli_fail(cli, EXIT_FAIL, "%s", err.message);
+            goto out;
+        }
+        for (line = warn.buf; line && *line; line = end + 1) {
+            end = strchr(line, '\n');
+            cli_warnf("%.*s", (int)(end - line), line);
+        }
+        strbuf_release(&warn);
+    }
     topology_export(&live, header.buf, &out);
     warn_skipped(&live);
     check_export(cli, &out);

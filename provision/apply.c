@@ -23,6 +23,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "apply.h"
+#include "params.h"
 
 #include "access.h"
 #include "brokerver.h"
@@ -1084,6 +1085,8 @@ static int http_step(struct run *run, const struct change *c, struct rmqt_error 
 
     if (access_owns_change(c))
         return access_apply_change(run->o->http, c, err);
+    if (params_is_kind(c->kind)) /* operator policies, shovels, upstreams (params.h) */
+        return params_apply_change(run->o->http, c, err);
     if (c->kind == CK_VHOST) {
         strbuf_adds(&path, "/api/vhosts/");
         rmqt_url_encode(&path, c->name);
@@ -1169,6 +1172,9 @@ static int phase_of(const struct change *c)
     case CK_BINDING:
         return del ? PH_DEL_BINDINGS : PH_BINDINGS;
     case CK_POLICY:
+    case CK_OPERATOR_POLICY:
+    case CK_SHOVEL:
+    case CK_FEDERATION_UPSTREAM:
         return del ? PH_DEL_POLICIES : PH_POLICIES;
     case CK_USER:
     case CK_PERMISSION:

@@ -19,6 +19,7 @@
 
 #include "access.h"
 #include "argspec.h"
+#include "params.h"
 
 #include "strbuf.h"
 #include "strmap.h"
@@ -67,8 +68,17 @@ const char *change_action_name(enum change_action a)
 
 const char *change_kind_name(enum change_kind k)
 {
-    static const char *const names[] = {"vhost",  "exchange", "queue",      "binding",
-                                        "policy", "user",     "permission", "topic_permission"};
+    static const char *const names[] = {"vhost",
+                                        "exchange",
+                                        "queue",
+                                        "binding",
+                                        "policy",
+                                        "user",
+                                        "permission",
+                                        "topic_permission",
+                                        "operator_policy",
+                                        "shovel",
+                                        "federation_upstream"};
     return names[k];
 }
 
@@ -631,6 +641,7 @@ void plan_compute(struct plan *out, const struct topology *desired, const struct
         diff_policies(&d);
         diff_unmanaged(&d, live_matched);
         access_diff_vhost(out, d.want, d.live, opts);
+        params_diff(out, d.want, d.live, opts);
         free(live_matched);
         strmap_release(&d.replaced_exchanges);
         strmap_release(&d.replaced_queues);

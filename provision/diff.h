@@ -19,6 +19,8 @@
 #include "model.h"
 #include "value.h"
 
+struct rparam;
+
 enum change_action { CH_CREATE, CH_UPDATE, CH_REPLACE, CH_DELETE, CH_UNMANAGED };
 enum change_kind {
     CK_VHOST,
@@ -28,7 +30,10 @@ enum change_kind {
     CK_POLICY,
     CK_USER,
     CK_PERMISSION,
-    CK_TOPIC_PERMISSION
+    CK_TOPIC_PERMISSION,
+    CK_OPERATOR_POLICY,
+    CK_SHOVEL,
+    CK_FEDERATION_UPSTREAM
 };
 #define CH_ACTIONS 5
 
@@ -69,6 +74,7 @@ struct change {
     const struct policy *want_policy, *live_policy;
     /* users, permissions, topic permissions (access.h): the file's and the broker's */
     const void *want_access, *live_access;
+    const struct rparam *want_param, *live_param; /* shovels, upstreams (params.h) */
 };
 
 struct plan {

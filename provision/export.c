@@ -19,6 +19,7 @@
  *   and by topology_export_skipped, so that the CLI can warn.
  */
 #include "export.h"
+#include "params.h"
 
 #include "access.h"
 #include "threshold.h"
@@ -530,7 +531,7 @@ static void export_vhost(struct strbuf *sb, const struct vhost *vh)
     /* (a binding to a queue left out goes with it: queue bindings are written under their
      * queue) */
     if (!vh->n_exchanges && !n_queues && !any_exchange_binding(vh) && !vh->n_policies &&
-        !access_vhost_has_export(vh)) {
+        !access_vhost_has_export(vh) && !params_vhost_has_any(vh)) {
         strbuf_adds(sb, " {}\n");
         free(first);
         free(last);
@@ -597,6 +598,7 @@ static void export_vhost(struct strbuf *sb, const struct vhost *vh)
             export_policy(sb, &vh->policies[k]);
     }
     access_export_vhost(sb, vh);
+    params_export_vhost(sb, vh); /* operator policies, shovels, upstreams (params.h) */
     free(first);
     free(last);
     free(next);

@@ -28,6 +28,7 @@
  */
 #include "graph.h"
 
+#include "params.h"
 #include "policymatch.h"
 
 #include "strmap.h"
@@ -40,7 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum node_kind { NODE_EXCHANGE, NODE_QUEUE };
+enum node_kind { NODE_EXCHANGE, NODE_QUEUE, NODE_ENDPOINT };
 
 struct gnode {
     enum node_kind kind;
@@ -50,7 +51,7 @@ struct gnode {
     size_t id;                /* drawn as x<id> or q<id> */
 };
 
-enum edge_kind { EDGE_BINDING, EDGE_DEAD_LETTER, EDGE_ALTERNATE };
+enum edge_kind { EDGE_BINDING, EDGE_DEAD_LETTER, EDGE_ALTERNATE, EDGE_SHOVEL, EDGE_FEDERATION };
 
 struct gedge {
     enum edge_kind kind;
@@ -58,6 +59,7 @@ struct gedge {
     const struct binding *b;  /* EDGE_BINDING */
     const char *dlrk;         /* EDGE_DEAD_LETTER: the dead-letter routing key, or NULL */
     const struct policy *pol; /* the policy that set the route, or NULL */
+    const char *link;         /* EDGE_SHOVEL, EDGE_FEDERATION: the shovel's / upstream's name */
 };
 
 /* One vhost's nodes and edges, collected before anything is written (DOT and Mermaid both
@@ -71,6 +73,9 @@ struct gvhost {
     struct strmap xmap, qmap; /* name -> node index */
     regex_t *re;              /* one per policy */
     bool *re_ok;
+    struct strmap emap; /* endpoint host -> node index (shovels, upstreams: params.h) */
+    char **ehosts;      /* their names, owned */
+    size_t n_ehosts, cap_ehosts;
 };
 
 struct gctx {
@@ -78,6 +83,7 @@ struct gctx {
     struct strbuf *out;
     struct strbuf tmp;      /* scratch: sanitised text */
     size_t next_x, next_q;  /* ids are unique across vhosts */
+    size_t next_e;          /* endpoints (e<id>) */
     size_t n_links;         /* Mermaid numbers links in order, for linkStyle */
     struct strbuf dl_links; /* Mermaid: indexes of dead-letter links, "3,4" */
     struct strbuf ae_links; /* Mermaid: indexes of alternate-exchange links */
@@ -94,6 +100,8 @@ struct gctx {
 #define COL_B_LINE "#7f8c8d"
 #define COL_DL "#c0392b"
 #define COL_AE "#7f8c8d"
+#define COL_SH "#1e8449"
+#define COL_FED "#7d3c98"
 
 bool graph_format_parse(const char *s, enum graph_format *out)
 {
@@ -152,7 +160,9 @@ static const char *string_def(const struct policy *p, const char *key)
 static size_t node_of(struct gctx *g, struct gvhost *gv, enum node_kind kind, const char *name,
                       const struct exchange *x, const struct queue *q)
 {
-    struct strmap *m = kind == NODE_EXCHANGE ? &gv->xmap : &gv->qmap;
+    struct strmap *m = kind == NODE_EXCHANGE ? &gv->xmap
+                       : kind == NODE_QUEUE  ? &gv->qmap
+                                             : &gv->emap;
     struct gnode *n;
     size_t idx;
 
@@ -165,7 +175,7 @@ static size_t node_of(struct gctx *g, struct gvhost *gv, enum node_kind kind, co
     n->name = name;
     n->x = x;
     n->q = q;
-    n->id = kind == NODE_EXCHANGE ? g->next_x++ : g->next_q++;
+    n->id = kind == NODE_EXCHANGE ? g->next_x++ : kind == NODE_QUEUE ? g->next_q++ : g->next_e++;
     strmap_put(m, name, strlen(name), gv->n_nodes);
     return gv->n_nodes++;
 }
@@ -181,6 +191,66 @@ static struct gedge *add_edge(struct gvhost *gv, enum edge_kind kind, size_t fro
     e->from = from;
     e->to = to;
     return e;
+}
+
+/* The node of one end of a shovel or federation link (params.h). */
+static size_t end_node(struct gctx *g, struct gvhost *gv, const struct params_end *e)
+{
+    size_t idx;
+
+    if (e->local)
+        return node_of(g, gv, e->is_exchange ? NODE_EXCHANGE : NODE_QUEUE, e->object, NULL, NULL);
+    if (strmap_get(&gv->emap, e->host, strlen(e->host), &idx))
+        return idx;
+    XGROW(gv->ehosts, gv->cap_ehosts, gv->n_ehosts + 1);
+    gv->ehosts[gv->n_ehosts] = xstrdup(e->host);
+    return node_of(g, gv, NODE_ENDPOINT, gv->ehosts[gv->n_ehosts++], NULL, NULL);
+}
+
+/* Shovels (source to destination) and federation links (an upstream to the exchanges and
+ * queues a policy of the file federates with it). */
+static void collect_params(struct gctx *g, struct gvhost *gv)
+{
+    const struct vhost *vh = gv->vh;
+    const struct vhost_params *p = vh->params;
+    size_t k, j, total = vh->n_exchanges + vh->n_queues;
+
+    for (k = 0; p && k < p->n_shovels; k++) {
+        struct params_end src, dst;
+        size_t from, to;
+        if (!params_shovel_ends(vh, k, &src, &dst))
+            continue;
+        from = end_node(g, gv, &src);
+        to = end_node(g, gv, &dst);
+        add_edge(gv, EDGE_SHOVEL, from, to)->link = p->shovels[k].name;
+    }
+    for (k = 0; p && k < p->n_upstreams; k++) {
+        struct params_end up;
+        memset(&up, 0, sizeof(up));
+        params_upstream_host(vh, k, up.host, sizeof(up.host));
+        if (!up.host[0])
+            continue;
+        for (j = 0; j < total; j++) {
+            bool is_queue = j >= vh->n_exchanges;
+            const char *name =
+                is_queue ? vh->queues[j - vh->n_exchanges].name : vh->exchanges[j].name;
+            const struct policy *pol = policy_for(
+                gv, name, is_queue, is_queue ? vh->queues[j - vh->n_exchanges].type : QT_CLASSIC);
+            const struct tval *one = pol ? tval_get(&pol->definition, "federation-upstream") : NULL;
+            const struct tval *set =
+                pol ? tval_get(&pol->definition, "federation-upstream-set") : NULL;
+            struct gedge *e;
+            if (!((one && one->kind == TV_STRING && strcmp(one->s, p->upstreams[k].name) == 0) ||
+                  (set && set->kind == TV_STRING && strcmp(set->s, "all") == 0)))
+                continue;
+            e = add_edge(gv, EDGE_FEDERATION, end_node(g, gv, &up),
+                         node_of(g, gv, is_queue ? NODE_QUEUE : NODE_EXCHANGE, name,
+                                 is_queue ? NULL : &vh->exchanges[j],
+                                 is_queue ? &vh->queues[j - vh->n_exchanges] : NULL));
+            e->link = p->upstreams[k].name;
+            e->pol = pol;
+        }
+    }
 }
 
 static void collect(struct gctx *g, struct gvhost *gv)
@@ -251,6 +321,7 @@ static void collect(struct gctx *g, struct gvhost *gv)
         e->dlrk = dlrk;
         e->pol = p;
     }
+    collect_params(g, gv);
 }
 
 static void gvhost_release(struct gvhost *gv)
@@ -266,6 +337,10 @@ static void gvhost_release(struct gvhost *gv)
     free(gv->edges);
     strmap_release(&gv->xmap);
     strmap_release(&gv->qmap);
+    strmap_release(&gv->emap);
+    for (k = 0; k < gv->n_ehosts; k++)
+        free(gv->ehosts[k]);
+    free(gv->ehosts);
     memset(gv, 0, sizeof(*gv));
 }
 
@@ -390,6 +465,10 @@ static void node_label(struct gctx *g, const struct gnode *n)
         label_str(g, n->name);
     label_line(g, &first);
     label_str(g, "(");
+    if (n->kind == NODE_ENDPOINT) {
+        label_str(g, "endpoint)");
+        return;
+    }
     if (n->x) {
         label_str(g, n->x->type ? n->x->type : "no type");
         if (n->x->internal.value)
@@ -456,12 +535,23 @@ static void edge_label(struct gctx *g, const struct gvhost *gv, const struct ged
         label_str(g, "alternate");
         label_policy(g, e->pol, &first);
         break;
+    case EDGE_SHOVEL:
+    case EDGE_FEDERATION:
+        label_line(g, &first);
+        label_str(g, e->kind == EDGE_SHOVEL ? "shovel " : "federation ");
+        label_str(g, e->link);
+        label_policy(g, e->pol, &first);
+        break;
     }
 }
 
 static void node_id(struct gctx *g, const struct gnode *n)
 {
-    strbuf_addf(g->out, "%c%zu", n->kind == NODE_EXCHANGE ? 'x' : 'q', n->id);
+    strbuf_addf(g->out, "%c%zu",
+                n->kind == NODE_EXCHANGE ? 'x'
+                : n->kind == NODE_QUEUE  ? 'q'
+                                         : 'e',
+                n->id);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -474,7 +564,9 @@ static void dot_node(struct gctx *g, const struct gnode *n)
     strbuf_adds(g->out, " [label=\"");
     node_label(g, n);
     strbuf_adds(g->out, "\"");
-    if (n->x)
+    if (n->kind == NODE_ENDPOINT)
+        strbuf_adds(g->out, ", shape=box3d, style=dashed, color=\"" COL_B_LINE "\"");
+    else if (n->x)
         strbuf_adds(g->out,
                     n->x->internal.value
                         ? ", shape=hexagon, style=\"filled,dashed\", fillcolor=\"" COL_X_FILL
@@ -519,6 +611,11 @@ static void dot_edge(struct gctx *g, const struct gvhost *gv, const struct gedge
     if (e->kind == EDGE_DEAD_LETTER) {
         dot_attr(g, &open);
         strbuf_adds(g->out, "style=dashed, color=\"" COL_DL "\", fontcolor=\"" COL_DL "\"");
+    } else if (e->kind == EDGE_SHOVEL || e->kind == EDGE_FEDERATION) {
+        dot_attr(g, &open);
+        strbuf_adds(g->out, e->kind == EDGE_SHOVEL
+                                ? "style=bold, color=\"" COL_SH "\", fontcolor=\"" COL_SH "\""
+                                : "style=bold, color=\"" COL_FED "\", fontcolor=\"" COL_FED "\"");
     } else if (e->kind == EDGE_ALTERNATE) {
         dot_attr(g, &open);
         strbuf_adds(g->out,
@@ -557,7 +654,11 @@ static void mermaid_node(struct gctx *g, const struct gnode *n)
 {
     const char *open, *close, *cls;
 
-    if (n->kind == NODE_EXCHANGE) {
+    if (n->kind == NODE_ENDPOINT) {
+        open = "[(\"";
+        close = "\")]";
+        cls = "external";
+    } else if (n->kind == NODE_EXCHANGE) {
         open = "{{\"";
         close = "\"}}";
         cls = n->x                             ? (n->x->internal.value ? "internal" : "exchange")
@@ -578,14 +679,15 @@ static void mermaid_node(struct gctx *g, const struct gnode *n)
 
 static void mermaid_edge(struct gctx *g, const struct gvhost *gv, const struct gedge *e)
 {
-    bool dotted = e->kind != EDGE_BINDING;
+    bool dotted = e->kind == EDGE_DEAD_LETTER || e->kind == EDGE_ALTERNATE;
+    bool thick = e->kind == EDGE_SHOVEL || e->kind == EDGE_FEDERATION;
     struct strbuf *list = e->kind == EDGE_DEAD_LETTER ? &g->dl_links
                           : e->kind == EDGE_ALTERNATE ? &g->ae_links
                                                       : NULL;
 
     strbuf_adds(g->out, DOT_INDENT DOT_INDENT);
     node_id(g, &gv->nodes[e->from]);
-    strbuf_adds(g->out, dotted ? " -.->" : " -->");
+    strbuf_adds(g->out, dotted ? " -.->" : thick ? " ==>" : " -->");
     if (edge_has_label(gv, e)) {
         strbuf_adds(g->out, "|\"");
         edge_label(g, gv, e);

@@ -18,6 +18,7 @@
 #include "live.h"
 
 #include "access.h"
+#include "params.h"
 
 #include "strbuf.h"
 #include "strmap.h"
@@ -222,6 +223,7 @@ int live_parse_definitions(struct vhost *vh, const char *json, size_t len, struc
             live_json_to_tval(def, &p->definition);
         }
     }
+    params_parse_live(vh, doc); /* operator policies, shovels, upstreams (params.h) */
     /* skipped holds pointers into doc: release it first */
     strmap_release(&skipped);
     json_decref(doc);

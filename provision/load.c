@@ -15,6 +15,7 @@
 #include "load.h"
 
 #include "access.h"
+#include "params.h"
 #include "retry.h"
 #include "strbuf.h"
 #include "textutil.h"
@@ -990,11 +991,12 @@ static void load_section(struct loader *L, struct vhost *vh, const struct ynode 
 
 static void load_vhost(struct loader *L, const struct ynode *name, const struct ynode *n)
 {
-    static const char *const keys[] = {"exchanges", "queues", "bindings", "policies",
-                                       "retry_ladders", "alert_defaults",
-                                       /* access.h */
-                                       "description", "tags", "default_queue_type", "limits",
-                                       "permissions", "topic_permissions", NULL};
+    static const char *const keys[] = {
+        "exchanges", "queues", "bindings", "policies", "retry_ladders", "alert_defaults",
+        /* access.h */
+        "description", "tags", "default_queue_type", "limits", "permissions", "topic_permissions",
+        /* params.h */
+        "operator_policies", "shovels", "federation_upstreams", NULL};
     struct vhost *vh = topology_add_vhost(L->t, name->text);
     size_t k;
 
@@ -1021,7 +1023,16 @@ static void load_vhost(struct loader *L, const struct ynode *name, const struct 
         else if (strcmp(key->text, "alert_defaults") == 0) {
             vh->has_alert_defaults = true;
             load_alert(L, val, &vh->alert_defaults);
-        } else if (!access_load_vhost_key(vh, key, val, L->file, strbuf_str(&L->path), L->dl))
+        } else if (strcmp(key->text, "operator_policies") == 0) {
+            struct vhost tmp; /* the policy loader, into a scratch vhost (params.h) */
+            memset(&tmp, 0, sizeof(tmp));
+            load_section(L, &tmp, val, "operator policy", load_policy);
+            params_take_operator_policies(vh, &tmp);
+        } else if (strcmp(key->text, "shovels") == 0 ||
+                   strcmp(key->text, "federation_upstreams") == 0)
+            params_load(vh, key->text[0] == 's' ? RP_SHOVEL : RP_UPSTREAM, val, L->file,
+                        strbuf_str(&L->path), L->dl);
+        else if (!access_load_vhost_key(vh, key, val, L->file, strbuf_str(&L->path), L->dl))
             unknown_key(L, key, keys);
         path_pop(L, old);
     }

@@ -4,6 +4,7 @@
  * hash indexes built once after loading.
  */
 #include "model.h"
+#include "params.h"
 
 #include "access.h"
 #include "retry.h"
@@ -72,6 +73,7 @@ static void vhost_release(struct vhost *vh)
     strmap_release(&vh->queue_index);
     retry_spec_free(vh->retry);
     vhost_access_free(vh->access);
+    vhost_params_free(vh->params);
     free(vh->name);
 }
 

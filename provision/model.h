@@ -24,6 +24,7 @@
 struct retry_spec;
 struct access_users;
 struct vhost_access;
+struct vhost_params;
 
 enum queue_type { QT_CLASSIC = 0, QT_QUORUM, QT_STREAM };
 
@@ -124,6 +125,7 @@ struct vhost {
     struct strmap queue_index;
     struct retry_spec *retry;    /* retry_ladders / retry keys of the file (retry.h); NULL: none */
     struct vhost_access *access; /* settings, permissions (access.h); NULL: none */
+    struct vhost_params *params; /* operator policies, shovels, upstreams (params.h); NULL: none */
 };
 
 struct topology {

@@ -13,6 +13,7 @@
 
 #include "access.h"
 #include "load.h"
+#include "params.h"
 #include "validate.h"
 
 #include <stdarg.h>
@@ -36,6 +37,8 @@ int plan_finish(struct rmqt_http *h, const struct topology *desired,
 {
     size_t k;
 
+    if (params_check_plugins(h, desired, err) < 0) /* shovel / federation plugins */
+        return -1;
     topology_validate_versions(desired, &info->version, dl);
     if (access_plan_prepare(h, desired, live, &info->version, dl, err) < 0)
         return -1;

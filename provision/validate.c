@@ -21,6 +21,7 @@
 #include "validate_internal.h"
 
 #include "access.h"
+#include "params.h"
 
 #include "policymatch.h"
 #include "retry.h"
@@ -795,6 +796,7 @@ void topology_validate_versions(const struct topology *t, const struct rmqt_vers
             check_policy_versions(&c, &c.vh->policies[j]);
     }
     strbuf_release(&c.path);
+    params_validate(t, broker, dl);
 }
 
 void topology_validate(const struct topology *t, const struct validate_options *opts,
@@ -811,4 +813,7 @@ void topology_validate(const struct topology *t, const struct validate_options *
         validate_vhost(&c, &t->vhosts[k]);
     strbuf_release(&c.path);
     access_validate(t, dl);
+    params_validate(t, NULL, dl);
+    if (opts && opts->broker_known)
+        params_validate(t, &opts->broker, dl);
 }

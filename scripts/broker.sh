@@ -450,6 +450,8 @@ write_state_files() {
         printf 'export ERL_CRASH_DUMP=%q\n' "$STATE/erl_crash.dump"
         printf 'export RABBITMQ_CTL_DIST_PORT_MIN=%s RABBITMQ_CTL_DIST_PORT_MAX=%s\n' \
             "$CTL_PORT_MIN" "$CTL_PORT_MAX"
+        # the CLI finds the commands of enabled plugins (federation_status, shovel_status) here
+        printf 'export RABBITMQ_ENABLED_PLUGINS_FILE=%q\n' "$(node_dir 0)/enabled_plugins"
         printf 'exec %q -n %q "$@"\n' "$RMQ_BIN/rabbitmqctl" "$(node_name 0)"
     } >"$tmp"
     chmod 755 "$tmp"

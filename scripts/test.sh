@@ -164,7 +164,11 @@ run_group() {
 integration() {
   local k pids=() gp=()
   for k in "${!names[@]}"; do
-    ( scripts/broker.sh start --name "${names[$k]}" --base-port auto >"$logdir/broker$k.env" \
+    # node 0 runs test_params.sh: shovels and federation need their plugins
+    ( if [ "$k" = 0 ]; then
+        export RMQTOPO_BROKER_PLUGINS="${RMQTOPO_BROKER_PLUGINS:-} rabbitmq_shovel rabbitmq_shovel_management rabbitmq_federation rabbitmq_federation_management"
+      fi
+      scripts/broker.sh start --name "${names[$k]}" --base-port auto >"$logdir/broker$k.env" \
         2>"$logdir/broker$k.log"
       echo $? >"$logdir/broker$k.status" ) &
     pids+=($!)
