@@ -87,6 +87,8 @@ struct command {
 
 /* The command table, NULL-terminated, and the global options (main.c). */
 extern const struct command *const cli_commands[];
+/* The command of this name ("dlq replay" for a group's), or NULL. */
+const struct command *cli_find_command(const char *name);
 extern const struct optspec cli_global_options[];
 
 /* What the command line holds (options.c). */

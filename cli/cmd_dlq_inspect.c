@@ -8,6 +8,7 @@
 #include "dlq.h"
 
 #include "msgdigest.h"
+#include "present.h"
 #include "inspect.h"
 #include "msgjson.h"
 #include "strbuf.h"
@@ -35,20 +36,6 @@ struct inspect_out {
     amqp_table_entry_t *scratch;
     size_t scratch_cap;
 };
-
-static void format_age(char *buf, size_t cap, double secs)
-{
-    if (secs < 0)
-        secs = 0;
-    if (secs < 120)
-        snprintf(buf, cap, "%.0fs", secs);
-    else if (secs < 7200)
-        snprintf(buf, cap, "%.0fm", secs / 60);
-    else if (secs < 172800)
-        snprintf(buf, cap, "%.0fh", secs / 3600);
-    else
-        snprintf(buf, cap, "%.0fd", secs / 86400);
-}
 
 static void format_size(char *buf, size_t cap, size_t n)
 {
@@ -129,7 +116,7 @@ static void inspect_each(void *ctx, const struct inspect_message *m)
         amqp_bytes_t none = rmqt_bytes("-");
 
         if (d->has_time)
-            format_age(age, sizeof(age), difftime(o->now, (time_t)d->time));
+            rmqt_age_format(age, sizeof(age), difftime(o->now, (time_t)d->time));
         if (d->present)
             snprintf(count, sizeof(count), "%lld", (long long)d->count);
         format_size(size, sizeof(size), m->env->message.body.len);

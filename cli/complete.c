@@ -71,16 +71,6 @@ static void offer(const char *word, const char *text, const char *prefix)
     }
 }
 
-static const struct command *find_command(const char *name)
-{
-    size_t k;
-
-    for (k = 0; cli_commands[k]; k++)
-        if (strcmp(cli_commands[k]->name, name) == 0)
-            return cli_commands[k];
-    return NULL;
-}
-
 static bool is_group(const char *word)
 {
     size_t k;
@@ -198,10 +188,10 @@ static const struct optspec *read_line(int n, char **words, struct line *l)
         } else if (!l->cmd && l->group) {
             char two[128];
             snprintf(two, sizeof(two), "%s %s", l->group, w);
-            l->cmd = find_command(two);
+            l->cmd = cli_find_command(two);
             l->group = NULL;
         } else if (!l->cmd) {
-            if ((l->cmd = find_command(w)) == NULL && is_group(w))
+            if ((l->cmd = cli_find_command(w)) == NULL && is_group(w))
                 l->group = w;
         } else if (l->npos < (int)(sizeof(l->pos) / sizeof(l->pos[0]))) {
             l->pos[l->npos++] = w;

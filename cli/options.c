@@ -127,7 +127,7 @@ static void print_command_help(FILE *f, const struct command *cmd)
     print_options(f, cli_global_options);
 }
 
-static const struct command *find_command(const char *name)
+const struct command *cli_find_command(const char *name)
 {
     size_t k;
 
@@ -196,7 +196,7 @@ static int read_command(int argc, char **argv, int *i, struct cli_args *a)
     const char *arg = argv[*i];
     size_t k;
 
-    a->cmd = find_command(arg);
+    a->cmd = cli_find_command(arg);
     if (!a->cmd && is_group(arg)) {
         /* "dlq inspect" and friends: a two-word command */
         char two[64], *words = group_words(arg);
@@ -212,7 +212,7 @@ static int read_command(int argc, char **argv, int *i, struct cli_args *a)
             }
         } else {
             snprintf(two, sizeof(two), "%s %s", arg, argv[*i + 1]);
-            a->cmd = find_command(two);
+            a->cmd = cli_find_command(two);
             if (!a->cmd)
                 status = usage_error(NULL, "unknown command '%s %s' (there are: %s)", arg,
                                      argv[*i + 1], words);
