@@ -971,7 +971,8 @@ void params_parse_live(struct vhost *vh, const struct json_t *definitions)
                 add_rparam(p, strcmp(comp, "shovel") == 0 ? RP_SHOVEL : RP_UPSTREAM, name);
             tval_release(&r->value);
             live_json_to_tval(value, &r->value);
-        } else {
+        } else if (strcmp(comp, "vhost-limits") != 0) {
+            /* (vhost limits are the vhost's `limits` key: access.h reads and exports them) */
             XGROW(p->other, p->cap_other, p->n_other + 1);
             p->other[p->n_other++] = xasprintf("%s '%s'", comp, name);
         }
