@@ -20,18 +20,22 @@
  *   reports what a definitions import stored): there a difference is an error naming the
  *   version, never a drift that apply could not converge.
  */
+#define _POSIX_C_SOURCE 200809L
 #include "access.h"
 
 #include "textutil.h"
 #include "xalloc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define SHA256_ALG "rabbit_password_hashing_sha256"
 #define MAX_PASSWORD_FILE (64 * 1024)
@@ -471,20 +475,34 @@ static void read_secret(const struct topology *desired, struct access_user *u, s
             diag_add(dl, DIAG_ERROR, desired->file, u->pw_pos, path,
                      "environment variable '%s' is not set (it holds the user's password)",
                      u->pw_ref);
+        else if (!*v) /* a CI secret that expanded to nothing: the broker refuses it at login */
+            diag_add(dl, DIAG_ERROR, desired->file, u->pw_pos, path,
+                     "environment variable '%s' is empty: a user without a password login is "
+                     "written no_password: true",
+                     u->pw_ref);
         else {
             u->secret_len = strlen(v);
             u->secret = xstrndup(v, u->secret_len);
             u->secret_read = true;
         }
     } else {
-        FILE *f = fopen(u->pw_ref, "rb");
+        struct stat st;
+        /* O_NONBLOCK: a FIFO must not hang the plan; only a regular file is read */
+        int fd = open(u->pw_ref, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        FILE *f = NULL;
         struct strbuf sb = {0};
         char chunk[4096];
         size_t got;
 
-        if (!f) {
+        if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+            diag_add(dl, DIAG_ERROR, desired->file, u->pw_pos, path,
+                     "the password file '%s' is not a regular file", u->pw_ref);
+            close(fd);
+        } else if (fd < 0 || !(f = fdopen(fd, "rb"))) {
             diag_add(dl, DIAG_ERROR, desired->file, u->pw_pos, path,
                      "cannot read the password file '%s': %s", u->pw_ref, strerror(errno));
+            if (fd >= 0)
+                close(fd);
         } else {
             while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0 && sb.len <= MAX_PASSWORD_FILE)
                 strbuf_add(&sb, chunk, got);
@@ -498,9 +516,16 @@ static void read_secret(const struct topology *desired, struct access_user *u, s
                     sb.len--;
                 if (sb.len && sb.buf[sb.len - 1] == '\r')
                     sb.len--;
-                u->secret = xstrndup(sb.buf ? sb.buf : "", sb.len);
-                u->secret_len = sb.len;
-                u->secret_read = true;
+                if (sb.len == 0)
+                    diag_add(dl, DIAG_ERROR, desired->file, u->pw_pos, path,
+                             "the password file '%s' is empty: a user without a password login "
+                             "is written no_password: true",
+                             u->pw_ref);
+                else {
+                    u->secret = xstrndup(sb.buf, sb.len);
+                    u->secret_len = sb.len;
+                    u->secret_read = true;
+                }
             }
             fclose(f);
             if (sb.buf)

@@ -275,15 +275,19 @@ static const struct vhost_params *cparams(const struct vhost *vh)
 /* ------------------------------------------------------------------------------------------ */
 /* secrets */
 
-/* Where the password of the URI starting at s lies: *start and *len (0 when none). */
-static bool uri_password(const char *s, size_t *start, size_t *len)
+/* Where the password of the URI starting at s lies: *start and *len (0 when none). The broker
+ * takes passwords holding ',', '\'', '/', spaces and other characters a URI's userinfo should
+ * not hold, so the userinfo runs to the last '@' of s when s is a whole value (whole), else to
+ * the last '@' before white space, '"', '<' or '>' (a URI in a message): a password is never
+ * cut short (an '@' later in the URI only hides more than the password). */
+static bool uri_password(const char *s, bool whole, size_t *start, size_t *len)
 {
     const char *p = strstr(s, "://"), *auth, *end, *at = NULL, *colon, *q;
 
     if (!p)
         return false;
     auth = p + 3;
-    end = auth + strcspn(auth, "/?#\"' \t\n<>,]}");
+    end = auth + (whole ? strlen(auth) : strcspn(auth, "\" \t\r\n<>"));
     for (q = auth; q < end; q++)
         if (*q == '@')
             at = q;
@@ -316,7 +320,7 @@ void params_redact(struct strbuf *out, const char *s)
             strbuf_add(out, s, (size_t)(b - s));
             s = b;
         }
-        if (uri_password(s, &start, &len)) {
+        if (uri_password(s, false, &start, &len)) {
             strbuf_add(out, s, start);
             strbuf_adds(out, "***");
             s += start + len;
@@ -346,7 +350,17 @@ static void redact_value(struct tval *dst, const struct tval *src)
     tval_copy(dst, src);
     if (dst->kind == TV_STRING && strstr(dst->s, "://")) {
         struct strbuf sb = {0};
-        params_redact(&sb, dst->s);
+        size_t start, len,
+            scheme = strspn(dst->s, "abcdefghijklmnopqrstuvwxyz"
+                                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
+        /* a value that is one URI: its password may hold anything (uri_password) */
+        if (scheme > 0 && strncmp(dst->s + scheme, "://", 3) == 0 &&
+            uri_password(dst->s, true, &start, &len)) {
+            strbuf_add(&sb, dst->s, start);
+            strbuf_adds(&sb, "***");
+            strbuf_adds(&sb, dst->s + start + len);
+        } else
+            params_redact(&sb, dst->s);
         tval_release(dst);
         tval_set_string(dst, sb.buf ? sb.buf : "", sb.len);
         strbuf_release(&sb);
@@ -1379,7 +1393,7 @@ int params_apply_change(struct rmqt_http *h, const struct change *c, struct rmqt
                     const struct tval *u = v->kind == TV_LIST ? &v->entries[i].val : v;
                     size_t start, len;
                     char *pw, *hit;
-                    if (u->kind != TV_STRING || !uri_password(u->s, &start, &len) || len < 3)
+                    if (u->kind != TV_STRING || !uri_password(u->s, true, &start, &len) || len < 3)
                         continue;
                     pw = xstrndup(u->s + start, len);
                     while ((hit = strstr(msg.buf, pw)) != NULL) {
@@ -1593,7 +1607,7 @@ static void placeholder_uri(struct tval *u, const char *var)
     size_t start, len;
     struct strbuf sb = {0};
 
-    if (u->kind != TV_STRING || !uri_password(u->s, &start, &len))
+    if (u->kind != TV_STRING || !uri_password(u->s, true, &start, &len))
         return;
     strbuf_add(&sb, u->s, start);
     strbuf_addc(&sb, PH_OPEN);
@@ -1622,7 +1636,7 @@ static void prepare_rparam(const char *vhost, enum rparam_kind kind, struct rpar
             size_t start, len;
             struct strbuf var = {0};
 
-            if (u->kind != TV_STRING || !uri_password(u->s, &start, &len))
+            if (u->kind != TV_STRING || !uri_password(u->s, true, &start, &len))
                 continue;
             if (include_secrets) {
                 strbuf_addf(warnings,

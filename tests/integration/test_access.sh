@@ -132,6 +132,20 @@ printf '%s\n' "$pw2" >"$work/pw"
 sed "s|password_env: ACC_U1_PW|password_file: $work/pw|" "$work/a.yaml" >"$work/a-file.yaml"
 r "plan password_file" plan "$work/a-file.yaml"
 expect_eq "password_file: same password plans nothing" 0 "$rc"
+# an empty secret (a CI variable that expanded to nothing) would lock the user out: an error
+printf '\n' >"$work/pw-empty"
+sed "s|password_env: ACC_U1_PW|password_file: $work/pw-empty|" "$work/a.yaml" >"$work/a-empty.yaml"
+r "plan empty password_file" plan "$work/a-empty.yaml"
+expect_eq "password_file holding only a newline: plan exit 1" 1 "$rc"
+expect_contains "password_file empty: says so" "$out" "is empty: a user without a password login"
+ACC_U1_PW= r "plan empty password_env" plan "$work/a.yaml"
+expect_eq "password_env set but empty: plan exit 1" 1 "$rc"
+expect_contains "password_env empty: says so" "$out" "environment variable 'ACC_U1_PW' is empty"
+mkfifo "$work/pw-fifo"
+sed "s|password_env: ACC_U1_PW|password_file: $work/pw-fifo|" "$work/a.yaml" >"$work/a-fifo.yaml"
+r "plan fifo password_file" plan "$work/a-fifo.yaml"
+expect_eq "password_file a FIFO: plan exit 1 (no hang)" 1 "$rc"
+expect_contains "password_file a FIFO: says so" "$out" "is not a regular file"
 
 # ---- change everything in place -------------------------------------------------------------
 write_file "$work/b.yaml" administrator "monitoring, management" "second" "^(amq.default|q1)$" "^b\\\\." 200

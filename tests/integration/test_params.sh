@@ -270,6 +270,26 @@ expect_contains "graph: the federation link" "$out" 'federation up'
 out "expand" expand "$work/t2.yaml"
 expect_contains "expand writes URI passwords as placeholders" "$out" '${SHOVEL_'
 
+# passwords written raw with characters a URI's userinfo should not hold (the broker takes
+# them): never printed, not even in part
+raw="Comma,Quote'Sl/ash"
+cat >"$work/raw.yaml" <<YAML
+version: 1
+vhosts:
+  $v:
+    shovels:
+      raw-pw:
+        src-uri: "amqp://$user:$raw@$amqp_hp/$v_enc"
+        src-queue: rawq
+        dest-uri: ["amqp://$user:$raw@$amqp_hp/$v_enc"]
+        dest-queue: rawq2
+YAML
+out "plan raw" plan "$work/raw.yaml"
+out "plan raw json" plan "$work/raw.yaml" -o json
+out "plan raw markdown" plan "$work/raw.yaml" -o markdown
+expect_eq "raw URI passwords (',', quote, '/'): never in plan text, JSON or markdown" 0 \
+  "$(grep -c -F -e "Comma" -e "Sl/ash" "$all")"
+
 # ---- secrets: nothing printed holds the password ----------------------------------------
 leaks=$(grep -c -F -e "$pw" -e "$pw_url" "$all")
 expect_eq "no password in plan/apply/-v/validate/errors/export output" 0 "$leaks"

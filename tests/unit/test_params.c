@@ -299,6 +299,12 @@ static void redaction(void **state)
     assert_string_equal(sb.buf, "bad \"amqp://user:***@host:5672/v\" and amqps://u:***@h, "
                                 "amqp://h/v amqp:// <<\"amqp://a:***@c\">>");
     strbuf_release(&sb);
+    /* passwords the broker takes though a URI should not hold them: never cut short */
+    strbuf_init(&sb);
+    params_redact(&sb, "a: amqp://guest:Comma,Pass@h/v, amqp://g:Quote'Pass@h, "
+                       "\"amqp://g:Sl/ash?#Pass@h/v\"");
+    assert_string_equal(sb.buf, "a: amqp://guest:***@h/v, amqp://g:***@h, \"amqp://g:***@h/v\"");
+    strbuf_release(&sb);
 }
 
 int main(void)
