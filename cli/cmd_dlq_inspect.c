@@ -248,7 +248,9 @@ static int run_inspect(struct cli *cli, const struct parsed_opts *opts, int argc
     out.now = time(NULL);
     out.first = true;
     if (summary) {
-        /* nothing is printed until the end: the groups are all there is */
+        /* the groups are all there is: printed at the end, after the broker line */
+        if (cli->output != OUTPUT_JSON)
+            dlq_print_broker(stdout, &c, &src);
     } else if (cli->output == OUTPUT_JSON) {
         json_t *v = json_string(vhost), *q = json_string(queue);
         json_t *b = dlq_broker_json(&c, &src);
@@ -270,7 +272,8 @@ static int run_inspect(struct cli *cli, const struct parsed_opts *opts, int argc
     if (inspect_run(s, queue, limit, src.delivery_limit, summary ? NULL : inspect_each, &out,
                     &cli_stop_requested, &res, &err) < 0) {
         if (summary && cli->output == OUTPUT_JSON) {
-            json_t *j = json_pack("{s:s, s:s, s:b, s:[], s:s}", "vhost", vhost, "queue", queue,
+            json_t *j = json_pack("{s:o, s:s, s:s, s:b, s:[], s:s}", "broker",
+                                  dlq_broker_json(&c, &src), "vhost", vhost, "queue", queue,
                                   "summary", 1, "groups", "error", err.message);
             json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
             fputc('\n', stdout);
@@ -288,6 +291,7 @@ static int run_inspect(struct cli *cli, const struct parsed_opts *opts, int argc
     }
     if (summary && cli->output == OUTPUT_JSON) {
         json_t *j = json_object();
+        json_object_set_new(j, "broker", dlq_broker_json(&c, &src));
         json_object_set_new(j, "vhost", json_string(vhost));
         json_object_set_new(j, "queue", json_string(queue));
         json_object_set_new(j, "summary", json_true());

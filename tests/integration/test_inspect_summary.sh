@@ -66,6 +66,8 @@ expect_eq "--summary -o json: exit 0, every message read (21500 of 21500)" '0 21
 expect_eq "--summary -o json: the groups, counted exactly" \
   '[["pay", "rejected", 12000], ["ship", "rejected", 6000], ["mail", "expired", 3000], [null, null, 500]]' \
   "$(echo "$out" | jget '[[g["queue"], g["reason"], g["count"]] for g in d["groups"]]')"
+expect_eq "--summary -o json: names the broker (version)" "$(api GET /overview | jq .rabbitmq_version)" \
+  "$(echo "$out" | jget 'd["broker"]["version"]')"
 expect_eq "--summary -o json: no messages, first and last death times" 'false true' \
   "$(echo "$out" | jget '"messages" in d') $(echo "$out" | jget 'all(g["first_death"] <= g["last_death"] for g in d["groups"][:3])')"
 expect_eq "--summary: nothing taken (the same 21500 ids after)" "$(md5sum < "$work/before")" \
@@ -73,6 +75,7 @@ expect_eq "--summary: nothing taken (the same 21500 ids after)" "$(md5sum < "$wo
 
 out=$("$BIN" dlq inspect dead --vhost "$v" --summary 2>&1); rc=$?
 expect_eq "--summary text: exit 0" 0 "$rc"
+expect_contains "--summary text: the broker line" "$out" "broker: $RMQTOPO_API_URL"
 expect_contains "--summary text: the pay group" "$out" "pay                      rejected          12000"
 expect_contains "--summary text: the never-died group" "$out" "(no x-death)             -                   500"
 expect_contains "--summary text: says every message was read" "$out" "21500 of 21500 ready message(s) read, every one counted; nothing was taken"
