@@ -669,6 +669,16 @@ void access_validate(const struct topology *t, struct diag_list *dl)
         const struct vhost *vh = &t->vhosts[k];
         const struct vhost_access *a = vh->access;
 
+        /* a vhost closed to connections is closed to apply's own, which declares the vhost's
+         * exchanges and queues over AMQP after the vhost's settings */
+        for (j = 0; a && j < a->limits.n; j++)
+            if (strcmp(a->limits.v[j].key, "max_connections") == 0 && a->limits.v[j].value == 0 &&
+                (vh->n_exchanges || vh->n_queues))
+                diag_add(dl, DIAG_WARNING, t->file, a->limits.v[j].pos, "limits.max_connections",
+                         "0 refuses every connection to vhost '%s', apply's own included: an "
+                         "exchange or queue of the file that is not on the broker yet can never "
+                         "be declared (declare them before closing the vhost)",
+                         vh->name);
         for (j = 0; a && j < a->n_topics; j++) {
             const struct access_topic *tp = &a->topics[j];
             char *path;
