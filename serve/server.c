@@ -27,6 +27,7 @@
 #include "xalloc.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
@@ -100,9 +101,12 @@ int serve_parse_listen(const char *s, char *host, size_t cap, unsigned *port)
     }
     if (hl == 0 || hl >= cap || !colon[1])
         return -1;
+    /* digits only: strtoul() alone would take " 80", "+80" and " -0" */
+    if (!isdigit((unsigned char)colon[1]))
+        return -1;
     errno = 0;
     p = strtoul(colon + 1, &end, 10);
-    if (errno || *end || p > 65535 || colon[1] == '-' || colon[1] == '+')
+    if (errno || *end || p > 65535)
         return -1;
     memcpy(host, h, hl);
     host[hl] = '\0';

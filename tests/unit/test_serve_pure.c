@@ -30,9 +30,9 @@ static void test_listen_parses_v4_v6_and_port_zero(void **state)
 
 static void test_listen_refuses_malformed(void **state)
 {
-    static const char *const bad[] = {"127.0.0.1", "127.0.0.1:",    ":80",  "::1:80",
-                                      "[::1]80",   "1.2.3.4:65536", "h:-1", "h:+1",
-                                      "h:80x",     "[::1",          NULL};
+    static const char *const bad[] = {"127.0.0.1",     "127.0.0.1:", ":80",   "::1:80", "[::1]80",
+                                      "1.2.3.4:65536", "h:-1",       "h:+1",  "h:80x",  "[::1",
+                                      "h: 80",         "h: -0",      "h:\t1", NULL};
     char host[64];
     unsigned port;
     size_t k;
