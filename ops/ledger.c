@@ -6,8 +6,11 @@
  *   ledger is the one record of what reached the broker. Lines are appended with one write()
  *   on an O_APPEND descriptor and fsync'd per batch; a torn last line (a crash in the middle of
  *   a write) is skipped when read, which at worst forgets that batch (at-least-once).
- * - The ledger file is locked exclusively for the whole run: two restores of one archive at
- *   once would both pass the check and both publish.
+ * - A run that publishes locks, for its whole run and before it reads any ledger, the ledger
+ *   in the state directory named by the archive's identity (its id, or its header's digest),
+ *   and the one beside the archive: two restores of one archive at once (the file, a copy of
+ *   it, stdin) would otherwise both pass the check and both publish. flock: a crashed run's
+ *   lock goes with it.
  * - The check is by record, whatever the target: the same messages restored to another queue
  *   are still the same messages twice in the broker. --again is the consent.
  */
@@ -192,43 +195,58 @@ static bool unwritable(int e)
     return e == EACCES || e == EROFS || e == EPERM;
 }
 
-/* Opens file for appending and locks it. 0; -1 with err set, *open_errno the errno when
- * open() itself failed (else 0). */
-static int open_locked(struct ledger *l, const char *file, int *open_errno, struct rmqt_error *err)
+/* Opens file for appending and locks it exclusively without waiting. 0 with *fd set; -1 with
+ * err set, *open_errno the errno when open() itself failed (else 0) and *busy true when another
+ * process holds the lock. */
+static int open_locked(const char *file, int *fd, int *open_errno, bool *busy,
+                       struct rmqt_error *err)
 {
     *open_errno = 0;
-    l->fd = open(file, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (l->fd < 0) {
+    *busy = false;
+    *fd = open(file, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (*fd < 0) {
         *open_errno = errno;
         return rmqt_error_set(err, RMQT_ERR_IO,
                               "create the restore ledger '%s': %s; nothing was published", file,
                               strerror(errno));
     }
-    if (flock(l->fd, LOCK_EX | LOCK_NB) < 0) {
+    if (flock(*fd, LOCK_EX | LOCK_NB) < 0) {
         int e = errno;
-        close(l->fd);
-        l->fd = -1;
-        if (e == EWOULDBLOCK)
+        close(*fd);
+        *fd = -1;
+        if (e == EWOULDBLOCK) {
+            *busy = true;
             return rmqt_error_set(err, RMQT_ERR_IO,
                                   "another dlq restore of this archive is running (it holds the "
                                   "restore ledger '%s'): nothing was published; run again when "
                                   "it has finished",
                                   file);
+        }
         return rmqt_error_set(err, RMQT_ERR_IO, "lock the restore ledger '%s': %s", file,
                               strerror(e));
     }
-    l->path = xstrdup(file);
     return 0;
+}
+
+/* Whether file is the file open on fd (the archive's own ledger in the state directory). */
+static bool same_file(int fd, const char *file)
+{
+    struct stat a, b;
+    return fstat(fd, &a) == 0 && stat(file, &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
 }
 
 int ledger_open(struct ledger *l, const char *path, const struct archive_header *h, bool write,
                 struct rmqt_error *err)
 {
-    char *state = NULL, *abs;
-    int rc = -1, oe;
+    char *state = NULL, *state_dir = NULL, *abs;
+    int rc = -1, oe, sfd = -1, dir_errno = 0;
+    bool busy;
+    struct rmqt_error state_err; /* why the state directory's ledger could not be opened */
 
     memset(l, 0, sizeof(*l));
     l->fd = l->mirror_fd = -1;
+    rmqt_error_init(&state_err);
     snprintf(l->header_sha256, sizeof(l->header_sha256), "%s", h->header_sha256);
     if (h->id) {
         snprintf(l->archive_id, sizeof(l->archive_id), "%s", h->id);
@@ -246,34 +264,51 @@ int ledger_open(struct ledger *l, const char *path, const struct archive_header 
         l->beside = xasprintf("%s%s", path, LEDGER_SUFFIX);
     }
     /* named by the id, or by the header's digest for an archive without one: known before
-     * any ledger is read */
+     * any ledger is read, the same for the archive, a copy of it and stdin */
     state = state_path(l);
-    if (l->beside && read_ledger(l, l->beside, h, err) < 0)
-        goto out;
-    if (state && read_ledger(l, state, h, err) < 0)
-        goto out;
     if (!write) {
         struct stat st;
+        if (l->beside && read_ledger(l, l->beside, h, err) < 0)
+            goto out;
+        if (state && read_ledger(l, state, h, err) < 0)
+            goto out;
         l->path = xstrdup(l->beside && (stat(l->beside, &st) == 0 || !state) ? l->beside
                           : state                                            ? state
                                                                              : "-");
         rc = 0;
         goto out;
     }
-    if (l->beside) {
-        if (open_locked(l, l->beside, &oe, err) == 0) {
-            if (state) { /* the copy: best effort, never the reason to stop */
-                char *dir = xstrdup(state), *slash = strrchr(dir, '/');
-                if (slash)
-                    *slash = '\0';
-                if (make_dirs(dir) == 0)
-                    l->mirror_fd = open(state, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-                free(dir);
-            }
-            rc = 0;
+    /* The lock of a run that publishes: the state directory's ledger, whichever way the
+     * archive came, taken before any ledger is read (two runs that both read first would both
+     * find nothing and both publish). */
+    if (state) {
+        char *slash;
+        state_dir = xstrdup(state);
+        if ((slash = strrchr(state_dir, '/')) != NULL)
+            *slash = '\0';
+        if (make_dirs(state_dir) < 0)
+            dir_errno = errno ? errno : EIO;
+        else if (open_locked(state, &sfd, &oe, &busy, &state_err) < 0 && busy) {
+            *err = state_err;
             goto out;
         }
-        if (!oe || !unwritable(oe))
+    }
+    if (l->beside) {
+        if (sfd >= 0 && same_file(sfd, l->beside)) { /* the archive lies in the state directory */
+            l->fd = sfd;
+            sfd = -1;
+            l->path = xstrdup(l->beside);
+            goto read;
+        }
+        if (open_locked(l->beside, &l->fd, &oe, &busy, err) == 0) {
+            /* the copy of the lines, best effort; when the state directory could not be used,
+             * the lock is only the one beside the archive */
+            l->mirror_fd = sfd;
+            sfd = -1;
+            l->path = xstrdup(l->beside);
+            goto read;
+        }
+        if (busy || !oe || !unwritable(oe))
             goto out;
         l->reason = access(l->beside, F_OK) == 0 ? "the ledger beside the archive is not writable"
                                                  : "the archive's directory is not writable";
@@ -285,25 +320,31 @@ int ledger_open(struct ledger *l, const char *path, const struct archive_header 
                        l->reason);
         goto out;
     }
-    {
-        char *dir = xstrdup(state), *slash = strrchr(dir, '/');
-        if (slash)
-            *slash = '\0';
-        if (make_dirs(dir) < 0) {
+    if (sfd < 0) {
+        if (dir_errno)
             rmqt_error_set(err, RMQT_ERR_IO,
                            "create the directory '%s' for the restore ledger (%s): %s; nothing "
                            "was published",
-                           dir, l->reason, strerror(errno));
-            free(dir);
-            goto out;
-        }
-        free(dir);
+                           state_dir, l->reason, strerror(dir_errno));
+        else
+            *err = state_err;
+        goto out;
     }
-    if (open_locked(l, state, &oe, err) < 0)
+    l->fd = sfd;
+    sfd = -1;
+    l->path = xstrdup(state);
+read:
+    /* under the lock: what every earlier run recorded, the one that just finished included */
+    if (l->beside && read_ledger(l, l->beside, h, err) < 0)
+        goto out;
+    if (state && read_ledger(l, state, h, err) < 0)
         goto out;
     rc = 0;
 out:
+    if (sfd >= 0)
+        close(sfd);
     free(state);
+    free(state_dir);
     if (rc < 0)
         ledger_close(l);
     return rc;

@@ -26,6 +26,11 @@
  * ledger beside the archive is copied line by line into the state directory when it can be
  * (best effort), so that a later restore of the same archive from stdin, or of a copy of it,
  * finds it.
+ *
+ * A run that publishes locks the state directory's ledger of the archive (named by its id, or
+ * its header's digest: the same for the file, a copy and stdin) and the one beside it before
+ * it reads either, so two restores of one archive never overlap. When the state directory
+ * cannot be used, the lock is only the one beside the archive.
  */
 #ifndef RMQT_OPS_LEDGER_H
 #define RMQT_OPS_LEDGER_H
@@ -76,9 +81,10 @@ struct ledger {
 
 /* Opens the ledger of the archive at path ("-": stdin) whose header is h. Reads every earlier
  * line of this archive (beside it and in the state directory). For a run that publishes
- * (write true) the ledger file is created if needed and locked exclusively without waiting:
- * a second restore of the same archive at the same time fails at once. Returns 0, or -1 with
- * err set (nothing was published). */
+ * (write true) the ledgers are created if needed and locked exclusively without waiting, the
+ * state directory's one first, and read only once locked: a second restore of the same
+ * archive (the file, a copy, stdin) at the same time fails at once. Returns 0, or -1 with err
+ * set (nothing was published). */
 int ledger_open(struct ledger *l, const char *path, const struct archive_header *h, bool write,
                 struct rmqt_error *err);
 void ledger_close(struct ledger *l);

@@ -5,7 +5,9 @@
 # stdin, and says when and where they went; --again doubles on purpose; an archive from before
 # ids gets one on its first restore; a restore stopped mid-run (SIGTERM: exactly what was
 # published is recorded; kill -9: lost 0, duplicates at most a batch and a window) is refused
-# as a whole and finished with the --skip it names. Message ids are counted throughout.
+# as a whole and finished with the --skip it names; three restores at once of one archive (the
+# file, a copy of it, stdin; with and without an id): exactly one publishes, the others fail at
+# once. Message ids are counted throughout.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 MSGTOOL=${MSGTOOL:-$(dirname "$BIN")/tests/msgtool}
@@ -15,6 +17,7 @@ work=$(mktemp -d)
 export RMQTOPO_STATE_DIR="$work/state"
 cleanup() {
   [ -n "${bg:-}" ] && kill "$bg" 2>/dev/null
+  for p in ${pids:-}; do kill "$p" 2>/dev/null; done
   api DELETE "/vhosts/$v" >/dev/null 2>&1
   rm -rf "$work"
 }
@@ -45,7 +48,7 @@ print(len(s))' "$1"
 }
 
 api PUT "/vhosts/$v" >/dev/null
-for q in src other big; do api PUT "/queues/$v/$q" '{"durable":true}' >/dev/null; done
+for q in src other big app.dlq r2; do api PUT "/queues/$v/$q" '{"durable":true}' >/dev/null; done
 
 # --- 1. restore, then restore again: refused, 8 stays 8 ----------------------------------------
 "$MSGTOOL" publish "$v" src 8 m
@@ -159,5 +162,60 @@ read -r found uniq dup lost <<<"$(tally big k $N)"
 expect_eq "kill -9, re-run with --skip: exit 0, $N unique, 0 lost" "0 $N 0" "$rc $uniq $lost"
 expect_eq "kill -9: duplicates only of records published but not yet in the ledger (at most 500 + 1024): $dup" 1 \
   "$([ "$dup" -ge $((inq - rec)) ] && [ "$dup" -le 1524 ] && echo 1 || echo "0 (dup $dup, in queue $inq, ledger $rec)")"
+
+# --- 6. three restores of one archive at once: the file, a copy of it, stdin --------------------
+# Each run locks the archive's ledger in the state directory (named by its id, or its header's
+# digest) before it reads a ledger: exactly one publishes, the others fail at once, whichever
+# starts first. At --rate 1000 each run of 2000 takes two seconds, so the three overlap.
+# $1: label, $2: the archive, $3: the id prefix of its messages
+concurrent() {
+  local label=$1 arch=$2 prefix=$3 d i rc ok=0 busy=0 winner=
+  d=$(dirname "$arch")
+  mkdir -p "$d/c2"
+  cp "$arch" "$d/c2/"
+  pids=
+  "$BIN" dlq restore "$arch" --to-queue r2 --rate 1000 >"$d/o1" 2>&1 & pids="$pids $!"
+  "$BIN" dlq restore "$d/c2/$(basename "$arch")" --to-queue r2 --rate 1000 >"$d/o2" 2>&1 & pids="$pids $!"
+  "$BIN" dlq restore - --to-queue r2 --rate 1000 <"$arch" >"$d/o3" 2>&1 & pids="$pids $!"
+  i=0
+  for p in $pids; do
+    i=$((i + 1))
+    wait "$p"; rc=$?
+    if [ "$rc" -eq 0 ]; then
+      ok=$((ok + 1)); winner=$i
+    elif grep -q "another dlq restore of this archive is running" "$d/o$i" &&
+         grep -q "nothing was published" "$d/o$i"; then
+      busy=$((busy + 1))
+    else
+      echo "  (run $i: exit $rc: $(head -c 400 "$d/o$i"))"
+    fi
+  done
+  pids=
+  expect_eq "$label: at once, the file, a copy and stdin: one exits 0, two fail saying another restore of the archive is running" \
+    '1 2' "$ok $busy"
+  expect_eq "$label: 2000 in the queue: 2000 unique, 0 duplicates, 0 lost" '2000 2000 0 0' "$(tally r2 "$prefix" 2000)"
+  out=$("$BIN" dlq restore - --to-queue r2 <"$arch" 2>&1); rc=$?
+  expect_eq "$label: afterwards (the winner was run $winner), a restore from stdin is refused: 2000 stays 2000" \
+    '1 2000' "$rc $(count r2)"
+  expect_contains "$label: ... as restored before" "$out" "was restored before"
+  purge r2
+}
+
+"$MSGTOOL" publish "$v" app.dlq 2000 cc
+mkdir -p "$work/c1"
+"$BIN" dlq archive app.dlq --vhost "$v" --copy --limit 2000 --file "$work/c1/x.jsonl" >/dev/null 2>&1
+expect_eq "setup: archived 2000 (--copy: the queue keeps them)" '2000 2000' \
+  "$(($(wc -l <"$work/c1/x.jsonl") - 1)) $(count app.dlq)"
+concurrent "an archive with an id" "$work/c1/x.jsonl" cc
+
+mkdir -p "$work/c3"
+python3 - "$work/c1/x.jsonl" "$work/c3/y.jsonl" <<'PY'
+import json, sys
+lines = open(sys.argv[1]).read().split("\n")
+h = json.loads(lines[0]); del h["id"]; h["queue"] = "from-before-ids"
+lines[0] = json.dumps(h, separators=(",", ":"))
+open(sys.argv[2], "w").write("\n".join(lines))
+PY
+concurrent "an archive without an id" "$work/c3/y.jsonl" cc
 
 finish

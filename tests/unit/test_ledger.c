@@ -2,8 +2,8 @@
  * test_ledger.c - dlq restore's ledger (ops/ledger.h) on files in a scratch directory: what a
  * run notes is read back by the next one, grouped by run, with the overlap rule (--skip) and
  * the resume point; an archive without an id keeps the id its first restore gave it; a torn
- * last line is skipped; a second writer fails at once; stdin's ledger goes to the state
- * directory.
+ * last line is skipped; a second writer fails at once, of the archive, a copy of it or stdin,
+ * with or without an id; stdin's ledger goes to the state directory.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdarg.h>
@@ -205,6 +205,84 @@ static void test_ledger_one_writer_and_stdin_in_the_state_directory(void **state
     archive_header_release(&h);
 }
 
+/* A copy of the archive at copy (the same bytes). */
+static void copy_archive(const char *from, const char *name, char *path, size_t cap)
+{
+    char buf[512];
+    size_t n;
+    FILE *in = fopen(from, "r"), *out;
+
+    snprintf(path, cap, "%s/%s", dir, name);
+    out = fopen(path, "w");
+    assert_non_null(in);
+    assert_non_null(out);
+    while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+        assert_int_equal(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    fclose(out);
+}
+
+/* While one run publishes from the archive, a run of the archive, of a copy of it or of stdin
+ * fails at once; once it has finished, each of them sees what it recorded. */
+static void one_lock_for_archive_copy_and_stdin(const char *header, const char *name,
+                                                const char *copy_name)
+{
+    struct archive_header h;
+    struct ledger a, b;
+    struct rmqt_error err;
+    char path[128], copy[128];
+    const char *others[3];
+    size_t i;
+
+    make_archive(name, header, path, sizeof(path), &h);
+    copy_archive(path, copy_name, copy, sizeof(copy));
+    others[0] = path;
+    others[1] = copy;
+    others[2] = "-";
+    assert_int_equal(ledger_open(&a, path, &h, true, &err), 0);
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(ledger_open(&b, others[i], &h, true, &err), -1);
+        assert_non_null(strstr(err.message, "another dlq restore of this archive is running"));
+        assert_non_null(strstr(err.message, "nothing was published"));
+    }
+    /* a dry run takes no lock */
+    assert_int_equal(ledger_open(&b, copy, &h, false, &err), 0);
+    ledger_close(&b);
+    ledger_begin(&a, NULL, NULL, NULL, "v", "", "q", false);
+    assert_int_equal(ledger_note(&a, 1, &err), 0);
+    assert_int_equal(ledger_note(&a, 2, &err), 0);
+    assert_int_equal(ledger_flush(&a, &err), 0);
+    ledger_close(&a);
+    /* the copy's run, the first stdin's: the lock is free, and what the first run recorded is
+     * read under it */
+    for (i = 1; i < 3; i++) {
+        assert_int_equal(ledger_open(&b, others[i], &h, true, &err), 0);
+        assert_int_equal(ledger_overlapping(&b, 0), 1);
+        assert_int_equal(b.runs[0].records, 2);
+        assert_false(b.id_new);
+        ledger_close(&b);
+    }
+    /* the copy's run holds the lock: the archive's own run fails */
+    assert_int_equal(ledger_open(&b, copy, &h, true, &err), 0);
+    assert_int_equal(ledger_open(&a, path, &h, true, &err), -1);
+    assert_non_null(strstr(err.message, "another dlq restore of this archive is running"));
+    ledger_close(&b);
+    archive_header_release(&h);
+}
+
+static void test_ledger_one_lock_for_an_archive_its_copy_and_stdin(void **state)
+{
+    (void)state;
+    one_lock_for_archive_copy_and_stdin(
+        "{\"format\":\"rmqtopo-archive\",\"version\":2,\"vhost\":\"v\",\"queue\":\"c\","
+        "\"id\":\"c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0\"}",
+        "c1.jsonl", "c2.jsonl");
+    /* an archive without an id: the lock is named by the header's digest */
+    one_lock_for_archive_copy_and_stdin(
+        "{\"format\":\"rmqtopo-archive\",\"version\":1,\"vhost\":\"v\",\"queue\":\"oldc\"}",
+        "o1.jsonl", "o2.jsonl");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -212,6 +290,7 @@ int main(void)
         cmocka_unit_test(test_ledger_gives_an_archive_without_id_one_and_keeps_it),
         cmocka_unit_test(test_ledger_skips_a_torn_line_and_other_archives),
         cmocka_unit_test(test_ledger_one_writer_and_stdin_in_the_state_directory),
+        cmocka_unit_test(test_ledger_one_lock_for_an_archive_its_copy_and_stdin),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
