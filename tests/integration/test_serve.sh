@@ -50,6 +50,10 @@ vhosts:
       qdlq:
         type: quorum
         initial_group_size: 1
+      qlim:
+        type: quorum
+        initial_group_size: 1
+        delivery_limit: 1
       "$Q":
         bind: [{ exchange: dlx }]
 YAML
@@ -228,8 +232,47 @@ expect_eq "groups of a missing queue: 404 with the broker's reason" '[404, true]
   "[$(status_of "$r"), $(body_of "$r" | jget '"nosuch" in d["error"]')]"
 "$MSGTOOL" publish "$V" qdlq 1 q >/dev/null
 r=$(breq GET "/api/dlqs/$V/qdlq/groups")
-expect_eq "groups of a quorum queue: the page is told what a read costs" '["quorum", true]' \
-  "$(body_of "$r" | jget '[d["type"], any("raises each message" in w and "delivery count" in w for w in d["warnings"])]')"
+expect_eq "groups of a quorum queue without read_quorum: 409, nothing read, the page is told what a read costs" \
+  '[409, "read_quorum", "quorum", null, 1, true, true]' \
+  "[$(status_of "$r"), $(body_of "$r" | jget '[d["needs"], d["type"], d["delivery_limit"], d["messages"], "raises each message" in d["error"] and "delivery count" in d["error"], "nothing was read" in d["error"]]' | tr -d '[]')]"
+r=$(breq GET "/api/dlqs/$V/qdlq/messages")
+expect_eq "messages of a quorum queue without read_quorum: 409" '409 "read_quorum"' \
+  "$(status_of "$r") $(body_of "$r" | jget 'd["needs"]')"
+r=$(breq GET "/api/dlqs/$V/qdlq/groups?read_quorum=1")
+expect_eq "groups of a quorum queue with read_quorum=1: read, and the warning still said" '[200, "quorum", 1, true]' \
+  "[$(status_of "$r"), $(body_of "$r" | jget '[d["type"], d["read"], any("raises each message" in w and "delivery count" in w for w in d["warnings"])]' | tr -d '[]')]"
+r=$(breq GET "/api/dlqs/$V/qdlq/messages?read_quorum=1")
+expect_eq "messages of a quorum queue with read_quorum=1: the one message" '[200, ["q-0"]]' \
+  "[$(status_of "$r"), $(body_of "$r" | jget '[m["message_id"] for m in d["messages"]]')]"
+r=$(breq GET "/api/dlqs/$V/qdlq/groups?read_quorum=maybe")
+expect_eq "groups?read_quorum=maybe: 400" 400 "$(status_of "$r")"
+# delivery limit 1: every read without consent is refused, so page views leave all 5 (before the
+# fix, three GETs of groups dropped them: 5 -> 5 -> 0)
+# (no dump before: a dump is a read too, and a second read drops them; publish is confirmed)
+"$MSGTOOL" publish "$V" qlim 5 lim >/dev/null || echo "setup: publish to qlim failed"
+seq 0 4 | sed 's/^/lim-/' | sort > "$work/qlim.ids"
+codes=
+for _ in 1 2 3; do
+  codes="$codes$(status_of "$(breq GET "/api/dlqs/$V/qlim/groups")") "
+  codes="$codes$(status_of "$(breq GET "/api/dlqs/$V/qlim/messages")") "
+done
+codes="$codes$(status_of "$(breq POST "/api/dlqs/$V/qlim/replay" '{"dry_run":true,"to_queue":"parked"}')") "
+codes="$codes$(status_of "$(breq POST "/api/dlqs/$V/qlim/archive" '{"dry_run":true,"file":"qlim.jsonl"}')") "
+codes="$codes$(status_of "$(breq POST "/api/dlqs/$V/qlim/archive" '{"copy":true,"file":"qlim.jsonl"}')")"
+expect_eq "delivery limit 1: three views of groups and messages, two previews, an archive copy, none consented: all 409" \
+  "409 409 409 409 409 409 409 409 409" "$codes"
+r=$(breq GET "/api/dlqs/$V/qlim/groups")
+expect_eq "delivery limit 1: the 409 names the limit and the count" '[1, 5, true]' \
+  "$(body_of "$r" | jget '[d["delivery_limit"], d["messages"], "delivery limit is 1" in d["error"]]')"
+expect_eq "delivery limit 1: all 5 messages still there (one msgtool dump after), lost 0" "$(cat "$work/qlim.ids")" \
+  "$("$MSGTOOL" dump "$V" qlim | cut -d' ' -f1 | sort)"
+expect_eq "delivery limit 1: no archive file written" no "$([ -e "$work/arch/qlim.jsonl" ] && echo yes || echo no)"
+r=$(breq POST "/api/dlqs/$V/qdlq/replay" '{"dry_run":true,"to_queue":"parked","read_quorum":true}')
+id=$(body_of "$r" | jget 'd.get("id")' | tr -d '"')
+expect_eq "a preview of a quorum queue with \"read_quorum\": true runs, and warns" '[202, "done", 1, true]' \
+  "[$(status_of "$r"), $(wait_job "$id" | jget '[d["state"], d["progress"]["read"], any("raises each message" in w for w in d["warnings"])]' | tr -d '[]')]"
+r=$(breq POST "/api/dlqs/$V/qdlq/replay" '{"dry_run":true,"read_quorum":"yes"}')
+expect_eq "read_quorum takes a boolean: 400" 400 "$(status_of "$r")"
 r=$(breq GET "/api/dlqs/$V/$QE/groups?limit=0")
 expect_eq "groups?limit=0: 400" 400 "$(status_of "$r")"
 
