@@ -105,6 +105,7 @@
     state.readQuorum = false; state.quorum = false; // consent is given per queue opened
     $('queue-title').textContent = queue + ' (vhost ' + vhost + ')';
     clear($('messages-table').tBodies[0]); $('messages-note').textContent = '';
+    clear($('groups-table').tBodies[0]); clear($('queue-warnings')); $('queue-note').textContent = '';
     show('queue');
     if (state.overviewTimer) { clearInterval(state.overviewTimer); state.overviewTimer = null; }
     await readQueue();

@@ -4,8 +4,10 @@
 # after (nothing lost, nothing doubled), two concurrent replays of one group, a cancel and a
 # SIGTERM in the middle of a replay; the security rules (401 without the token on every path,
 # a foreign Host or Origin refused, the CSRF header for cookie POSTs, the headers on every
-# answer); the token nowhere but the URL line. Then the page in headless Chromium
-# (tests/browser/test_dashboard.py) when chromium, chromedriver and selenium are there.
+# answer); the token nowhere but the URL line; a quorum queue read only with consent
+# (read_quorum: 409 without it, and with a delivery limit of 1 nothing is lost to page views).
+# Then the page in headless Chromium (tests/browser/test_dashboard.py, and
+# test_dashboard_quorum.py: the consent button) when chromium, chromedriver and selenium are there.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 MSGTOOL=${MSGTOOL:-$(dirname "$BIN")/tests/msgtool}
@@ -21,6 +23,7 @@ cleanup() {
   local p
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
   api DELETE "/vhosts/$V" >/dev/null 2>&1
+  api DELETE "/vhosts/$V-q" >/dev/null 2>&1
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -422,6 +425,42 @@ if [ -x /usr/bin/chromedriver ] && /usr/bin/python3 -c 'import selenium' 2>/dev/
   expect_eq "the page in headless Chromium: exit 0" 0 "$rc"
   expect_eq "after the page's replay: nothing lost, nothing doubled" \
     "$(cat "$work/all.ids" | grep -v -x -e rej-a-7 -e rej-a-8 -e rej-a-9)" "$( (ids "$Q"; ids work.b; ids parked; ids work.a) | sort)"
+  # a quorum dead-letter queue (delivery limit 3) in a second vhost: the page asks before a read
+  V2=$V-q
+  cat > "$work/q.yaml" <<YAML
+version: 1
+vhosts:
+  $V2:
+    exchanges:
+      dlx: { type: fanout }
+    queues:
+      work: { dead_letter_exchange: dlx }
+      qd:
+        type: quorum
+        initial_group_size: 1
+        delivery_limit: 3
+        bind: [{ exchange: dlx }]
+YAML
+  "$BIN" apply --yes "$work/q.yaml" >/dev/null 2>&1 || echo "setup: apply of $V2 failed"
+  "$MSGTOOL" publish "$V2" work 3 qw >/dev/null
+  "$MSGTOOL" reject "$V2" work 3 >/dev/null
+  s1=("$URL" "$SPID") # section 6 goes on with the first server
+  start_server q --vhost "$V2"
+  SERVE_URL=$URL SERVE_QUEUE=qd SERVE_COUNT=3 SERVE_LIMIT=3 \
+    /usr/bin/python3 "$here/../browser/test_dashboard_quorum.py" > "$work/browser-q.out" 2>&1
+  rc=$?
+  cat "$work/browser-q.out"
+  expect_eq "the quorum page in headless Chromium: exit 0" 0 "$rc"
+  # two opens without consent and one with: one read (had the opens read, the dump below would
+  # be the fourth read, past the limit of 3, and the messages gone)
+  expect_eq "after the quorum page: the 3 messages are all there (one msgtool dump), lost 0" \
+    "qw-0 qw-1 qw-2" "$("$MSGTOOL" dump "$V2" qd | cut -d' ' -f1 | sort | tr '\n' ' ' | sed 's/ $//')"
+  kill "$SPID"; wait "$SPID"
+  URL=${s1[0]} SPID=${s1[1]}
+  TOKEN=${URL##*token=}
+  BASE=${URL%%/\?*}
+  B=(-H "Authorization: Bearer $TOKEN")
+  api DELETE "/vhosts/$V2" >/dev/null 2>&1
 else
   echo "SKIP the browser test: needs /usr/bin/chromedriver and python3-selenium (scripts/setup.sh)"
 fi
