@@ -233,7 +233,7 @@ static int run_inspect(struct cli *cli, const struct parsed_opts *opts, int argc
         goto out;
     vhost = rmqt_session_vhost(s);
     if (summary) {
-        const char *why = inspect_summary_refusal(src.qi.type, opt_flag(opts, "read-quorum"));
+        const char *why = inspect_summary_refusal(&src, opt_flag(opts, "read-quorum"));
         if (why) {
             status = cli_fail(cli, EXIT_FAIL,
                               "queue '%s' is not read for a summary: %s; nothing was read. Give "

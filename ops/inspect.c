@@ -7,6 +7,8 @@
  */
 #include "inspect.h"
 
+#include "source.h"
+
 #include "strmap.h"
 #include "xalloc.h"
 
@@ -131,9 +133,9 @@ int inspect_run(struct rmqt_session *s, const char *queue, uint64_t limit, long 
     return rc;
 }
 
-const char *inspect_summary_refusal(const char *queue_type, bool read_quorum)
+const char *inspect_summary_refusal(const struct dlq_source *src, bool read_quorum)
 {
-    if (queue_type && strcmp(queue_type, "quorum") == 0 && !read_quorum)
+    if (dlq_read_needs_consent(src) && !read_quorum)
         return "it is a quorum queue: a summary reads every message, and every read raises "
                "its x-delivery-count and brings it nearer the delivery limit (dlq status does "
                "not read quorum queues for that reason)";

@@ -47,11 +47,13 @@ int inspect_run(struct rmqt_session *s, const char *queue, uint64_t limit, long 
                 const volatile sig_atomic_t *stop, struct inspect_result *res,
                 struct rmqt_error *err);
 
+struct dlq_source;
+
 /* Whether a summary (every message of the queue read once: inspect_run with limit 0 and no
- * callback) may read a queue of this type: NULL, or the reason it may not (dlq status's rule:
- * a quorum queue is not read, as every read raises x-delivery-count towards the delivery
- * limit) unless read_quorum, the user's consent, is given. */
-const char *inspect_summary_refusal(const char *queue_type, bool read_quorum);
+ * callback) may read src: NULL, or the reason it may not (dlq_read_needs_consent: a quorum
+ * queue is not read, as every read raises x-delivery-count towards the delivery limit) unless
+ * read_quorum, the user's consent, is given. */
+const char *inspect_summary_refusal(const struct dlq_source *src, bool read_quorum);
 
 /* The warning (new; caller frees) about the highest x-delivery-count read against the
  * delivery limit in force (-1: none); NULL when no message carried one. */

@@ -25,12 +25,16 @@ static void add_source_warnings(struct dlq_source *src, const char *doing)
                           "queue '%s' has %u other consumer(s): the messages they hold are not %s",
                           src->queue, src->consumers, doing);
     if (strcmp(src->qi.type, "quorum") == 0) {
-        char lim[160] = "";
+        char lim[200];
         if (src->delivery_limit >= 0)
             snprintf(lim, sizeof(lim),
-                     "; its delivery limit is %ld: a message read that often is dead-lettered or "
-                     "dropped",
+                     "; its delivery limit is %ld: every read brings a message nearer it, and a "
+                     "message read that often is dead-lettered or dropped",
                      src->delivery_limit);
+        else
+            snprintf(lim, sizeof(lim),
+                     "; it has no delivery limit in force now, but one set later (a policy, or "
+                     "RabbitMQ 4's default of 20) counts these reads");
         free(src->read_warning);
         src->read_warning = xasprintf("queue '%s' is a quorum queue: every read raises each "
                                       "message's delivery count (x-delivery-count), and requeued "
@@ -97,6 +101,11 @@ char *dlq_at_limit_warning(const char *queue, uint64_t n, long limit)
                      "its delivery limit: giving them back made the broker dead-letter them (or "
                      "drop them without a dead-letter exchange); they are no longer in '%s'",
                      (unsigned long long)n, queue, limit, queue);
+}
+
+bool dlq_read_needs_consent(const struct dlq_source *src)
+{
+    return strcmp(src->qi.type, "quorum") == 0;
 }
 
 char *dlq_read_warning(const struct dlq_source *src, uint64_t left)

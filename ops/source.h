@@ -53,6 +53,13 @@ const char *dlq_source_broker(const struct dlq_source *src, char *buf, size_t ca
  * is 0. */
 char *dlq_at_limit_warning(const char *queue, uint64_t n, long limit);
 
+/* Whether a read of src that gives its messages back (a bounded read, a summary, a dry run, an
+ * archive copy) needs the user's consent first: on a quorum queue every read raises each
+ * message's delivery count towards the delivery limit (src->read_warning says so). The one
+ * rule for every front end (dlq inspect --summary, the dashboard); a run that takes the
+ * messages (replay, park, archive) needs none. */
+bool dlq_read_needs_consent(const struct dlq_source *src);
+
 /* The read warning of a quorum queue (new; caller frees) where it matters: before a read that
  * gives every message back (left = UINT64_MAX), after a run that left `left` messages it had
  * read. NULL for other queues and when a run left none. */

@@ -390,6 +390,66 @@ static void source_json(json_t *j, const char *vhost, const char *queue, const s
                                                    : json_null());
 }
 
+/* --- the consent a read of a quorum queue needs (dlq_read_needs_consent) ------------------- */
+
+/* read_quorum=1 (or true): the user's consent to read a quorum queue. -1 when malformed. */
+static int arg_consent(struct serve_request *rq, bool *out, json_t **err)
+{
+    const char *s = rq->arg(rq->arg_ctx, "read_quorum");
+    *out = false;
+    if (!s || strcmp(s, "0") == 0 || strcmp(s, "false") == 0)
+        return 0;
+    if (strcmp(s, "1") == 0 || strcmp(s, "true") == 0) {
+        *out = true;
+        return 0;
+    }
+    *err = serve_error_json("read_quorum takes 1 (read a quorum queue anyway) or 0");
+    return -1;
+}
+
+/* 409 and what a read would cost when a read of src needs consent and none was given
+ * (nothing has been read); 0 otherwise. how: the way to give it. */
+static int consent_refusal(const struct dlq_source *src, const char *vhost, const char *queue,
+                           bool consent, const char *how, json_t **out)
+{
+    char *msg;
+    if (consent || !dlq_read_needs_consent(src))
+        return 0;
+    msg = xasprintf("%s; nothing was read (%s reads it anyway)",
+                    src->read_warning ? src->read_warning : "a read raises delivery counts", how);
+    *out = json_object();
+    json_object_set_new(*out, "error", bytes_json(rmqt_bytes(msg)));
+    json_object_set_new(*out, "needs", json_string("read_quorum"));
+    json_object_set_new(*out, "vhost", json_string(vhost));
+    json_object_set_new(*out, "queue", json_string(queue));
+    json_object_set_new(*out, "type", json_string(src->qi.type));
+    json_object_set_new(*out, "delivery_limit",
+                        src->delivery_limit >= 0 ? json_integer(src->delivery_limit) : json_null());
+    json_object_set_new(*out, "messages", json_integer(src->ready));
+    free(msg);
+    return 409;
+}
+
+int serve_read_consent(struct serve *sv, const char *vhost, const char *queue, bool consent,
+                       json_t **out)
+{
+    struct opened o;
+    int status;
+
+    if (consent)
+        return 0;
+    if (open_queue(sv, vhost, queue, &o, out) != 0) {
+        /* the job opens the queue again and reports why it cannot */
+        close_queue(&o);
+        json_decref(*out);
+        *out = NULL;
+        return 0;
+    }
+    status = consent_refusal(&o.src, vhost, queue, false, "\"read_quorum\": true", out);
+    close_queue(&o);
+    return status;
+}
+
 /* --- GET /api/dlqs/{vhost}/{queue}/groups --------------------------------------------------- */
 
 static int get_groups(struct serve *sv, struct serve_request *rq, const char *vhost,
@@ -402,11 +462,14 @@ static int get_groups(struct serve *sv, struct serve_request *rq, const char *vh
     json_t *j, *groups, *warnings;
     char *w;
     size_t i;
+    bool consent;
     int status;
 
-    if (arg_count(rq, "limit", GROUPS_DEFAULT_READ, READ_MAX, &limit, out) < 0)
+    if (arg_count(rq, "limit", GROUPS_DEFAULT_READ, READ_MAX, &limit, out) < 0 ||
+        arg_consent(rq, &consent, out) < 0)
         return 400;
-    if ((status = open_queue(sv, vhost, queue, &o, out)) != 0) {
+    if ((status = open_queue(sv, vhost, queue, &o, out)) != 0 ||
+        (status = consent_refusal(&o.src, vhost, queue, consent, "read_quorum=1", out)) != 0) {
         close_queue(&o);
         return status;
     }
@@ -593,11 +656,13 @@ static int get_messages(struct serve *sv, struct serve_request *rq, const char *
     uint64_t scan;
     json_t *fj, *j;
     char why[200];
+    bool consent;
     int status;
 
     memset(&r, 0, sizeof(r));
     if (arg_count(rq, "limit", MESSAGES_DEFAULT, MESSAGES_MAX, &r.limit, out) < 0 ||
-        arg_count(rq, "scan", GROUPS_DEFAULT_READ, READ_MAX, &scan, out) < 0)
+        arg_count(rq, "scan", GROUPS_DEFAULT_READ, READ_MAX, &scan, out) < 0 ||
+        arg_consent(rq, &consent, out) < 0)
         return 400;
     fj = filter_args(rq);
     if (serve_filter_from_json(fj, &r.f, why, sizeof(why)) < 0) {
@@ -605,7 +670,8 @@ static int get_messages(struct serve *sv, struct serve_request *rq, const char *
         *out = serve_error_json("%s", why);
         return 400;
     }
-    if ((status = open_queue(sv, vhost, queue, &o, out)) != 0) {
+    if ((status = open_queue(sv, vhost, queue, &o, out)) != 0 ||
+        (status = consent_refusal(&o.src, vhost, queue, consent, "read_quorum=1", out)) != 0) {
         close_queue(&o);
         free((void *)r.f.message_ids);
         json_decref(fj);

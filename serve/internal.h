@@ -66,6 +66,12 @@ json_t *serve_error_json(const char *fmt, ...) __attribute__((format(printf, 1, 
 enum serve_action { SERVE_REPLAY, SERVE_PARK, SERVE_ARCHIVE };
 /* Starts a job from a POST body already checked; 202 with {"id"} in *out, or an error
  * status (400 malformed options, 429 too many jobs) with {"error"}. */
+/* For a job that reads a queue and gives its messages back (a dry run, an archive copy): 409
+ * with what the read costs (*out set) when the queue needs the user's consent
+ * (dlq_read_needs_consent) and consent is false; 0 otherwise (also when the queue cannot be
+ * opened: the job says why). */
+int serve_read_consent(struct serve *sv, const char *vhost, const char *queue, bool consent,
+                       json_t **out);
 int serve_job_start(struct serve *sv, enum serve_action action, const char *vhost,
                     const char *queue, const json_t *body, const char *remote, json_t **out);
 /* GET /api/jobs/{id} and POST /api/jobs/{id}/cancel; GET /api/jobs (id NULL). */

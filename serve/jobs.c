@@ -45,6 +45,7 @@ struct serve_job {
     char id[24];
     enum serve_action action;
     bool dry_run;
+    bool read_quorum; /* consent to read a quorum queue (a dry run, an archive copy) */
     char *vhost, *queue, *remote;
     json_t *options; /* the body as given: the parsed options point into it */
     struct replay_options ro;
@@ -126,13 +127,13 @@ static int check_keys(const json_t *body, const char *const *allowed, char *why,
 static const char *const replay_keys[] = {
     "dry_run",     "limit",       "rate",         "reason",      "from_queue",  "older_than",
     "search",      "message_ids", "to_queue",     "to_exchange", "routing_key", "to_origin",
-    "max_replays", "park_queue",  "keep_headers", NULL};
-static const char *const park_keys[] = {"dry_run",    "limit",      "rate",   "reason",
-                                        "from_queue", "older_than", "search", "message_ids",
-                                        "park_queue", NULL};
-static const char *const archive_keys[] = {"dry_run", "file",        "copy",       "append",
-                                           "limit",   "reason",      "from_queue", "older_than",
-                                           "search",  "message_ids", NULL};
+    "max_replays", "park_queue",  "keep_headers", "read_quorum", NULL};
+static const char *const park_keys[] = {"dry_run",    "limit",       "rate",   "reason",
+                                        "from_queue", "older_than",  "search", "message_ids",
+                                        "park_queue", "read_quorum", NULL};
+static const char *const archive_keys[] = {"dry_run", "file",        "copy",        "append",
+                                           "limit",   "reason",      "from_queue",  "older_than",
+                                           "search",  "message_ids", "read_quorum", NULL};
 
 /* The options of a body, as the CLI's (the names with '-' as '_'); the strings point into
  * j->options. */
@@ -150,7 +151,8 @@ static int parse_options(struct serve_job *j, char *why, size_t cap)
                                              : archive_keys,
                    why, cap) < 0)
         return -1;
-    if (opt_bool(b, "dry_run", &j->dry_run, why, cap) < 0)
+    if (opt_bool(b, "dry_run", &j->dry_run, why, cap) < 0 ||
+        opt_bool(b, "read_quorum", &j->read_quorum, why, cap) < 0)
         return -1;
     if (serve_filter_from_json(b, &f, why, cap) < 0)
         return -1;
@@ -609,6 +611,13 @@ int serve_job_start(struct serve *sv, enum serve_action action, const char *vhos
         *out = serve_error_json("%s", why);
         job_free(j);
         return 400;
+    }
+    if (j->dry_run || (action == SERVE_ARCHIVE && j->ao.copy)) { /* reads and gives back */
+        int status = serve_read_consent(sv, vhost, queue, j->read_quorum, out);
+        if (status != 0) {
+            job_free(j);
+            return status;
+        }
     }
     if (action == SERVE_ARCHIVE && !j->dry_run) {
         struct stat st;

@@ -5,7 +5,7 @@
   const csrf = document.querySelector('meta[name="csrf-token"]').getAttribute('content');
   const $ = (id) => document.getElementById(id);
   const state = { vhost: null, queue: null, messages: [], selected: new Set(), groupsDoc: null,
-    scope: null, job: null, poll: null, overviewTimer: null };
+    scope: null, job: null, poll: null, overviewTimer: null, readQuorum: false, quorum: false };
 
   // el('td', {class: 'n'}, 'text', child...): strings become text nodes
   function el(tag, attrs, ...children) {
@@ -38,9 +38,26 @@
     const r = await fetch(path, opts);
     let doc = null;
     try { doc = await r.json(); } catch (e) { doc = { error: 'HTTP ' + r.status }; }
-    if (!r.ok) throw new Error((doc && doc.error) || ('HTTP ' + r.status));
+    if (!r.ok) {
+      const err = new Error((doc && doc.error) || ('HTTP ' + r.status));
+      err.status = r.status; err.doc = doc;
+      throw err;
+    }
     return doc;
   }
+  // A 409 with needs=read_quorum: a read of a quorum queue raises every message's delivery
+  // count, so nothing was read. Shows the server's warning (as text) and a button that repeats
+  // the request with the consent; true when e was such an answer.
+  function consentPrompt(e, list, retry) {
+    if (!e.doc || e.status !== 409 || e.doc.needs !== 'read_quorum') return false;
+    state.quorum = true;
+    const b = el('button', { type: 'button', class: 'read-anyway', onclick: () => { clear(list); state.readQuorum = true; retry(); } },
+      'Read anyway (raises delivery counts)');
+    clear(list).appendChild(el('li', { class: 'consent' }, e.doc.error, ' ', b));
+    status('');
+    return true;
+  }
+  function consentArg() { return state.readQuorum ? 'read_quorum=1' : ''; }
   const qpath = (v, q) => '/api/dlqs/' + encodeURIComponent(v) + '/' + encodeURIComponent(q);
 
   function age(s) {
@@ -85,18 +102,28 @@
   // --- a queue -------------------------------------------------------------------------------
   async function openQueue(vhost, queue) {
     state.vhost = vhost; state.queue = queue; state.selected.clear();
+    state.readQuorum = false; state.quorum = false; // consent is given per queue opened
     $('queue-title').textContent = queue + ' (vhost ' + vhost + ')';
+    clear($('messages-table').tBodies[0]); $('messages-note').textContent = '';
+    clear($('groups-table').tBodies[0]); clear($('queue-warnings')); $('queue-note').textContent = '';
     show('queue');
     if (state.overviewTimer) { clearInterval(state.overviewTimer); state.overviewTimer = null; }
+    await readQueue();
+  }
+  // The groups, then the messages; a quorum queue is read once (the groups): every read raises
+  // its messages' delivery counts, so its messages are read when asked for.
+  async function readQueue() {
     await loadGroups();
-    await loadMessages();
+    if (!state.quorum) await loadMessages();
+    else $('messages-note').textContent = 'a quorum queue: its messages are read when you ask ("show" or a group\'s "messages"), as every read raises their delivery counts';
   }
 
   async function loadGroups() {
     status('reading ' + state.queue + ' (nothing is taken)…');
     try {
-      const doc = await api('GET', qpath(state.vhost, state.queue) + '/groups');
+      const doc = await api('GET', qpath(state.vhost, state.queue) + '/groups' + (state.readQuorum ? '?' + consentArg() : ''));
       state.groupsDoc = doc;
+      state.quorum = doc.type === 'quorum';
       const w = clear($('queue-warnings'));
       for (const m of doc.warnings) w.appendChild(el('li', null, m));
       $('queue-note').textContent = doc.read + ' of ' + doc.snapshot + ' ready message(s) read and given back' +
@@ -114,7 +141,14 @@
       }
       if (!doc.groups.length) tb.appendChild(el('tr', null, el('td', { colspan: 6 }, 'the queue holds no ready messages')));
       status('');
-    } catch (e) { status(state.queue + ': ' + e.message, true); }
+    } catch (e) {
+      if (consentPrompt(e, $('queue-warnings'), readQueue)) {
+        clear($('groups-table').tBodies[0]);
+        $('queue-note').textContent = 'nothing was read: ' + e.doc.messages + ' ready message(s)' + (e.doc.delivery_limit !== null ? ', delivery limit ' + e.doc.delivery_limit : '');
+        return;
+      }
+      status(state.queue + ': ' + e.message, true);
+    }
   }
 
   function filters() {
@@ -131,6 +165,7 @@
     const f = filters(), p = new URLSearchParams(f);
     const limit = parseInt($('filters').elements.limit.value, 10);
     if (limit > 0) p.set('limit', String(limit));
+    if (state.readQuorum) p.set('read_quorum', '1');
     status('reading messages (nothing is taken)…');
     try {
       const doc = await api('GET', qpath(state.vhost, state.queue) + '/messages?' + p.toString());
@@ -152,7 +187,14 @@
       });
       $('messages-note').textContent = doc.matched + ' shown of ' + doc.read + ' read (' + doc.snapshot + ' ready)' + (doc.more ? '; more match: raise "show"' : '') + '; nothing was taken';
       status('');
-    } catch (e) { status('messages: ' + e.message, true); }
+    } catch (e) {
+      if (consentPrompt(e, $('queue-warnings'), loadMessages)) {
+        clear($('messages-table').tBodies[0]);
+        $('messages-note').textContent = 'nothing was read';
+        return;
+      }
+      status('messages: ' + e.message, true);
+    }
   }
   function updateSelection() {
     const b = $('act-selection');
@@ -241,6 +283,7 @@
     const f = $('action-form').elements, k = f.kind.value, b = Object.assign({}, state.scope.filter);
     for (const key of Object.keys(b)) if (b[key] === null || b[key] === undefined) delete b[key];
     if (dry) b.dry_run = true;
+    if (state.readQuorum) b.read_quorum = true; // consent given for this queue (only reads need it)
     const lim = parseInt(f.limit.value, 10), rate = parseFloat(f.rate.value);
     if (lim > 0) b.limit = lim;
     if (rate > 0 && k !== 'archive') b.rate = rate;
@@ -262,12 +305,21 @@
     }
     return [k, b];
   }
+  function actionConsent() {
+    let u = $('action-consent');
+    if (!u) { u = el('ul', { id: 'action-consent', class: 'warnings' }); $('action-scope').after(u); }
+    return u;
+  }
   async function runAction(dry) {
     const [k, body] = actionBody(dry);
+    clear(actionConsent());
     try {
       const r = await api('POST', qpath(state.vhost, state.queue) + '/' + k, body);
       watchJob(r.id, dry);
-    } catch (e) { status(k + ': ' + e.message, true); }
+    } catch (e) {
+      if (consentPrompt(e, actionConsent(), () => runAction(dry))) return;
+      status(k + ': ' + e.message, true);
+    }
   }
   function watchJob(id, dry) {
     state.job = id;
@@ -306,7 +358,7 @@
         }
         $('job-summary').setAttribute('data-state', j.state);
         if (dry) $('action-confirm').disabled = j.state !== 'done';
-        else { $('action-confirm').disabled = true; loadGroups().then(loadMessages); }
+        else { $('action-confirm').disabled = true; readQueue(); }
       }
     };
     tick();
@@ -318,7 +370,7 @@
     $('refresh').addEventListener('click', loadOverview);
     $('home').addEventListener('click', (e) => { e.preventDefault(); goHome(); });
     $('back').addEventListener('click', goHome);
-    $('reload-queue').addEventListener('click', () => { loadGroups(); loadMessages(); });
+    $('reload-queue').addEventListener('click', readQueue);
     $('filters').addEventListener('submit', (e) => { e.preventDefault(); loadMessages(); });
     $('act-filter').addEventListener('click', () => openAction('replay', { kind: 'filter', filter: filters() }));
     $('act-selection').addEventListener('click', () => openAction('replay', { kind: 'selection', filter: { message_ids: Array.from(state.selected) } }));

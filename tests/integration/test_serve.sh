@@ -4,8 +4,10 @@
 # after (nothing lost, nothing doubled), two concurrent replays of one group, a cancel and a
 # SIGTERM in the middle of a replay; the security rules (401 without the token on every path,
 # a foreign Host or Origin refused, the CSRF header for cookie POSTs, the headers on every
-# answer); the token nowhere but the URL line. Then the page in headless Chromium
-# (tests/browser/test_dashboard.py) when chromium, chromedriver and selenium are there.
+# answer); the token nowhere but the URL line; a quorum queue read only with consent
+# (read_quorum: 409 without it, and with a delivery limit of 1 nothing is lost to page views).
+# Then the page in headless Chromium (tests/browser/test_dashboard.py, and
+# test_dashboard_quorum.py: the consent button) when chromium, chromedriver and selenium are there.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 MSGTOOL=${MSGTOOL:-$(dirname "$BIN")/tests/msgtool}
@@ -21,6 +23,7 @@ cleanup() {
   local p
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
   api DELETE "/vhosts/$V" >/dev/null 2>&1
+  api DELETE "/vhosts/$V-q" >/dev/null 2>&1
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -50,6 +53,10 @@ vhosts:
       qdlq:
         type: quorum
         initial_group_size: 1
+      qlim:
+        type: quorum
+        initial_group_size: 1
+        delivery_limit: 1
       "$Q":
         bind: [{ exchange: dlx }]
 YAML
@@ -228,8 +235,47 @@ expect_eq "groups of a missing queue: 404 with the broker's reason" '[404, true]
   "[$(status_of "$r"), $(body_of "$r" | jget '"nosuch" in d["error"]')]"
 "$MSGTOOL" publish "$V" qdlq 1 q >/dev/null
 r=$(breq GET "/api/dlqs/$V/qdlq/groups")
-expect_eq "groups of a quorum queue: the page is told what a read costs" '["quorum", true]' \
-  "$(body_of "$r" | jget '[d["type"], any("raises each message" in w and "delivery count" in w for w in d["warnings"])]')"
+expect_eq "groups of a quorum queue without read_quorum: 409, nothing read, the page is told what a read costs" \
+  '[409, "read_quorum", "quorum", null, 1, true, true]' \
+  "[$(status_of "$r"), $(body_of "$r" | jget '[d["needs"], d["type"], d["delivery_limit"], d["messages"], "raises each message" in d["error"] and "delivery count" in d["error"], "nothing was read" in d["error"]]' | tr -d '[]')]"
+r=$(breq GET "/api/dlqs/$V/qdlq/messages")
+expect_eq "messages of a quorum queue without read_quorum: 409" '409 "read_quorum"' \
+  "$(status_of "$r") $(body_of "$r" | jget 'd["needs"]')"
+r=$(breq GET "/api/dlqs/$V/qdlq/groups?read_quorum=1")
+expect_eq "groups of a quorum queue with read_quorum=1: read, and the warning still said" '[200, "quorum", 1, true]' \
+  "[$(status_of "$r"), $(body_of "$r" | jget '[d["type"], d["read"], any("raises each message" in w and "delivery count" in w for w in d["warnings"])]' | tr -d '[]')]"
+r=$(breq GET "/api/dlqs/$V/qdlq/messages?read_quorum=1")
+expect_eq "messages of a quorum queue with read_quorum=1: the one message" '[200, ["q-0"]]' \
+  "[$(status_of "$r"), $(body_of "$r" | jget '[m["message_id"] for m in d["messages"]]')]"
+r=$(breq GET "/api/dlqs/$V/qdlq/groups?read_quorum=maybe")
+expect_eq "groups?read_quorum=maybe: 400" 400 "$(status_of "$r")"
+# delivery limit 1: every read without consent is refused, so page views leave all 5 (before the
+# fix, three GETs of groups dropped them: 5 -> 5 -> 0)
+# (no dump before: a dump is a read too, and a second read drops them; publish is confirmed)
+"$MSGTOOL" publish "$V" qlim 5 lim >/dev/null || echo "setup: publish to qlim failed"
+seq 0 4 | sed 's/^/lim-/' | sort > "$work/qlim.ids"
+codes=
+for _ in 1 2 3; do
+  codes="$codes$(status_of "$(breq GET "/api/dlqs/$V/qlim/groups")") "
+  codes="$codes$(status_of "$(breq GET "/api/dlqs/$V/qlim/messages")") "
+done
+codes="$codes$(status_of "$(breq POST "/api/dlqs/$V/qlim/replay" '{"dry_run":true,"to_queue":"parked"}')") "
+codes="$codes$(status_of "$(breq POST "/api/dlqs/$V/qlim/archive" '{"dry_run":true,"file":"qlim.jsonl"}')") "
+codes="$codes$(status_of "$(breq POST "/api/dlqs/$V/qlim/archive" '{"copy":true,"file":"qlim.jsonl"}')")"
+expect_eq "delivery limit 1: three views of groups and messages, two previews, an archive copy, none consented: all 409" \
+  "409 409 409 409 409 409 409 409 409" "$codes"
+r=$(breq GET "/api/dlqs/$V/qlim/groups")
+expect_eq "delivery limit 1: the 409 names the limit and the count" '[1, 5, true]' \
+  "$(body_of "$r" | jget '[d["delivery_limit"], d["messages"], "delivery limit is 1" in d["error"]]')"
+expect_eq "delivery limit 1: all 5 messages still there (one msgtool dump after), lost 0" "$(cat "$work/qlim.ids")" \
+  "$("$MSGTOOL" dump "$V" qlim | cut -d' ' -f1 | sort)"
+expect_eq "delivery limit 1: no archive file written" no "$([ -e "$work/arch/qlim.jsonl" ] && echo yes || echo no)"
+r=$(breq POST "/api/dlqs/$V/qdlq/replay" '{"dry_run":true,"to_queue":"parked","read_quorum":true}')
+id=$(body_of "$r" | jget 'd.get("id")' | tr -d '"')
+expect_eq "a preview of a quorum queue with \"read_quorum\": true runs, and warns" '[202, "done", 1, true]' \
+  "[$(status_of "$r"), $(wait_job "$id" | jget '[d["state"], d["progress"]["read"], any("raises each message" in w for w in d["warnings"])]' | tr -d '[]')]"
+r=$(breq POST "/api/dlqs/$V/qdlq/replay" '{"dry_run":true,"read_quorum":"yes"}')
+expect_eq "read_quorum takes a boolean: 400" 400 "$(status_of "$r")"
 r=$(breq GET "/api/dlqs/$V/$QE/groups?limit=0")
 expect_eq "groups?limit=0: 400" 400 "$(status_of "$r")"
 
@@ -379,6 +425,42 @@ if [ -x /usr/bin/chromedriver ] && /usr/bin/python3 -c 'import selenium' 2>/dev/
   expect_eq "the page in headless Chromium: exit 0" 0 "$rc"
   expect_eq "after the page's replay: nothing lost, nothing doubled" \
     "$(cat "$work/all.ids" | grep -v -x -e rej-a-7 -e rej-a-8 -e rej-a-9)" "$( (ids "$Q"; ids work.b; ids parked; ids work.a) | sort)"
+  # a quorum dead-letter queue (delivery limit 3) in a second vhost: the page asks before a read
+  V2=$V-q
+  cat > "$work/q.yaml" <<YAML
+version: 1
+vhosts:
+  $V2:
+    exchanges:
+      dlx: { type: fanout }
+    queues:
+      work: { dead_letter_exchange: dlx }
+      qd:
+        type: quorum
+        initial_group_size: 1
+        delivery_limit: 3
+        bind: [{ exchange: dlx }]
+YAML
+  "$BIN" apply --yes "$work/q.yaml" >/dev/null 2>&1 || echo "setup: apply of $V2 failed"
+  "$MSGTOOL" publish "$V2" work 3 qw >/dev/null
+  "$MSGTOOL" reject "$V2" work 3 >/dev/null
+  s1=("$URL" "$SPID") # section 6 goes on with the first server
+  start_server q --vhost "$V2"
+  SERVE_URL=$URL SERVE_QUEUE=qd SERVE_COUNT=3 SERVE_LIMIT=3 \
+    /usr/bin/python3 "$here/../browser/test_dashboard_quorum.py" > "$work/browser-q.out" 2>&1
+  rc=$?
+  cat "$work/browser-q.out"
+  expect_eq "the quorum page in headless Chromium: exit 0" 0 "$rc"
+  # two opens without consent and one with: one read (had the opens read, the dump below would
+  # be the fourth read, past the limit of 3, and the messages gone)
+  expect_eq "after the quorum page: the 3 messages are all there (one msgtool dump), lost 0" \
+    "qw-0 qw-1 qw-2" "$("$MSGTOOL" dump "$V2" qd | cut -d' ' -f1 | sort | tr '\n' ' ' | sed 's/ $//')"
+  kill "$SPID"; wait "$SPID"
+  URL=${s1[0]} SPID=${s1[1]}
+  TOKEN=${URL##*token=}
+  BASE=${URL%%/\?*}
+  B=(-H "Authorization: Bearer $TOKEN")
+  api DELETE "/vhosts/$V2" >/dev/null 2>&1
 else
   echo "SKIP the browser test: needs /usr/bin/chromedriver and python3-selenium (scripts/setup.sh)"
 fi
