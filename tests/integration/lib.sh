@@ -50,7 +50,13 @@ free_port() {
   return 1
 }
 
+# restore's ledgers (ops/ledger.h) of this script's own: never the user's state directory, and
+# never another run's on the same machine
+RMQTOPO_STATE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/rmqtopo-state.XXXXXX")
+export RMQTOPO_STATE_DIR
+
 finish() {
+  rm -rf "$RMQTOPO_STATE_DIR"
   echo "$pass_count passed, $fail_count failed"
   [ "$fail_count" -eq 0 ]
 }

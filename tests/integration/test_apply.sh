@@ -253,7 +253,13 @@ while ! holding_exists && kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
 # (the management API lists new connections only after its statistics catch up: ask the node)
 "$BROKER_CTL" close_all_connections --global "test: closed mid-migration" >/dev/null 2>&1
 wait "$pid"; rc=$?
-expect_eq "connections closed mid-migration: exit 1" 1 "$rc"
+# on a loaded machine the migration may end before rabbitmqctl closes anything: then it must
+# have finished (exit 0, no holding queue); stopped in the middle it must say so (exit 1)
+if holding_exists; then
+  expect_eq "connections closed mid-migration: exit 1 (the holding queue is left for a re-run)" 1 "$rc"
+else
+  expect_eq "connections closed after the migration finished: exit 0, no holding queue left" 0 "$rc"
+fi
 "$BIN" apply --yes --allow-replace "$work/k2.yaml" >/dev/null 2>&1
 expect_eq "connections closed mid-migration: the re-run finishes" 0 "$?"
 "$MSGTOOL" dump "$vk" big | sort -u > "$work/close.after"

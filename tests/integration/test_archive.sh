@@ -92,7 +92,8 @@ expect_eq "archive: header line (format version 2)" '["rmqtopo-archive", 2, "'"$
   "$(head -n 1 "$work/copy.jsonl" | jget '[d["format"], d["version"], d["vhost"], d["queue"], d["broker"]]')"
 expect_eq "archive: one line per message, in queue order" "$(cut -d' ' -f1 "$work/dead.before")" "$(ids "$work/copy.jsonl")"
 expect_eq "archive: the file is private (0600)" 600 "$(stat -c %a "$work/copy.jsonl")"
-rec=$(sed -n 2p "$work/copy.jsonl")
+# (the first of work.a's: on a loaded machine work.ttl's may expire into dead before the rejects)
+rec=$(tail -n +2 "$work/copy.jsonl" | grep -m1 '"rej-a-')
 expect_eq "archive: a record's death summary, delivery data and typed headers" \
   '["rejected", "work.a", "work", ["a"], 1, "dlx", {"type": "i64", "value": 0}, {"type": "timestamp", "value": 1700000000}, 15, 64]' \
   "$(echo "$rec" | jget '[d["death"]["reason"], d["death"]["queue"], d["death"]["exchange"], d["death"]["routing_keys"], d["death"]["count"], d["exchange"], d["headers"]["h-long"], d["headers"]["h-ts"], d["body_size"], len(d["body_sha256"])]')"
@@ -169,7 +170,7 @@ expect_eq "restore of a malformed record: exit 1, line 5, 3 published before it,
   "$rc $(echo "$out" | jget '"%d %d %d" % (d["bad_line"], d["published"], d["resume_skip"])' | tr -d '"')"
 expect_contains "restore of a malformed record: names the line and the fault" "$(cat "$work/bad.err")" "bad.jsonl:5: malformed record, not published: body: not valid base64"
 expect_eq "restore of a malformed record: nothing after it was published" 3 "$(count "$va" other)"
-{ sed -n 1,4p "$work/move.jsonl"; sed -n 5p "$work/move.jsonl" | sed 's/"body_size":15/"body_size":16/'; } > "$work/bad2.jsonl"
+{ sed -n 1,4p "$work/move.jsonl"; sed -n 5p "$work/move.jsonl" | sed 's/"body_size":[0-9]*/"body_size":1/'; } > "$work/bad2.jsonl"
 out=$("$BIN" dlq restore "$work/bad2.jsonl" --dry-run 2>&1); rc=$?
 expect_eq "restore --dry-run of a body that does not match its size: exit 1" 1 "$rc"
 expect_contains "restore --dry-run: names the line" "$out" "bad2.jsonl:5: malformed record, not published: body_size: does not match"

@@ -68,9 +68,16 @@ expect_eq "setup: $n messages in the quorum DLQ" $n "$(wc -l < "$work/all" | tr 
 for _ in $(seq 100); do [ "$(count "$v" home)" -gt 1000 ] && break; sleep 0.1; done
 "$BROKER_CTL" -n "$(node 0)" stop >/dev/null 2>&1
 wait "$pid"; rc=$?
-expect_eq "replay whose node stops mid-run: it stops (exit 1)" 1 "$rc"
-expect_eq "replay whose node stops mid-run: its summary says what moved and what is left" \
-  '[false, true, true]' "$(jget '[d["ok"], d["moved"] > 0, d["moved"] < '$n']' < "$work/r1.json")"
+# (on a heavily loaded machine stopping a node can take longer than the run: then the replay
+# finished first, and must say so; stopped in the middle it must exit 1 with what is left)
+if [ "$(jget 'd["moved"]' < "$work/r1.json")" = "$n" ]; then
+  expect_eq "replay that finished before its node stopped: exit 0, ok" '0 true' \
+    "$rc $(jget 'd["ok"]' < "$work/r1.json")"
+else
+  expect_eq "replay whose node stops mid-run: it stops (exit 1)" 1 "$rc"
+  expect_eq "replay whose node stops mid-run: its summary says what moved and what is left" \
+    '[false, true, true]' "$(jget '[d["ok"], d["moved"] > 0, d["moved"] < '$n']' < "$work/r1.json")"
+fi
 echo "  (replay through node 0: moved $(jget 'd["moved"]' < "$work/r1.json"), then: $(tail -c 300 "$work/r1.err" | tr '\n' ' '))"
 expect_eq "after the node stopped: every id in the DLQ or at home" "$(cat "$work/all")" \
   "$( { m dump "$v" dlq; m dump "$v" home; } | cut -d' ' -f1 | sort -u)"
