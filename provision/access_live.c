@@ -633,40 +633,6 @@ int access_plan_prepare(struct rmqt_http *h, const struct topology *desired, str
 
 /* ---- diff ------------------------------------------------------------------------------- */
 
-static struct change *new_change(struct plan *p, enum change_action action, enum change_kind kind,
-                                 const char *vhost, const char *name)
-{
-    struct change *c;
-
-    XGROW(p->v, p->cap, p->n + 1);
-    c = &p->v[p->n++];
-    memset(c, 0, sizeof(*c));
-    c->action = action;
-    c->kind = kind;
-    c->vhost = xstrdup(vhost);
-    c->name = name ? xstrdup(name) : NULL;
-    p->count[action]++;
-    return c;
-}
-
-static void field(struct change *c, const char *name, const struct tval *o, const struct tval *n)
-{
-    struct change_field *f;
-
-    XGROW(c->fields, c->cap_fields, c->n_fields + 1);
-    f = &c->fields[c->n_fields++];
-    memset(f, 0, sizeof(*f));
-    f->field = xstrdup(name);
-    if (o) {
-        tval_copy(&f->old_value, o);
-        f->has_old = true;
-    }
-    if (n) {
-        tval_copy(&f->new_value, n);
-        f->has_new = true;
-    }
-}
-
 static void field_str(struct change *c, const char *name, const char *o, const char *n)
 {
     struct tval a = {0}, b = {0};
@@ -674,7 +640,7 @@ static void field_str(struct change *c, const char *name, const char *o, const c
         tval_set_string(&a, o, strlen(o));
     if (n)
         tval_set_string(&b, n, strlen(n));
-    field(c, name, o ? &a : NULL, n ? &b : NULL);
+    change_add_field(c, name, o ? &a : NULL, n ? &b : NULL);
     tval_release(&a);
     tval_release(&b);
 }
@@ -715,7 +681,7 @@ static void tags_field(struct change *c, const char *name, const struct access_s
     struct tval a = {0}, b = {0};
     list_tval(&a, o);
     list_tval(&b, n);
-    field(c, name, o ? &a : NULL, &b);
+    change_add_field(c, name, o ? &a : NULL, &b);
     tval_release(&a);
     tval_release(&b);
 }
@@ -748,7 +714,7 @@ static size_t diff_limits(struct change *c, const struct access_limits *live,
         if (l)
             tval_set_int(&o, l->value);
         tval_set_int(&v, want->v[k].value);
-        field(c, name, l ? &o : NULL, &v);
+        change_add_field(c, name, l ? &o : NULL, &v);
     }
     for (k = 0; live && k < live->n; k++) {
         struct tval o = {0};
@@ -759,7 +725,7 @@ static size_t diff_limits(struct change *c, const struct access_limits *live,
             continue;
         snprintf(name, sizeof(name), "limits.%s", live->v[k].key);
         tval_set_int(&o, live->v[k].value);
-        field(c, name, &o, NULL);
+        change_add_field(c, name, &o, NULL);
     }
     return n;
 }
@@ -815,7 +781,7 @@ void access_diff_users(struct plan *p, const struct topology *desired, const str
         size_t nlim;
 
         if (!l) {
-            c = new_change(p, CH_CREATE, CK_USER, "", w->name);
+            c = plan_add_change(p, CH_CREATE, CK_USER, "", w->name);
             c->want_access = w;
             if (w->tags.n)
                 tags_field(c, "tags", NULL, &w->tags);
@@ -833,7 +799,7 @@ void access_diff_users(struct plan *p, const struct topology *desired, const str
         nlim = w->limits.set ? diff_limits(NULL, &l->limits, &w->limits) : 0;
         if (!tags && !pw && !alg && !nlim)
             continue;
-        c = new_change(p, CH_UPDATE, CK_USER, "", w->name);
+        c = plan_add_change(p, CH_UPDATE, CK_USER, "", w->name);
         c->want_access = w;
         c->live_access = l;
         if (tags)
@@ -861,7 +827,7 @@ void access_diff_users_unmanaged(struct plan *p, const struct topology *desired,
         struct change *c;
         if (access_find_user(desired->users, l->name))
             continue;
-        c = new_change(p, act, CK_USER, "", l->name);
+        c = plan_add_change(p, act, CK_USER, "", l->name);
         c->live_access = l;
         if (l->connections)
             c->note = xasprintf("%lld open connection%s", (long long)l->connections,
@@ -930,8 +896,8 @@ static void diff_topics(struct plan *p, const struct vhost *want, const struct v
             if (l && strcmp(l->write, w->write) == 0 && strcmp(l->read, w->read) == 0)
                 continue;
             if (!c) {
-                c = new_change(p, live_has ? CH_UPDATE : CH_CREATE, CK_TOPIC_PERMISSION, want->name,
-                               user);
+                c = plan_add_change(p, live_has ? CH_UPDATE : CH_CREATE, CK_TOPIC_PERMISSION,
+                                    want->name, user);
                 c->want_access = wa;
                 c->live_access = la;
             }
@@ -947,7 +913,7 @@ static void diff_topics(struct plan *p, const struct vhost *want, const struct v
             if (strcmp(l->user, user) != 0 || topic_get(wa, user, l->exchange))
                 continue;
             if (!c) {
-                c = new_change(p, CH_UPDATE, CK_TOPIC_PERMISSION, want->name, user);
+                c = plan_add_change(p, CH_UPDATE, CK_TOPIC_PERMISSION, want->name, user);
                 c->want_access = wa;
                 c->live_access = la;
             }
@@ -961,7 +927,7 @@ static void diff_topics(struct plan *p, const struct vhost *want, const struct v
         struct change *c;
         if (!first_of_user(la, k) || has_topics_of(wa, la->topics[k].user))
             continue;
-        c = new_change(p, prune_act, CK_TOPIC_PERMISSION, want->name, la->topics[k].user);
+        c = plan_add_change(p, prune_act, CK_TOPIC_PERMISSION, want->name, la->topics[k].user);
         c->want_access = wa;
         c->live_access = la;
     }
@@ -996,7 +962,7 @@ void access_diff_vhost(struct plan *p, const struct vhost *want, const struct vh
         size_t nl = wa->limits.set ? diff_limits(NULL, la ? &la->limits : NULL, &wa->limits) : 0;
 
         if ((d || t || q || nl) && !c) {
-            c = new_change(p, CH_UPDATE, CK_VHOST, want->name, want->name);
+            c = plan_add_change(p, CH_UPDATE, CK_VHOST, want->name, want->name);
             c->want_vhost = want;
         }
         if (c) {
@@ -1021,7 +987,7 @@ void access_diff_vhost(struct plan *p, const struct vhost *want, const struct vh
 
             if (!cf && !wr && !rd)
                 continue;
-            c = new_change(p, l ? CH_UPDATE : CH_CREATE, CK_PERMISSION, want->name, w->user);
+            c = plan_add_change(p, l ? CH_UPDATE : CH_CREATE, CK_PERMISSION, want->name, w->user);
             c->want_access = w;
             c->live_access = l;
             if (cf)
@@ -1034,7 +1000,7 @@ void access_diff_vhost(struct plan *p, const struct vhost *want, const struct vh
         for (k = 0; la && k < la->n_perms; k++) {
             if (perm_get(wa, la->perms[k].user))
                 continue;
-            c = new_change(p, prune_act, CK_PERMISSION, want->name, la->perms[k].user);
+            c = plan_add_change(p, prune_act, CK_PERMISSION, want->name, la->perms[k].user);
             c->live_access = &la->perms[k];
         }
     }

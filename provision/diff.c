@@ -87,8 +87,8 @@ size_t plan_change_count(const struct plan *p)
     return p->n - p->count[CH_UNMANAGED];
 }
 
-static struct change *add_change(struct plan *p, enum change_action action, enum change_kind kind,
-                                 const char *vhost, const char *name)
+struct change *plan_add_change(struct plan *p, enum change_action action, enum change_kind kind,
+                               const char *vhost, const char *name)
 {
     struct change *c;
 
@@ -106,7 +106,7 @@ static struct change *add_change(struct plan *p, enum change_action action, enum
 static struct change *add_binding_change(struct plan *p, enum change_action action,
                                          const char *vhost, const struct binding *b)
 {
-    struct change *c = add_change(p, action, CK_BINDING, vhost, NULL);
+    struct change *c = plan_add_change(p, action, CK_BINDING, vhost, NULL);
     c->source = xstrdup(b->source);
     c->destination = xstrdup(b->destination);
     c->routing_key = xstrdup(b->routing_key);
@@ -115,8 +115,7 @@ static struct change *add_binding_change(struct plan *p, enum change_action acti
     return c;
 }
 
-/* Records a differing field; old or new may be NULL (absent on that side). */
-static void add_field(struct change *c, const char *field, const struct tval *old_value,
+void change_add_field(struct change *c, const char *field, const struct tval *old_value,
                       const struct tval *new_value)
 {
     struct change_field *f;
@@ -140,7 +139,7 @@ static void add_bool_field(struct change *c, const char *field, bool old_value, 
     struct tval o = {0}, n = {0};
     tval_set_bool(&o, old_value);
     tval_set_bool(&n, new_value);
-    add_field(c, field, &o, &n);
+    change_add_field(c, field, &o, &n);
 }
 
 static void add_str_field(struct change *c, const char *field, const char *old_value,
@@ -150,7 +149,7 @@ static void add_str_field(struct change *c, const char *field, const char *old_v
     tval_set_string(&o, old_value, strlen(old_value));
     if (new_value)
         tval_set_string(&n, new_value, strlen(new_value));
-    add_field(c, field, &o, new_value ? &n : NULL); /* NULL: the field goes away */
+    change_add_field(c, field, &o, new_value ? &n : NULL); /* NULL: the field goes away */
     tval_release(&o);
     tval_release(&n);
 }
@@ -167,29 +166,29 @@ static void add_create_fields(struct change *c, const char *type, const struct t
     if (type) {
         struct tval t = {0};
         tval_set_string(&t, type, strlen(type));
-        add_field(c, "type", NULL, &t);
+        change_add_field(c, "type", NULL, &t);
         tval_release(&t);
     }
     if (durable && durable->set && !durable->value) {
         struct tval b = {0};
         tval_set_bool(&b, false);
-        add_field(c, "durable", NULL, &b);
+        change_add_field(c, "durable", NULL, &b);
     }
     if (auto_delete && auto_delete->set && auto_delete->value) {
         struct tval b = {0};
         tval_set_bool(&b, true);
-        add_field(c, "auto_delete", NULL, &b);
+        change_add_field(c, "auto_delete", NULL, &b);
     }
     if (internal && internal->set && internal->value) {
         struct tval b = {0};
         tval_set_bool(&b, true);
-        add_field(c, "internal", NULL, &b);
+        change_add_field(c, "internal", NULL, &b);
     }
     for (k = 0; args && k < args->n; k++) {
         strbuf_reset(&field);
         strbuf_adds(&field, "arguments.");
         strbuf_adds(&field, args->v[k].key);
-        add_field(c, field.buf, NULL, &args->v[k].val);
+        change_add_field(c, field.buf, NULL, &args->v[k].val);
     }
     strbuf_release(&field);
 }
@@ -225,7 +224,7 @@ static size_t diff_args(struct change *c, const struct targs *live, const struct
             strbuf_reset(&field);
             strbuf_adds(&field, "arguments.");
             strbuf_adds(&field, w->key);
-            add_field(c, field.buf, l ? &l->val : NULL, &w->val);
+            change_add_field(c, field.buf, l ? &l->val : NULL, &w->val);
         }
     }
     for (k = 0; k < live->n; k++) {
@@ -239,7 +238,7 @@ static size_t diff_args(struct change *c, const struct targs *live, const struct
             strbuf_reset(&field);
             strbuf_adds(&field, "arguments.");
             strbuf_adds(&field, l->key);
-            add_field(c, field.buf, &l->val, NULL);
+            change_add_field(c, field.buf, &l->val, NULL);
         }
     }
     strbuf_release(&field);
@@ -284,7 +283,7 @@ static void diff_exchanges(struct vdiff *d)
         struct arg_cmp cmp = {exchange_arg_compared, NULL};
 
         if (!l) {
-            c = add_change(d->p, CH_CREATE, CK_EXCHANGE, d->want->name, w->name);
+            c = plan_add_change(d->p, CH_CREATE, CK_EXCHANGE, d->want->name, w->name);
             c->want_exchange = w;
             add_create_fields(c, w->type, &w->durable, &w->auto_delete, &w->internal, &w->args);
             continue;
@@ -297,7 +296,7 @@ static void diff_exchanges(struct vdiff *d)
         nargs = diff_args(NULL, &l->args, &w->args, &cmp, &ignored);
         if (!nflags && !nargs)
             continue;
-        c = add_change(d->p, CH_REPLACE, CK_EXCHANGE, d->want->name, w->name);
+        c = plan_add_change(d->p, CH_REPLACE, CK_EXCHANGE, d->want->name, w->name);
         c->want_exchange = w;
         c->live_exchange = l;
         if (strcmp(l->type, w->type ? w->type : "") != 0)
@@ -371,7 +370,7 @@ static void diff_queues(struct vdiff *d)
         const struct queue *h = holding_of(d, w->name);
 
         if (!l) {
-            c = add_change(d->p, CH_CREATE, CK_QUEUE, d->want->name, w->name);
+            c = plan_add_change(d->p, CH_CREATE, CK_QUEUE, d->want->name, w->name);
             c->want_queue = w;
             add_create_fields(c, w->type_set ? queue_type_name(w->type) : NULL, &w->durable,
                               &w->auto_delete, NULL, &w->args);
@@ -384,7 +383,7 @@ static void diff_queues(struct vdiff *d)
         nargs = diff_args(NULL, &l->args, &w->args, &cmp, &ignored);
         if (!nflags && !nargs) {
             if (h) { /* the migration got as far as the new queue: its messages come back */
-                c = add_change(d->p, CH_UPDATE, CK_QUEUE, d->want->name, w->name);
+                c = plan_add_change(d->p, CH_UPDATE, CK_QUEUE, d->want->name, w->name);
                 c->want_queue = w;
                 c->live_queue = l;
                 add_str_field(c, "holding_queue", h->name, NULL);
@@ -392,7 +391,7 @@ static void diff_queues(struct vdiff *d)
             }
             continue;
         }
-        c = add_change(d->p, CH_REPLACE, CK_QUEUE, d->want->name, w->name);
+        c = plan_add_change(d->p, CH_REPLACE, CK_QUEUE, d->want->name, w->name);
         c->want_queue = w;
         c->live_queue = l;
         if (l->type != wtype)
@@ -476,19 +475,19 @@ static void diff_policies(struct vdiff *d)
 
         if (!strmap_get(&live_idx, w->name, strlen(w->name), &li)) {
             struct tval v = {0};
-            c = add_change(d->p, CH_CREATE, CK_POLICY, d->want->name, w->name);
+            c = plan_add_change(d->p, CH_CREATE, CK_POLICY, d->want->name, w->name);
             c->want_policy = w;
             tval_set_string(&v, w->pattern ? w->pattern : "", strlen(w->pattern ? w->pattern : ""));
-            add_field(c, "pattern", NULL, &v);
+            change_add_field(c, "pattern", NULL, &v);
             tval_set_string(&v, w->apply_to, strlen(w->apply_to));
-            add_field(c, "apply-to", NULL, &v);
+            change_add_field(c, "apply-to", NULL, &v);
             tval_set_int(&v, w->priority);
-            add_field(c, "priority", NULL, &v);
+            change_add_field(c, "priority", NULL, &v);
             tval_release(&v);
             for (j = 0; j < w->definition.n; j++) {
                 strbuf_reset(&field);
                 strbuf_addf(&field, "definition.%s", w->definition.entries[j].key);
-                add_field(c, field.buf, NULL, &w->definition.entries[j].val);
+                change_add_field(c, field.buf, NULL, &w->definition.entries[j].val);
             }
             continue;
         }
@@ -498,7 +497,7 @@ static void diff_policies(struct vdiff *d)
                tval_equal(&l->definition, &w->definition);
         if (same)
             continue;
-        c = add_change(d->p, CH_UPDATE, CK_POLICY, d->want->name, w->name);
+        c = plan_add_change(d->p, CH_UPDATE, CK_POLICY, d->want->name, w->name);
         c->want_policy = w;
         c->live_policy = l;
         if (strcmp(l->pattern, w->pattern ? w->pattern : "") != 0)
@@ -509,7 +508,7 @@ static void diff_policies(struct vdiff *d)
             struct tval o = {0}, n = {0};
             tval_set_int(&o, l->priority);
             tval_set_int(&n, w->priority);
-            add_field(c, "priority", &o, &n);
+            change_add_field(c, "priority", &o, &n);
         }
         for (j = 0; j < w->definition.n; j++) {
             const struct tval_entry *e = &w->definition.entries[j];
@@ -518,7 +517,7 @@ static void diff_policies(struct vdiff *d)
                 continue;
             strbuf_reset(&field);
             strbuf_addf(&field, "definition.%s", e->key);
-            add_field(c, field.buf, lv, &e->val);
+            change_add_field(c, field.buf, lv, &e->val);
         }
         for (j = 0; j < l->definition.n; j++) {
             const struct tval_entry *e = &l->definition.entries[j];
@@ -526,7 +525,7 @@ static void diff_policies(struct vdiff *d)
                 continue;
             strbuf_reset(&field);
             strbuf_addf(&field, "definition.%s", e->key);
-            add_field(c, field.buf, &e->val, NULL);
+            change_add_field(c, field.buf, &e->val, NULL);
         }
     }
     strbuf_release(&field);
@@ -587,7 +586,7 @@ static void diff_unmanaged(struct vdiff *d, const bool *live_matched)
         struct change *c;
         if (vhost_find_queue(d->want, l->name) || is_holding_of_wanted(d, l->name))
             continue;
-        c = add_change(d->p, act, CK_QUEUE, d->want->name, l->name);
+        c = plan_add_change(d->p, act, CK_QUEUE, d->want->name, l->name);
         c->live_queue = l;
     }
     for (k = 0; k < d->live->n_exchanges; k++) {
@@ -595,7 +594,7 @@ static void diff_unmanaged(struct vdiff *d, const bool *live_matched)
         struct change *c;
         if (vhost_find_exchange(d->want, l->name))
             continue;
-        c = add_change(d->p, act, CK_EXCHANGE, d->want->name, l->name);
+        c = plan_add_change(d->p, act, CK_EXCHANGE, d->want->name, l->name);
         c->live_exchange = l;
     }
     strmap_init(&want_policies);
@@ -607,7 +606,7 @@ static void diff_unmanaged(struct vdiff *d, const bool *live_matched)
         size_t v;
         if (strmap_get(&want_policies, l->name, strlen(l->name), &v))
             continue;
-        c = add_change(d->p, act, CK_POLICY, d->want->name, l->name);
+        c = plan_add_change(d->p, act, CK_POLICY, d->want->name, l->name);
         c->live_policy = l;
     }
     strmap_release(&want_policies);
@@ -631,7 +630,8 @@ void plan_compute(struct plan *out, const struct topology *desired, const struct
             if (strcmp(live->vhosts[j].name, d.want->name) == 0)
                 d.live = &live->vhosts[j];
         if (!d.live) {
-            struct change *c = add_change(out, CH_CREATE, CK_VHOST, d.want->name, d.want->name);
+            struct change *c =
+                plan_add_change(out, CH_CREATE, CK_VHOST, d.want->name, d.want->name);
             c->want_vhost = d.want;
         }
         live_matched = xcalloc((d.live ? d.live->n_bindings : 0) + 1, sizeof(bool));

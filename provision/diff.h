@@ -87,6 +87,13 @@ struct diff_options {
     bool prune; /* unmanaged objects become deletes */
 };
 
+/* Appends a change (vhost and name copied; name may be NULL) and counts it. Borrowed. */
+struct change *plan_add_change(struct plan *p, enum change_action action, enum change_kind kind,
+                               const char *vhost, const char *name);
+/* Records a differing field of c; old or new may be NULL (absent on that side). */
+void change_add_field(struct change *c, const char *field, const struct tval *old_value,
+                      const struct tval *new_value);
+
 void plan_init(struct plan *p);
 /* Frees every change. Accepts NULL. */
 void plan_release(struct plan *p);

@@ -1094,22 +1094,6 @@ bool params_is_kind(enum change_kind k)
     return k == CK_OPERATOR_POLICY || k == CK_SHOVEL || k == CK_FEDERATION_UPSTREAM;
 }
 
-static struct change *new_change(struct plan *p, enum change_action action, enum change_kind kind,
-                                 const char *vhost, const char *name)
-{
-    struct change *c;
-
-    XGROW(p->v, p->cap, p->n + 1);
-    c = &p->v[p->n++];
-    memset(c, 0, sizeof(*c));
-    c->action = action;
-    c->kind = kind;
-    c->vhost = xstrdup(vhost);
-    c->name = xstrdup(name);
-    p->count[action]++;
-    return c;
-}
-
 /* A field; values are stored redacted (a plan never holds a password). */
 static void field(struct change *c, const char *name, const struct tval *o, const struct tval *n)
 {
@@ -1166,7 +1150,7 @@ static void diff_opols(struct plan *out, const struct vhost *want, const struct 
                 l = &lp->opols[i];
         if (!l) {
             struct tval v = {0};
-            c = new_change(out, CH_CREATE, CK_OPERATOR_POLICY, want->name, w->name);
+            c = plan_add_change(out, CH_CREATE, CK_OPERATOR_POLICY, want->name, w->name);
             c->want_policy = w;
             str_field(c, "pattern", NULL, wpat);
             str_field(c, "apply-to", NULL, w->apply_to);
@@ -1182,7 +1166,7 @@ static void diff_opols(struct plan *out, const struct vhost *want, const struct 
         if (strcmp(l->pattern, wpat) == 0 && strcmp(l->apply_to, w->apply_to) == 0 &&
             l->priority == w->priority && tval_equal(&l->definition, &w->definition))
             continue;
-        c = new_change(out, CH_UPDATE, CK_OPERATOR_POLICY, want->name, w->name);
+        c = plan_add_change(out, CH_UPDATE, CK_OPERATOR_POLICY, want->name, w->name);
         c->want_policy = w;
         c->live_policy = l;
         if (strcmp(l->pattern, wpat) != 0)
@@ -1218,7 +1202,7 @@ static void diff_opols(struct plan *out, const struct vhost *want, const struct 
             named = strcmp(wp->opols[k].name, lp->opols[i].name) == 0;
         if (named)
             continue;
-        c = new_change(out, unmanaged, CK_OPERATOR_POLICY, want->name, lp->opols[i].name);
+        c = plan_add_change(out, unmanaged, CK_OPERATOR_POLICY, want->name, lp->opols[i].name);
         c->live_policy = &lp->opols[i];
     }
     strbuf_release(&f);
@@ -1281,7 +1265,7 @@ static void diff_rparams(struct plan *out, enum rparam_kind kind, const struct v
             if (strcmp(lv[i].name, w->name) == 0)
                 l = &lv[i];
         if (!l) {
-            c = new_change(out, CH_CREATE, ck, want->name, w->name);
+            c = plan_add_change(out, CH_CREATE, ck, want->name, w->name);
             c->want_param = w;
             for (j = 0; j < w->value.n; j++)
                 field(c, w->value.entries[j].key, NULL, &w->value.entries[j].val);
@@ -1301,7 +1285,7 @@ static void diff_rparams(struct plan *out, enum rparam_kind kind, const struct v
             b = effective(kind, w, key, &t2);
             if (!(a && b && same_value(a, b)) && (a || b)) {
                 if (!c) {
-                    c = new_change(out, CH_UPDATE, ck, want->name, w->name);
+                    c = plan_add_change(out, CH_UPDATE, ck, want->name, w->name);
                     c->want_param = w;
                     c->live_param = l;
                 }
@@ -1318,7 +1302,7 @@ static void diff_rparams(struct plan *out, enum rparam_kind kind, const struct v
             named = strcmp(wv[k].name, lv[i].name) == 0;
         if (named)
             continue;
-        c = new_change(out, unmanaged, ck, want->name, lv[i].name);
+        c = plan_add_change(out, unmanaged, ck, want->name, lv[i].name);
         c->live_param = &lv[i];
     }
 }
